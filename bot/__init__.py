@@ -1,0 +1,1 @@
+"""condorbot: the async shell around core: adapters, rendering, CLI."""

@@ -1,0 +1,1 @@
+"""Market-data adapters: files and feeds in, `core.chain` types out."""

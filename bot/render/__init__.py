@@ -1,0 +1,1 @@
+"""Pure renderers: an event in, text or a picture out."""

@@ -1,0 +1,1 @@
+"""condorbot: pure maths and rules, no I/O."""
