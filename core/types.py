@@ -171,11 +171,14 @@ class CondorSignal:
         strikes = [leg.strike for leg in self.legs]
         if strikes != sorted(strikes) or len(set(strikes)) != len(strikes):
             raise ValueError(f"legs must have strictly increasing strikes, were {strikes}")
-        expected = (Right.PUT, Right.PUT, Right.CALL, Right.CALL), (
-            Side.BUY,
-            Side.SELL,
-            Side.SELL,
-            Side.BUY,
+        expected = (
+            (Right.PUT, Right.PUT, Right.CALL, Right.CALL),
+            (
+                Side.BUY,
+                Side.SELL,
+                Side.SELL,
+                Side.BUY,
+            ),
         )
         got = tuple(leg.right for leg in self.legs), tuple(leg.side for leg in self.legs)
         if got != expected:

@@ -1,0 +1,236 @@
+"""The rule tables: every number that decides a signal, versioned.
+
+A card carries `rule_version`; changing any number in this module means bumping it, so the track
+record can always say which rules produced which signal. The README prints the same table.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from datetime import date, time, timedelta
+from decimal import Decimal
+from types import MappingProxyType
+
+from core.types import Risk, Track
+
+#: Bump on any change to the numbers below; it is printed on every card.
+CONDOR_RULE_VERSION = "condor-2026.11.1"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TrackRules:
+    """When and on which expiry a track opens its condor, and how it is managed.
+
+    Attributes:
+        track: The track these rules belong to.
+        roots: Option roots allowed, in order of preference when two share an expiry.
+        min_dte_days: Fewest calendar days to expiry allowed (0 = same day).
+        max_dte_days: Most calendar days to expiry allowed.
+        target_dte_days: The expiry nearest this many days is chosen.
+        trading_days_ahead: If set, the expiry must be exactly this many trading days after the
+            quote date (0 = today, 1 = next trading day); overrides `target_dte_days`.
+        entry_time: Scheduled entry, New York time.
+        profit_target_pct: Close when this share of the credit is captured.
+        stop_loss_multiple: Close when the loss reaches this multiple of the credit.
+        manage_at_dte_days: Close at this many days to expiry (None: hold into expiry day).
+        close_by: On expiration day, close anything still open by this New York time.
+        skip_event_days: Stand aside when the expiry day is a configured event day.
+    """
+
+    track: Track
+    roots: tuple[str, ...]
+    min_dte_days: int
+    max_dte_days: int
+    target_dte_days: int
+    trading_days_ahead: int | None
+    entry_time: time
+    profit_target_pct: int
+    stop_loss_multiple: Decimal
+    manage_at_dte_days: int | None
+    close_by: time | None
+    skip_event_days: bool
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RiskRules:
+    """How far out the short strikes sit and what the condor must pay.
+
+    Attributes:
+        short_delta: Target |delta| of each short strike (the nearest listed strike is taken).
+        wing_width_points: Distance from each short strike to its long strike, in index points.
+        min_credit_points: Smallest mid credit accepted, in index points.
+        min_credit_to_width: Smallest mid credit accepted as a fraction of the wider wing.
+    """
+
+    short_delta: float
+    wing_width_points: Decimal
+    min_credit_points: Decimal
+    min_credit_to_width: Decimal
+
+    def __post_init__(self) -> None:
+        if not 0.0 < self.short_delta < 0.5:
+            raise ValueError(f"short_delta must be in (0, 0.5), was {self.short_delta}")
+        if self.wing_width_points <= 0:
+            raise ValueError(f"wing_width_points must be positive, was {self.wing_width_points}")
+
+
+def _track_table() -> dict[Track, TrackRules]:
+    return {
+        Track.ZERO_DTE: TrackRules(
+            track=Track.ZERO_DTE,
+            roots=("SPXW",),
+            min_dte_days=0,
+            max_dte_days=0,
+            target_dte_days=0,
+            trading_days_ahead=0,
+            entry_time=time(10, 0),
+            profit_target_pct=50,
+            stop_loss_multiple=Decimal(2),
+            manage_at_dte_days=None,
+            close_by=time(15, 45),
+            skip_event_days=True,
+        ),
+        Track.ONE_DTE: TrackRules(
+            track=Track.ONE_DTE,
+            roots=("SPXW",),
+            min_dte_days=1,
+            max_dte_days=4,
+            target_dte_days=1,
+            trading_days_ahead=1,
+            entry_time=time(15, 45),
+            profit_target_pct=50,
+            stop_loss_multiple=Decimal(2),
+            manage_at_dte_days=None,
+            close_by=time(15, 45),
+            skip_event_days=True,
+        ),
+        Track.DTE_45: TrackRules(
+            track=Track.DTE_45,
+            # PM-settled SPXW first: AM settlement adds an overnight gap no one can manage.
+            roots=("SPXW", "SPX"),
+            min_dte_days=30,
+            max_dte_days=60,
+            target_dte_days=45,
+            trading_days_ahead=None,
+            entry_time=time(15, 45),
+            profit_target_pct=50,
+            stop_loss_multiple=Decimal(2),
+            manage_at_dte_days=21,
+            close_by=None,
+            skip_event_days=False,
+        ),
+    }
+
+
+def _risk_table() -> dict[tuple[Track, Risk], RiskRules]:
+    d = Decimal
+    return {
+        (Track.ZERO_DTE, Risk.CONSERVATIVE): RiskRules(
+            short_delta=0.05,
+            wing_width_points=d(10),
+            min_credit_points=d("0.40"),
+            min_credit_to_width=d("0.04"),
+        ),
+        (Track.ZERO_DTE, Risk.BALANCED): RiskRules(
+            short_delta=0.10,
+            wing_width_points=d(10),
+            min_credit_points=d("0.80"),
+            min_credit_to_width=d("0.08"),
+        ),
+        (Track.ZERO_DTE, Risk.AGGRESSIVE): RiskRules(
+            short_delta=0.16,
+            wing_width_points=d(10),
+            min_credit_points=d("1.50"),
+            min_credit_to_width=d("0.15"),
+        ),
+        (Track.ONE_DTE, Risk.CONSERVATIVE): RiskRules(
+            short_delta=0.05,
+            wing_width_points=d(10),
+            min_credit_points=d("0.40"),
+            min_credit_to_width=d("0.04"),
+        ),
+        (Track.ONE_DTE, Risk.BALANCED): RiskRules(
+            short_delta=0.10,
+            wing_width_points=d(15),
+            min_credit_points=d("1.00"),
+            min_credit_to_width=d("0.07"),
+        ),
+        (Track.ONE_DTE, Risk.AGGRESSIVE): RiskRules(
+            short_delta=0.16,
+            wing_width_points=d(20),
+            min_credit_points=d("2.00"),
+            min_credit_to_width=d("0.10"),
+        ),
+        (Track.DTE_45, Risk.CONSERVATIVE): RiskRules(
+            short_delta=0.10,
+            wing_width_points=d(50),
+            min_credit_points=d("2.50"),
+            min_credit_to_width=d("0.05"),
+        ),
+        (Track.DTE_45, Risk.BALANCED): RiskRules(
+            short_delta=0.16,
+            wing_width_points=d(50),
+            min_credit_points=d("5.00"),
+            min_credit_to_width=d("0.10"),
+        ),
+        (Track.DTE_45, Risk.AGGRESSIVE): RiskRules(
+            short_delta=0.25,
+            wing_width_points=d(50),
+            min_credit_points=d("9.00"),
+            min_credit_to_width=d("0.18"),
+        ),
+    }
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CondorRules:
+    """Everything `select_condor` needs besides the chain and the clock.
+
+    Attributes:
+        rule_version: Printed on every card; bump on any change.
+        tracks: Expiry choice, entry time and management per track.
+        risks: Short delta, wing width and minimum credit per (track, risk).
+        event_days: Days with a scheduled market-moving release (FOMC, CPI), with a label.
+        max_quote_age: Quotes older than this at `asof` are stale: no trade.
+        max_leg_spread_fraction: A short leg whose bid-ask spread exceeds this share of its mid
+            is too wide to trade.
+        max_credit_slippage_fraction: If the natural credit is below mid by more than this share
+            of the mid credit, the condor is too wide to fill near the card's price.
+        min_parity_strikes: Fewest strikes behind a parity forward for the expiry to be trusted.
+        limit_tick: Price increment of the suggested limit (SPX complex orders trade in 0.05).
+    """
+
+    rule_version: str = CONDOR_RULE_VERSION
+    tracks: Mapping[Track, TrackRules] = field(
+        default_factory=lambda: MappingProxyType(_track_table())
+    )
+    risks: Mapping[tuple[Track, Risk], RiskRules] = field(
+        default_factory=lambda: MappingProxyType(_risk_table())
+    )
+    event_days: Mapping[date, str] = field(default_factory=lambda: MappingProxyType({}))
+    max_quote_age: timedelta = timedelta(minutes=30)
+    max_leg_spread_fraction: float = 0.5
+    max_credit_slippage_fraction: float = 0.6
+    min_parity_strikes: int = 3
+    limit_tick: Decimal = Decimal("0.05")
+
+    def __post_init__(self) -> None:
+        missing = [(t, r) for t in Track for r in Risk if (t, r) not in self.risks]
+        if missing:
+            raise ValueError(f"risk table must cover every track x risk, missing {missing}")
+        absent = [t for t in Track if t not in self.tracks]
+        if absent:
+            raise ValueError(f"track table must cover every track, missing {absent}")
+
+    def track(self, track: Track) -> TrackRules:
+        """Return the rules of one track."""
+        return self.tracks[track]
+
+    def risk(self, track: Track, risk: Risk) -> RiskRules:
+        """Return the rules of one (track, risk) profile."""
+        return self.risks[(track, risk)]
+
+    def with_event_days(self, event_days: Mapping[date, str]) -> CondorRules:
+        """Return a copy of these rules with the given event calendar."""
+        return replace(self, event_days=MappingProxyType(dict(event_days)))
