@@ -15,7 +15,13 @@ from decimal import ROUND_DOWN, ROUND_HALF_EVEN, ROUND_UP, Decimal
 import numpy as np
 from numpy.typing import NDArray
 
-from core.calendar import NEW_YORK, is_trading_day, next_trading_day, previous_trading_day
+from core.calendar import (
+    NEW_YORK,
+    is_session_open,
+    is_trading_day,
+    next_trading_day,
+    previous_trading_day,
+)
 from core.chain import ExpirySlice, ExpiryTerms, OptionChain, QualityIssue, Severity
 from core.pricing import black76_price
 from core.rules import CondorRules, RiskRules, TrackRules
@@ -182,7 +188,8 @@ def _choose_expiry(chain: OptionChain, profile: CondorProfile, asof: datetime) -
             f"{', '.join(track.roots)} expiring in {track.min_dte_days}-{track.max_dte_days} days"
         )
     if not candidates:
-        listed = sorted({e for _, e in chain.expiries() if e >= day})[:4]
+        live = (chain.terms_for(root, e) for root, e in chain.expiries())
+        listed = sorted({t.expiry for t in live if t.settles_at > asof})[:4]
         near = ", ".join(f"{e:%Y-%m-%d}" for e in listed) or "none"
         raise _NoTrade(
             _reason(NoTradeCode.NO_EXPIRY, f"no {window} in the chain (next listed: {near})")
@@ -192,6 +199,18 @@ def _choose_expiry(chain: OptionChain, profile: CondorProfile, asof: datetime) -
         return abs((terms.expiry - day).days - track.target_dte_days), track.roots.index(terms.root)
 
     terms = min(candidates, key=preference)
+    if track.trading_days_ahead == 0 and not is_session_open(chain.quote_time):
+        # A same-day condor is priced off the regular session; overnight (GTH) quotes are thin
+        # and the printed index level is stale.
+        quoted = chain.quote_time.astimezone(NEW_YORK)
+        raise _NoTrade(
+            _reason(
+                NoTradeCode.STALE_DATA,
+                f"quotes are from {quoted:%H:%M} ET, outside the regular session: the "
+                f"{profile.track} track enters on regular-session quotes only",
+            ),
+            expiry=terms.expiry,
+        )
     if track.skip_event_days and terms.expiry in profile.rules.event_days:
         raise _NoTrade(
             _reason(

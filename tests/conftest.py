@@ -27,3 +27,16 @@ def load_snapshot(name: str) -> OptionChain:
 @pytest.fixture(scope="session")
 def chains_dir() -> Path:
     return CHAINS
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--update-golden",
+        action="store_true",
+        help="rewrite tests/golden/* from the current output instead of comparing",
+    )
+
+
+@pytest.fixture
+def update_golden(request: pytest.FixtureRequest) -> bool:
+    return bool(request.config.getoption("--update-golden"))

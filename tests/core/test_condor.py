@@ -281,3 +281,12 @@ def test_naive_asof_is_a_programming_error():
     profile = CondorProfile.of(RULES, Track.DTE_45, Risk.BALANCED)
     with pytest.raises(ValueError, match="timezone-aware"):
         select_condor(chain, profile, chain.quote_time.replace(tzinfo=None))
+
+
+def test_0dte_refuses_overnight_session_quotes():
+    # This "close" file was downloaded at 06:40 ET the next morning: overnight (GTH) quotes.
+    chain = load_snapshot("spx_cboe_2024-02-12_close_noIV.csv.gz")
+    event = _select(chain, Track.ZERO_DTE, Risk.BALANCED)
+    assert isinstance(event, NoTradeDay)
+    assert event.reasons[0].code is NoTradeCode.STALE_DATA
+    assert "outside the regular session" in event.reasons[0].detail
