@@ -123,63 +123,30 @@ def _track_table() -> dict[Track, TrackRules]:
     }
 
 
+#: track, risk, short |delta|, wing width (points), min credit (points), min credit / width.
+#: The README prints this table; tests/core/test_rules.py keeps the two equal.
+_RISK_TABLE: tuple[tuple[Track, Risk, float, str, str, str], ...] = (
+    (Track.ZERO_DTE, Risk.CONSERVATIVE, 0.05, "10", "0.40", "0.04"),
+    (Track.ZERO_DTE, Risk.BALANCED, 0.10, "10", "0.80", "0.08"),
+    (Track.ZERO_DTE, Risk.AGGRESSIVE, 0.16, "10", "1.50", "0.15"),
+    (Track.ONE_DTE, Risk.CONSERVATIVE, 0.05, "10", "0.40", "0.04"),
+    (Track.ONE_DTE, Risk.BALANCED, 0.10, "15", "1.00", "0.07"),
+    (Track.ONE_DTE, Risk.AGGRESSIVE, 0.16, "20", "2.00", "0.10"),
+    (Track.DTE_45, Risk.CONSERVATIVE, 0.10, "50", "2.50", "0.05"),
+    (Track.DTE_45, Risk.BALANCED, 0.16, "50", "5.00", "0.10"),
+    (Track.DTE_45, Risk.AGGRESSIVE, 0.25, "50", "9.00", "0.18"),
+)
+
+
 def _risk_table() -> dict[tuple[Track, Risk], RiskRules]:
-    d = Decimal
     return {
-        (Track.ZERO_DTE, Risk.CONSERVATIVE): RiskRules(
-            short_delta=0.05,
-            wing_width_points=d(10),
-            min_credit_points=d("0.40"),
-            min_credit_to_width=d("0.04"),
-        ),
-        (Track.ZERO_DTE, Risk.BALANCED): RiskRules(
-            short_delta=0.10,
-            wing_width_points=d(10),
-            min_credit_points=d("0.80"),
-            min_credit_to_width=d("0.08"),
-        ),
-        (Track.ZERO_DTE, Risk.AGGRESSIVE): RiskRules(
-            short_delta=0.16,
-            wing_width_points=d(10),
-            min_credit_points=d("1.50"),
-            min_credit_to_width=d("0.15"),
-        ),
-        (Track.ONE_DTE, Risk.CONSERVATIVE): RiskRules(
-            short_delta=0.05,
-            wing_width_points=d(10),
-            min_credit_points=d("0.40"),
-            min_credit_to_width=d("0.04"),
-        ),
-        (Track.ONE_DTE, Risk.BALANCED): RiskRules(
-            short_delta=0.10,
-            wing_width_points=d(15),
-            min_credit_points=d("1.00"),
-            min_credit_to_width=d("0.07"),
-        ),
-        (Track.ONE_DTE, Risk.AGGRESSIVE): RiskRules(
-            short_delta=0.16,
-            wing_width_points=d(20),
-            min_credit_points=d("2.00"),
-            min_credit_to_width=d("0.10"),
-        ),
-        (Track.DTE_45, Risk.CONSERVATIVE): RiskRules(
-            short_delta=0.10,
-            wing_width_points=d(50),
-            min_credit_points=d("2.50"),
-            min_credit_to_width=d("0.05"),
-        ),
-        (Track.DTE_45, Risk.BALANCED): RiskRules(
-            short_delta=0.16,
-            wing_width_points=d(50),
-            min_credit_points=d("5.00"),
-            min_credit_to_width=d("0.10"),
-        ),
-        (Track.DTE_45, Risk.AGGRESSIVE): RiskRules(
-            short_delta=0.25,
-            wing_width_points=d(50),
-            min_credit_points=d("9.00"),
-            min_credit_to_width=d("0.18"),
-        ),
+        (track, risk): RiskRules(
+            short_delta=delta,
+            wing_width_points=Decimal(wing),
+            min_credit_points=Decimal(credit),
+            min_credit_to_width=Decimal(ratio),
+        )
+        for track, risk, delta, wing, credit, ratio in _RISK_TABLE
     }
 
 
