@@ -4,6 +4,8 @@ Subcommands:
     signal        the condor card for one track and risk level on a chain snapshot
     chain-greeks  IV and greeks recomputed for every row of a chain snapshot
     demo          every track x risk card on the shipped snapshot
+    replay        a real trading day through the condor selector and the ALVH hedge engine
+    calendar vix  VIX monthly settlement dates
 """
 
 from __future__ import annotations
@@ -17,13 +19,16 @@ from pathlib import Path
 
 from bot.adapters.event_calendar import EventCalendarError, load_event_days
 from bot.adapters.market_data import ChainFileError, load_chain
+from bot.adapters.market_data.bars_csv import BarsFileError
+from bot.render.calendar_json import vix_settlements_json
 from bot.render.chain_json import chain_greeks_rows
-from bot.render.json_card import event_to_json
+from bot.render.json_card import event_to_json, event_to_json_rows
 from bot.render.text import render_text
+from bot.replay import ReplayError, replay_day
 from core.calendar import NEW_YORK
 from core.chain import OptionChain
 from core.condor import CondorProfile, select_condor
-from core.rules import CondorRules
+from core.rules import CondorRules, HedgeRules
 from core.types import Event, Risk, Track
 
 #: Shipped data, next to the packages in a clone or an editable install.
@@ -125,6 +130,50 @@ def _demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def _parse_day(text: str, flag: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise CliError(f"{flag}: expected YYYY-MM-DD, got {text!r}") from None
+
+
+def _replay(args: argparse.Namespace) -> int:
+    day = _parse_day(args.date, "--date")
+    replay = replay_day(
+        day,
+        Track(args.track),
+        Risk(args.risk),
+        data_dir=DATA_DIR,
+        rules=_rules(args.events),
+        hedge_rules=HedgeRules(contracts=args.contracts),
+        respect_event_days=args.respect_event_days,
+    )
+    if args.json:
+        rows = [row for event in replay.events for row in event_to_json_rows(event)]
+        print(json.dumps(rows, indent=1))
+        return 0
+    print(f"condorbot replay: {day:%a %Y-%m-%d}, {replay.track} {replay.risk}")
+    for note in replay.notes:
+        print(f"  note: {note}")
+    for event in replay.events:
+        print()
+        print(render_text(event))
+    return 0
+
+
+def _calendar(args: argparse.Namespace) -> int:
+    start = _parse_day(args.start, "--from")
+    end = _parse_day(args.end, "--to")
+    if end < start:
+        raise CliError(f"--to {end} is before --from {start}")
+    days = vix_settlements_json(start, end)
+    if args.json:
+        print(json.dumps(days))
+    else:
+        print("\n".join(days))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Return the argument parser of the `condorbot` command."""
     parser = argparse.ArgumentParser(
@@ -151,6 +200,28 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--chain", default=DEMO_CHAIN, help="chain to replay")
     demo.add_argument("--events", help="event-day CSV (date,label); default: data/events.csv")
     demo.set_defaults(run=_demo)
+
+    replay = sub.add_parser("replay", help="a real day through the condor and the hedge engine")
+    replay.add_argument("--date", required=True, help="trading day, YYYY-MM-DD")
+    replay.add_argument("--track", default=Track.ZERO_DTE.value, choices=[Track.ZERO_DTE.value])
+    replay.add_argument("--risk", default=Risk.BALANCED.value, choices=[r.value for r in Risk])
+    replay.add_argument("--contracts", type=int, default=10, help="condor contracts to size for")
+    replay.add_argument("--events", help="event-day CSV (date,label); default: data/events.csv")
+    replay.add_argument(
+        "--respect-event-days",
+        action="store_true",
+        help="stop at the no-trade card on an event day instead of replaying the condor",
+    )
+    replay.add_argument("--json", action="store_true", help="print one JSON array of events")
+    replay.set_defaults(run=_replay)
+
+    calendar = sub.add_parser("calendar", help="exchange calendars")
+    which = calendar.add_subparsers(dest="calendar", required=True)
+    vix = which.add_parser("vix", help="VIX monthly settlement dates")
+    vix.add_argument("--from", dest="start", required=True, help="first day, YYYY-MM-DD")
+    vix.add_argument("--to", dest="end", required=True, help="last day, YYYY-MM-DD")
+    vix.add_argument("--json", action="store_true", help="print a JSON array of dates")
+    vix.set_defaults(run=_calendar)
     return parser
 
 
@@ -159,7 +230,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         status: int = args.run(args)
-    except (CliError, ChainFileError, EventCalendarError) as error:
+    except (CliError, ChainFileError, EventCalendarError, ReplayError, BarsFileError) as error:
         print(f"condorbot: error: {error}", file=sys.stderr)
         return EXIT_USAGE
     except BrokenPipeError:

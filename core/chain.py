@@ -314,6 +314,8 @@ class OptionChain:
         delta, gamma, theta_per_day, vega_per_vol_point: Our greeks, with respect to the spot.
         terms: One `ExpiryTerms` per (root, expiry), sorted like `expiries()`.
         issues: Quality findings.
+        modelled: What in the chain was modelled rather than quoted (empty for a real chain);
+            `core.surface.model_chain` fills it, and cards built on the chain show it.
     """
 
     underlying: str
@@ -339,6 +341,7 @@ class OptionChain:
     terms: tuple[ExpiryTerms, ...]
     issues: tuple[QualityIssue, ...]
     _slices: Mapping[tuple[str, date], ExpirySlice] = field(repr=False)
+    modelled: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if self.quote_time.tzinfo is None:
@@ -397,6 +400,7 @@ def build_chain(
     asof: datetime | None = None,
     max_quote_age: timedelta = DEFAULT_MAX_QUOTE_AGE,
     early_closes: Collection[date] = NYSE_EARLY_CLOSES,
+    modelled: tuple[str, ...] = (),
 ) -> OptionChain:
     """Build an `OptionChain` from raw quotes: forwards, IVs, greeks and quality checks.
 
@@ -410,6 +414,7 @@ def build_chain(
             then are flagged `QualityCode.STALE`.
         max_quote_age: Age limit for the staleness check.
         early_closes: Days the session ends at 13:00 (moves PM settlement).
+        modelled: What was modelled rather than quoted, carried to `OptionChain.modelled`.
 
     Returns:
         The chain.
@@ -467,6 +472,7 @@ def build_chain(
         terms=ordered,
         issues=tuple(issues),
         _slices=MappingProxyType(slices),
+        modelled=tuple(modelled),
     )
 
 

@@ -102,7 +102,7 @@ def select_condor(
     """
     if asof.tzinfo is None:
         raise ValueError(f"asof must be timezone-aware, was {asof!r}")
-    stamp = DataStamp(quote_time=chain.quote_time, source=chain.source)
+    stamp = DataStamp(quote_time=chain.quote_time, source=chain.source, modelled=chain.modelled)
     try:
         _check_freshness(chain, profile.rules, asof)
         terms = _choose_expiry(chain, profile, asof)
@@ -444,26 +444,34 @@ def _management(
 ) -> ManagementPlan:
     track = profile.track_rules
     tick = profile.rules.limit_tick
-    target = _round_to_tick(credit * (100 - track.profit_target_pct) / 100, tick, ROUND_DOWN)
+    target = (
+        None
+        if track.profit_target_pct is None
+        else _round_to_tick(credit * (100 - track.profit_target_pct) / 100, tick, ROUND_DOWN)
+    )
     stop = min(_round_to_tick(credit * (1 + track.stop_loss_multiple), tick, ROUND_UP), width)
     if track.manage_at_dte_days is not None:
         day = terms.expiry - timedelta(days=track.manage_at_dte_days)
         if not is_trading_day(day):
             day = previous_trading_day(day)
         time_exit = f"close at {track.manage_at_dte_days} days to expiry ({day:%a %Y-%m-%d})"
+        exit_at: datetime | None = datetime.combine(day, track.entry_time, NEW_YORK)
     elif track.close_by is not None:
         time_exit = (
             f"close by {track.close_by:%H:%M} ET on {terms.expiry:%a %Y-%m-%d} "
             "if not already closed"
         )
+        exit_at = datetime.combine(terms.expiry, track.close_by, NEW_YORK)
     else:
-        time_exit = "hold to settlement"
+        time_exit = f"hold to the {terms.settles_at.astimezone(NEW_YORK):%H:%M} ET settlement"
+        exit_at = None
     return ManagementPlan(
         profit_target_pct=track.profit_target_pct,
         profit_target_debit=target,
         stop_loss_multiple=track.stop_loss_multiple,
         stop_debit=stop,
         time_exit=time_exit,
+        time_exit_at=exit_at,
     )
 
 
@@ -521,8 +529,8 @@ def _build_signal(
     limit_price = max(
         _round_to_tick(credit_mid, profile.rules.limit_tick, ROUND_DOWN), credit_natural
     )
-    modelled: tuple[str, ...] = ()
-    if terms.forward_modelled:
+    modelled: tuple[str, ...] = chain.modelled
+    if terms.forward_modelled and not chain.modelled:
         modelled = (
             f"forward {terms.forward:.2f} modelled from spot and a neighbouring rate: "
             "too few strikes for put-call parity",

@@ -31,7 +31,8 @@ class TrackRules:
         trading_days_ahead: If set, the expiry must be exactly this many trading days after the
             quote date (0 = today, 1 = next trading day); overrides `target_dte_days`.
         entry_time: Scheduled entry, New York time.
-        profit_target_pct: Close when this share of the credit is captured.
+        profit_target_pct: Close when this share of the credit is captured (None: hold to
+            settlement; a same-day condor keeps most of its credit by expiring).
         stop_loss_multiple: Close when the loss reaches this multiple of the credit.
         manage_at_dte_days: Close at this many days to expiry (None: hold into expiry day).
         close_by: On expiration day, close anything still open by this New York time.
@@ -45,7 +46,7 @@ class TrackRules:
     target_dte_days: int
     trading_days_ahead: int | None
     entry_time: time
-    profit_target_pct: int
+    profit_target_pct: int | None
     stop_loss_multiple: Decimal
     manage_at_dte_days: int | None
     close_by: time | None
@@ -85,10 +86,10 @@ def _track_table() -> dict[Track, TrackRules]:
             target_dte_days=0,
             trading_days_ahead=0,
             entry_time=time(10, 0),
-            profit_target_pct=50,
+            profit_target_pct=None,
             stop_loss_multiple=Decimal(2),
             manage_at_dte_days=None,
-            close_by=time(15, 45),
+            close_by=None,
             skip_event_days=True,
         ),
         Track.ONE_DTE: TrackRules(
@@ -201,3 +202,78 @@ class CondorRules:
     def with_event_days(self, event_days: Mapping[date, str]) -> CondorRules:
         """Return a copy of these rules with the given event calendar."""
         return replace(self, event_days=MappingProxyType(dict(event_days)))
+
+
+#: Bump on any change to the hedge rules below; it is printed on every hedge and exit alert.
+HEDGE_RULE_VERSION = "alvh-2026.11.1"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class HedgeRules:
+    """The ALVH engine's parameters. Ranges are (low, middle, high); the middle is used to size.
+
+    Attributes:
+        contracts: Condor contracts the alerts are sized for (cards are per contract; hedges need
+            whole contracts, so alerts assume a position of this size and say so).
+        test_distance_em: A side is tested when spot is within this many remaining expected
+            moves of its short strike (or beyond it).
+        test_distance_pct: ... or within this share of spot of it, in percent.
+        hedge_ratio: Share of the condor's negative dollar delta a layer-1 hedge offsets.
+        rsi_period: Wilder RSI period on 5-minute SPX closes.
+        rsi_put_fire: The put-side trigger fires at RSI at or below this (selling momentum).
+        rsi_call_fire: The call-side trigger fires at RSI at or above this.
+        macd_fast: MACD fast EMA span.
+        macd_slow: MACD slow EMA span.
+        macd_signal: MACD signal EMA span.
+        divergence_lookback_bars: 5-minute bars searched for a MACD divergence.
+        min_triggers: Triggers that must fire (of those available) before a layer-1 hedge.
+        vix_pct_per_spx_pct: VIX % change per 1 % SPX change (negative; larger on down days).
+        future_dampening_month: VIX future move / spot VIX move for a future a month out;
+            rises linearly to 1 at the future's settlement.
+        vix_spread_width_points: Width of the VIX call spreads proposed.
+        vix_option_vol_of_vol: Black-76 vol of VIX options when no VIX chain is available
+            (modelled; VVIX is the market's own 30-day figure).
+        midterm_days: Window for layer-2 mid-term VIX options.
+        parity_cost_points: Minimum edge, after crossing the spread, for a conversion/reversal.
+        breach_points: Layer-3 breach: spot beyond a short strike by this many points.
+        realert_minutes: A hedge alert for the same side is repeated only after this long, or
+            when the recommended action changes.
+        vx_margin_usd: Initial margin per VX future (modelled; CFE sets it), for buying power.
+    """
+
+    rule_version: str = HEDGE_RULE_VERSION
+    contracts: int = 10
+    test_distance_em: float = 0.5
+    test_distance_pct: float = 0.5
+    hedge_ratio: tuple[float, float, float] = (0.4, 0.5, 0.6)
+    rsi_period: int = 14
+    rsi_put_fire: float = 40.0
+    rsi_call_fire: float = 60.0
+    macd_fast: int = 12
+    macd_slow: int = 26
+    macd_signal: int = 9
+    divergence_lookback_bars: int = 12
+    min_triggers: int = 2
+    vix_pct_per_spx_pct: tuple[float, float, float] = (-4.0, -4.5, -5.0)
+    future_dampening_month: tuple[float, float, float] = (0.4, 0.5, 0.6)
+    vix_spread_width_points: int = 5
+    vix_option_vol_of_vol: float = 1.0
+    midterm_days: tuple[int, int] = (60, 120)
+    parity_cost_points: float = 0.5
+    breach_points: float = 5.0
+    realert_minutes: int = 15
+    vx_margin_usd: Decimal = Decimal(9000)
+
+    def __post_init__(self) -> None:
+        low, mid, high = self.hedge_ratio
+        if not 0 < low <= mid <= high <= 1:
+            raise ValueError(
+                f"hedge_ratio must be 0 < low <= mid <= high <= 1, was {low, mid, high}"
+            )
+        if self.contracts < 1:
+            raise ValueError(f"contracts must be at least 1, was {self.contracts}")
+        if not all(s < 0 for s in self.vix_pct_per_spx_pct):
+            raise ValueError(
+                f"vix_pct_per_spx_pct must be negative (VIX rises as SPX falls), "
+                f"was {self.vix_pct_per_spx_pct}"
+            )

@@ -115,18 +115,21 @@ class ManagementPlan:
     """How the position is managed once filled, in prices a trader can set as orders.
 
     Attributes:
-        profit_target_pct: Close when this share of the credit is captured (50 = half).
-        profit_target_debit: Debit to close at which the profit target is hit.
+        profit_target_pct: Close when this share of the credit is captured (50 = half); None:
+            no profit target, hold to settlement.
+        profit_target_debit: Debit to close at which the profit target is hit (None likewise).
+        time_exit_at: When the time rule closes the position (None: held to settlement).
         stop_loss_multiple: Close when the loss reaches this multiple of the credit.
         stop_debit: Debit to close at which the stop is hit.
         time_exit: The time rule, in words ("close at 21 days to expiry").
     """
 
-    profit_target_pct: int
-    profit_target_debit: Decimal
+    profit_target_pct: int | None
+    profit_target_debit: Decimal | None
     stop_loss_multiple: Decimal
     stop_debit: Decimal
     time_exit: str
+    time_exit_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -238,5 +241,199 @@ class NoTradeDay:
             raise ValueError("a NoTradeDay must carry at least one reason, had none")
 
 
-#: Every event the bot can emit. Hedge, exit and day-result events join this union in later work.
-Event = CondorSignal | NoTradeDay
+class TestedSide(StrEnum):
+    """Which wing of a condor the index is pressing on."""
+
+    PUT = "put"
+    CALL = "call"
+
+
+class Instrument(StrEnum):
+    """What a hedge or management action trades."""
+
+    VIX_CALL_SPREAD = "VIX call spread"
+    VIX_CALL = "VIX call"
+    VX_FUTURE = "VX future"
+    VXM_FUTURE = "VXM future"
+    MIDTERM_VIX_CALL_SPREAD = "mid-term VIX call spread"
+    SPX_CALL_DEBIT_SPREAD = "SPX call debit spread"
+    SPX_CONVERSION = "SPX conversion"
+    SPX_REVERSAL = "SPX reversal"
+    CLOSE = "close"
+    ROLL = "roll"
+    ROLL_UNTESTED = "roll untested side"
+    HOLD = "hold"
+
+
+class ExitRule(StrEnum):
+    """The layer-3 rule that closed a position."""
+
+    STOP = "stop"
+    BREACH = "breach"
+    TIME = "time"
+    PROFIT_TARGET = "profit_target"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TriggerReading:
+    """One hedge trigger as evaluated at one bar.
+
+    Attributes:
+        name: e.g. "RSI(14) 5-min SPX".
+        value: The indicator's value, or None when it could not be computed.
+        threshold: The rule it is compared with, in words ("<= 40").
+        fired: Whether it argues for hedging; None when unavailable.
+        note: Why it is unavailable, or what it rests on (e.g. "prior days' A/D line").
+    """
+
+    name: str
+    value: float | None
+    threshold: str
+    fired: bool | None
+    note: str = ""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PositionMark:
+    """An open condor marked to market at one bar (per contract unless said otherwise).
+
+    Attributes:
+        value_points: What it costs to close at mid, in index points.
+        pnl_usd: Credit received minus the cost to close at mid, times 100, for all contracts.
+        delta_usd_per_point: Dollar P&L per 1 SPX point, all contracts.
+        gamma_usd_per_point: Change of that delta per SPX point, all contracts.
+        theta_usd_per_day: Dollar decay per calendar day, all contracts.
+        vega_usd_per_vol_point: Dollar P&L per 1 vol point, all contracts.
+        put_distance_points: Spot minus the short put strike.
+        call_distance_points: Short call strike minus spot.
+        put_distance_em: That distance in units of the remaining expected move.
+        call_distance_em: Likewise for the call.
+        expected_move_points: Remaining one-standard-deviation move to settlement.
+    """
+
+    spot: float
+    t_years: float
+    value_points: float
+    pnl_usd: float
+    delta_usd_per_point: float
+    gamma_usd_per_point: float
+    theta_usd_per_day: float
+    vega_usd_per_vol_point: float
+    put_distance_points: float
+    call_distance_points: float
+    put_distance_em: float
+    call_distance_em: float
+    expected_move_points: float
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class HedgeAction:
+    """One way to answer a tested condor, priced so it can be compared with the others.
+
+    Attributes:
+        instrument: What is traded.
+        layer: 1 (short-dated hedge), 2 (mid-term / parity), 3 (systematic rules).
+        description: The order in words ("buy 6 VIX Mar-22 20/25 call spreads at 1.15").
+        contracts: How many (0 for actions that only close or hold).
+        cost_usd: Premium or debit paid now (negative for a credit), all contracts.
+        expected_cost_usd: Expected cost to the position: what is paid now minus what it is
+            expected to return (decay, basis), plus the bid/ask given up.
+        annualised_cost_pct: `expected_cost_usd` as an annual rate on the buying power held.
+        hedge_ratio: Share of the condor's dollar delta offset, at the low, middle and high of
+            the SPX-to-VIX sensitivity range (None for actions that are not hedges).
+        recommended: True for the one action the engine recommends.
+        feasible: False when the action is priced for comparison but not sensible to take
+            (a hedge whose premium exceeds what it protects); never recommended.
+        notes: Assumptions, basis risk, what is modelled.
+    """
+
+    instrument: Instrument
+    layer: int
+    description: str
+    contracts: int
+    cost_usd: Decimal
+    expected_cost_usd: Decimal
+    annualised_cost_pct: float
+    hedge_ratio: tuple[float, float, float] | None = None
+    recommended: bool = False
+    feasible: bool = True
+    notes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class HedgeAlert:
+    """The hedge engine's answer to a tested condor: triggers, priced choices, a recommendation."""
+
+    alert_id: str
+    signal_id: str
+    asof: datetime
+    side_tested: TestedSide
+    position: PositionMark
+    triggers: tuple[TriggerReading, ...]
+    actions: tuple[HedgeAction, ...]
+    rationale: str
+    data: DataStamp
+    rule_version: str
+
+    def __post_init__(self) -> None:
+        recommended = [a for a in self.actions if a.recommended]
+        if len(recommended) != 1:
+            raise ValueError(f"exactly one action must be recommended, were {len(recommended)}")
+
+    @property
+    def recommended(self) -> HedgeAction:
+        """The action the engine recommends."""
+        return next(a for a in self.actions if a.recommended)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class NoHedge:
+    """An explicit "no hedge, because ..." when the data cannot support a hedge decision."""
+
+    alert_id: str
+    signal_id: str
+    asof: datetime
+    reasons: tuple[str, ...]
+    data: DataStamp
+    rule_version: str
+
+    def __post_init__(self) -> None:
+        if not self.reasons:
+            raise ValueError("a NoHedge must carry at least one reason, had none")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ExitAlert:
+    """A layer-3 rule fired: close the position, once."""
+
+    alert_id: str
+    signal_id: str
+    asof: datetime
+    rule: ExitRule
+    detail: str
+    debit_to_close: Decimal
+    pnl_usd: Decimal
+    data: DataStamp
+    rule_version: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DailyResult:
+    """How a condor did against the day's settlement, with and without the engine's hedges."""
+
+    result_id: str
+    signal_id: str
+    asof: datetime
+    settlement_price: Decimal
+    exit_rule: ExitRule | None
+    pnl_usd_unhedged: Decimal
+    hedge_pnl_usd: Decimal
+    pnl_usd_hedged: Decimal
+    pnl_usd_managed: Decimal
+    detail: str
+    data: DataStamp
+    rule_version: str
+
+
+#: Every event the bot can emit.
+Event = CondorSignal | NoTradeDay | HedgeAlert | NoHedge | ExitAlert | DailyResult

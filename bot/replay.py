@@ -1,0 +1,287 @@
+"""Replay one real trading day through the condor selector and the ALVH hedge engine.
+
+Composes the adapters (1-minute SPX bars, Cboe index history, NYSE breadth, chain snapshots) with
+the pure core: the morning condor at the track's entry time, then the engine every few minutes
+to the close, then the day's result. What is modelled is said on every event that uses it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from pathlib import Path
+
+import numpy as np
+
+from bot.adapters.market_data import load_chain
+from bot.adapters.market_data.bars_csv import list_days, load_bars
+from bot.adapters.market_data.breadth_csv import load_breadth
+from bot.adapters.market_data.index_history import VolIndices, load_vol_indices
+from core.bars import Bars, check_bars
+from core.calendar import NEW_YORK, session_close, session_open, trading_days_between
+from core.chain import OptionChain, Severity
+from core.condor import CondorProfile, select_condor
+from core.hedge import EngineState, MarketState, OpenCondor, VolIndexLevels, settle, step
+from core.rules import CondorRules, HedgeRules
+from core.surface import model_chain
+from core.types import CondorSignal, DataStamp, Event, NoTradeCode, NoTradeDay, Risk, Track
+
+#: Modelled carry inputs for a modelled chain (no rates data is shipped); for a same-day
+#: expiry they move prices by well under a cent.
+MODEL_RATE = 0.045
+MODEL_DIVIDEND_YIELD = 0.016
+#: Breadth older than this many trading days is not a regime input any more.
+MAX_BREADTH_AGE_DAYS = 5
+#: A gap or bad bar this recent blocks a hedge decision.
+RECENT_ISSUE = timedelta(minutes=15)
+
+
+class ReplayError(ValueError):
+    """A replay that cannot run (no bars for the day, a track the replay does not cover)."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Replay:
+    """The events of a replayed day in time order, and what the replay had to assume."""
+
+    day: date
+    track: Track
+    risk: Risk
+    events: tuple[Event, ...]
+    notes: tuple[str, ...]
+
+
+def _bars_file(data_dir: Path) -> Path:
+    found = sorted((data_dir / "intraday").glob("SPX_1min_*"))
+    if not found:
+        raise ReplayError(f"no SPX 1-minute bars under {data_dir / 'intraday'}")
+    return found[0]
+
+
+def _real_chain(data_dir: Path, day: date, entry: datetime) -> OptionChain | None:
+    for path in sorted((data_dir / "chains").glob(f"spx_cboe_{day:%Y-%m-%d}_intraday*")):
+        chain = load_chain(path)
+        if abs(chain.quote_time - entry) <= timedelta(minutes=30):
+            return chain
+    return None
+
+
+def _ad_line(data_dir: Path, day: date) -> tuple[np.ndarray | None, str]:
+    breadth = load_breadth(data_dir / "breadth", day=day)
+    prior = breadth.before(day)
+    latest = prior.last_date
+    if latest is None or trading_days_between(latest, day) > MAX_BREADTH_AGE_DAYS:
+        shown = f"{latest:%Y-%m-%d}" if latest else "none"
+        return None, (
+            f"no NYSE advance/decline data near {day:%Y-%m-%d} (latest {shown}): "
+            "A/D trigger unavailable"
+        )
+    kind = "official NYSE counts" if breadth.official else "publisher-computed counts"
+    return prior.ad_line(), (
+        f"daily A/D line through {latest:%Y-%m-%d} ({kind}); no intraday breadth: prior days' line"
+    )
+
+
+def _intraday_vol(
+    indices: VolIndices, day: date, spot: float, open_spot: float, rules: HedgeRules
+) -> VolIndexLevels:
+    opening = indices.levels_at(session_open(day) + timedelta(minutes=1))
+    _, vvix = indices.vvix.latest_at_or_before(day - timedelta(days=1))
+    beta = rules.vix_pct_per_spx_pct[1]
+    scale = max(1.0 + beta * (spot / open_spot - 1.0), 0.2)
+    return VolIndexLevels(
+        vix=opening.vix * scale,
+        vix9d=opening.vix9d * scale,
+        vix3m=opening.vix3m * scale,
+        vvix=vvix,
+        modelled=(
+            f"intraday VIX/VIX9D/VIX3M modelled: {day:%Y-%m-%d} opening values moved by "
+            f"{beta:g}% per 1% SPX change since the open; VVIX previous close"
+        ),
+    )
+
+
+def _recent_issues(bars: Bars, day: date, asof: datetime) -> tuple[str, ...]:
+    issues = check_bars(bars, session_open(day), asof)
+    blocking = []
+    for issue in issues:
+        if issue.severity is Severity.INFO:
+            continue
+        if issue.severity is Severity.ERROR or (issue.end or asof) >= asof - RECENT_ISSUE:
+            blocking.append(f"SPX bars: {issue.detail}")
+    if len(bars) == 0:
+        blocking.append(f"SPX bars: none up to {asof.astimezone(NEW_YORK):%H:%M} ET")
+    else:
+        age = asof - bars.end_at(len(bars) - 1)
+        if age > RECENT_ISSUE:
+            blocking.append(
+                f"SPX bars: the last bar ended {int(age.total_seconds() // 60)} min before "
+                f"{asof.astimezone(NEW_YORK):%H:%M} ET"
+            )
+    return tuple(blocking)
+
+
+def replay_day(
+    day: date,
+    track: Track,
+    risk: Risk,
+    *,
+    data_dir: Path,
+    rules: CondorRules,
+    hedge_rules: HedgeRules,
+    respect_event_days: bool = False,
+    step_minutes: int = 5,
+    bars: Bars | None = None,
+) -> Replay:
+    """Replay `day`: the condor at the track's entry time, the engine every `step_minutes`.
+
+    Args:
+        day: The trading day.
+        track: Only same-day tracks can be replayed on one day of bars (0dte).
+        risk: Risk level of the condor.
+        data_dir: The shipped `data/` folder.
+        rules: Condor rules (with the event calendar).
+        hedge_rules: ALVH rules.
+        respect_event_days: Stop at the no-trade card on an event day; by default the replay
+            notes the card and replays the condor the rules would otherwise have opened.
+        step_minutes: Engine cadence.
+        bars: The day's 1-minute bars, if already loaded (tests feed damaged bars here).
+
+    Raises:
+        ReplayError: For a track other than 0dte.
+        BarsFileError: If the day has no bars (the message lists the days that do).
+    """
+    if track is not Track.ZERO_DTE:
+        raise ReplayError(
+            f"--track {track}: a replay runs one expiration day of bars; only 0dte is replayable"
+        )
+    warmup = np.empty(0)
+    if bars is None:
+        path = _bars_file(data_dir)
+        bars = load_bars(path, day=day)
+        before = [d for d in list_days(path) if d < day]
+        if before:
+            # The prior session's 5-minute closes warm up RSI and MACD before 10:00.
+            prior = load_bars(path, day=before[-1])
+            prior_session = prior.within(session_open(before[-1]), session_close(before[-1]))
+            warmup = np.asarray(prior_session.resample(5).close, dtype=np.float64)
+    session = bars.within(session_open(day), session_close(day))
+    track_rules = rules.track(track)
+    entry = datetime.combine(day, track_rules.entry_time, NEW_YORK)
+    notes: list[str] = []
+    events: list[Event] = []
+    opening = session.until(session_open(day) + timedelta(minutes=1))
+    at_entry = session.until(entry)
+    if len(at_entry) == 0 or len(opening) == 0:
+        raise ReplayError(f"no SPX bars between the open and {entry:%H:%M} ET on {day}")
+    spot = at_entry.last_close
+    indices = load_vol_indices(data_dir / "vix")
+    chain = _real_chain(data_dir, day, entry)
+    if chain is None:
+        levels = indices.levels_at(entry)
+        chain = model_chain(
+            spot,
+            entry,
+            [("SPXW", day)],
+            levels,
+            rate=MODEL_RATE,
+            dividend_yield=MODEL_DIVIDEND_YIELD,
+        )
+        notes.append(
+            f"no real chain for {day:%Y-%m-%d}: condor selected on a modelled chain "
+            f"({levels.observed}; rate {MODEL_RATE:.1%}, dividend yield "
+            f"{MODEL_DIVIDEND_YIELD:.1%} modelled)"
+        )
+    event = select_condor(chain, CondorProfile.of(rules, track, risk), entry)
+    if isinstance(event, NoTradeDay):
+        events.append(event)
+        only_event_day = all(r.code is NoTradeCode.EVENT_DAY for r in event.reasons)
+        if respect_event_days or not only_event_day:
+            return Replay(day=day, track=track, risk=risk, events=tuple(events), notes=tuple(notes))
+        notes.append(
+            "the live rules stand aside on this event day; the replay opens the condor they "
+            "would otherwise have opened, to show the hedge engine (--respect-event-days to stop)"
+        )
+        event = select_condor(
+            chain, CondorProfile.of(rules.with_event_days({}), track, risk), entry
+        )
+        if isinstance(event, NoTradeDay):
+            events.append(event)
+            return Replay(day=day, track=track, risk=risk, events=tuple(events), notes=tuple(notes))
+    events.append(event)
+    signal: CondorSignal = event
+    entry_vol = _intraday_vol(indices, day, spot, opening.last_close, hedge_rules)
+    position = OpenCondor.from_signal(signal, hedge_rules.contracts, entry_vix=entry_vol.vix)
+    notes.append(
+        f"alerts are sized for {hedge_rules.contracts} condor contracts filled at "
+        f"{position.fill_credit} (the card's suggested limit)"
+    )
+    ad_line, ad_note = _ad_line(data_dir, day)
+    open_spot = opening.last_close
+    state = EngineState()
+    source = f"{bars.source}; {chain.source}"
+    close = session_close(day)
+    moment = entry + timedelta(minutes=step_minutes)
+    while moment <= close:
+        seen = session.until(moment)
+        issues = _recent_issues(seen, day, moment)
+        now_spot = seen.last_close if len(seen) else float("nan")
+        vol = _intraday_vol(
+            indices, day, now_spot if len(seen) else open_spot, open_spot, hedge_rules
+        )
+        five = seen.resample(5).until(moment) if len(seen) else seen
+        market = MarketState(
+            asof=moment,
+            spot=now_spot,
+            closes_5m=np.concatenate([warmup, np.asarray(five.close, dtype=np.float64)]),
+            ad_line=ad_line,
+            ad_note=ad_note,
+            vol=vol,
+            chain=chain,
+            data_issues=issues,
+            data=DataStamp(
+                quote_time=moment,
+                source=source,
+                modelled=(
+                    *chain.modelled,
+                    vol.modelled,
+                    "legs marked at entry IVs (sticky strike)",
+                ),
+            ),
+        )
+        state, new = step(position, state, market, hedge_rules, moment)
+        events.extend(new)
+        moment += timedelta(minutes=step_minutes)
+    closing = indices.levels_at(close + timedelta(minutes=1))
+    _, vvix_close = indices.vvix.latest_at_or_before(day)
+    settlement = bars.last_close
+    notes.append(
+        f"settlement taken as the day's last SPX print {settlement:.2f} "
+        f"({bars.end_at(len(bars) - 1):%H:%M} ET bar), the official close"
+    )
+    result = settle(
+        position,
+        state,
+        settlement,
+        VolIndexLevels(vix=closing.vix, vix9d=closing.vix9d, vix3m=closing.vix3m, vvix=vvix_close),
+        close,
+        DataStamp(
+            quote_time=close,
+            source=f"{source}; Cboe VIX/VIX9D/VIX3M closes of {day:%Y-%m-%d}",
+            modelled=(*chain.modelled, "VIX futures estimated from the closing term structure"),
+        ),
+        hedge_rules,
+    )
+    events.append(result)
+    return Replay(day=day, track=track, risk=risk, events=tuple(events), notes=tuple(notes))
+
+
+def event_time(event: Event) -> datetime:
+    """The moment an event speaks for: its `asof`."""
+    return event.asof
+
+
+def replay_days(data_dir: Path) -> Sequence[date]:
+    """Days the shipped 1-minute bars cover."""
+    return list_days(_bars_file(data_dir))

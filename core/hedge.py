@@ -1,0 +1,1299 @@
+"""ALVH, the Adaptive Layered VIX Hedge: what to do when a condor is tested on expiration day.
+
+Pure functions of a position, a market state and the rules; the caller passes `asof`.
+
+- `mark` prices the open condor at one bar (Black-76 on each leg's entry IV: sticky strike).
+- `evaluate` decides whether a side is tested, reads the triggers, and prices the answers side by
+  side: layer 1 (short-dated VIX call spreads, VIX calls, VX/VXM futures, only for a put-side
+  test), layer 2 (mid-term VIX call spreads; conversion/reversal dislocations in a real SPX chain),
+  and the alternatives to hedging (close or roll the tested spread). The cheapest expected cost is
+  recommended. A call-side test is never answered with VIX calls.
+- `check_exits` applies the layer-3 rules (stop, breach, time, profit target).
+- `settle` scores the day with and without the hedges.
+- `step` strings them together with the memory an alert stream needs (exit once, no repeats).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from dataclasses import dataclass, replace
+from datetime import date, datetime, timedelta
+from decimal import ROUND_HALF_EVEN, Decimal
+
+import numpy as np
+from numpy.typing import NDArray
+
+from core.calendar import NEW_YORK, next_vix_expiration, vix_last_trading_day
+from core.chain import OptionChain
+from core.indicators import divergence, macd, rsi_wilder
+from core.pricing import black76_greeks, black76_price
+from core.rules import HedgeRules
+from core.surface import modelled_half_spread
+from core.types import (
+    SPX_MULTIPLIER,
+    CondorSignal,
+    DailyResult,
+    DataStamp,
+    Event,
+    ExitAlert,
+    ExitRule,
+    HedgeAction,
+    HedgeAlert,
+    Instrument,
+    NoHedge,
+    PositionMark,
+    TestedSide,
+    TriggerReading,
+)
+from core.vix import estimate_vix_future
+
+_YEAR_SECONDS = 365.0 * 24 * 3600
+_CENT = Decimal("0.01")
+VX_MULTIPLIER = 1000.0
+VXM_MULTIPLIER = 100.0
+VIX_OPTION_MULTIPLIER = 100.0
+#: Half the bid/ask assumed for a VIX option or future when no live quote exists (modelled).
+VIX_HALF_SPREAD = 0.05
+#: A spread that cannot be sold for at least this much is not worth rolling into, in points.
+MIN_SALE_POINTS = 0.10
+
+
+def _usd(value: float) -> Decimal:
+    return Decimal(repr(float(value))).quantize(_CENT, rounding=ROUND_HALF_EVEN)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OpenCondor:
+    """A condor as filled: the signal, the fill credit and the number of contracts.
+
+    Attributes:
+        carry: Continuous carry of the forward over spot at entry (F = S e^{carry t}).
+        half_spreads: Half the entry bid/ask of each leg, used to model closing prices.
+        entry_vix: VIX when the condor was opened; with `iv_scale`, legs are re-marked at their
+            entry IVs times the ratio of the VIX now to the VIX then (None: entry IVs as they
+            were, sticky strike).
+        iv_scale: The factor currently applied to every leg's entry IV.
+    """
+
+    signal: CondorSignal
+    fill_credit: Decimal
+    contracts: int
+    carry: float
+    rate: float
+    half_spreads: tuple[float, float, float, float]
+    entry_vix: float | None = None
+    iv_scale: float = 1.0
+    open_legs: tuple[bool, bool, bool, bool] = (True, True, True, True)
+    realised_points: float = 0.0
+
+    @classmethod
+    def from_signal(
+        cls,
+        signal: CondorSignal,
+        contracts: int,
+        fill_credit: Decimal | None = None,
+        entry_vix: float | None = None,
+    ) -> OpenCondor:
+        """Open a condor at the signal's suggested limit unless a fill credit is given."""
+        if contracts < 1:
+            raise ValueError(f"contracts must be at least 1, was {contracts}")
+        t = max(signal.t_years, 1e-9)
+        carry = math.log(float(signal.forward) / float(signal.spot)) / t
+        return cls(
+            signal=signal,
+            fill_credit=signal.limit_price if fill_credit is None else fill_credit,
+            contracts=contracts,
+            carry=carry,
+            rate=0.0,
+            half_spreads=(
+                float(signal.legs[0].ask - signal.legs[0].bid) / 2,
+                float(signal.legs[1].ask - signal.legs[1].bid) / 2,
+                float(signal.legs[2].ask - signal.legs[2].bid) / 2,
+                float(signal.legs[3].ask - signal.legs[3].bid) / 2,
+            ),
+            entry_vix=entry_vix,
+        )
+
+    def with_closed(self, closed: tuple[TestedSide, ...], realised_points: float) -> OpenCondor:
+        """Return the position with the given wings bought back for `realised_points`."""
+        put_open = TestedSide.PUT not in closed
+        call_open = TestedSide.CALL not in closed
+        return replace(
+            self,
+            open_legs=(put_open, put_open, call_open, call_open),
+            realised_points=realised_points,
+        )
+
+    def wing_open(self, side: TestedSide) -> bool:
+        """Whether that wing is still held."""
+        return self.open_legs[1] if side is TestedSide.PUT else self.open_legs[2]
+
+    def at_vix(self, vix: float) -> OpenCondor:
+        """Return the position re-marked for the VIX now (unchanged without an entry VIX)."""
+        if self.entry_vix is None or not (math.isfinite(vix) and vix > 0):
+            return self
+        return replace(self, iv_scale=vix / self.entry_vix)
+
+    def closing_half_spreads(self, values: NDArray[np.float64]) -> NDArray[np.float64]:
+        """Half spreads to close each leg now: the entry width, narrowing as a leg cheapens."""
+        typical = modelled_half_spread(values)
+        halves: NDArray[np.float64] = np.minimum(np.array(self.half_spreads), typical)
+        return halves
+
+    @property
+    def credit_usd(self) -> float:
+        """Credit received for all contracts, in dollars."""
+        return float(self.fill_credit) * float(SPX_MULTIPLIER) * self.contracts
+
+    def t_years(self, asof: datetime) -> float:
+        """Years from `asof` to settlement, zero once settled."""
+        return max((self.signal.settles_at - asof).total_seconds() / _YEAR_SECONDS, 0.0)
+
+
+_SIGNS = np.array([1.0, -1.0, -1.0, 1.0])  # long put, short put, short call, long call
+_IS_CALL = np.array([False, False, True, True])
+
+
+def _signs(position: OpenCondor) -> NDArray[np.float64]:
+    return _SIGNS * np.array(position.open_legs, dtype=np.float64)
+
+
+def _leg_arrays(position: OpenCondor) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    legs = position.signal.legs
+    strikes = np.array([float(leg.strike) for leg in legs])
+    ivs = np.array([leg.iv for leg in legs]) * position.iv_scale
+    return strikes, ivs
+
+
+def _leg_values(position: OpenCondor, spot: float, t_years: float) -> NDArray[np.float64]:
+    strikes, ivs = _leg_arrays(position)
+    if t_years <= 0:
+        return np.where(_IS_CALL, np.maximum(spot - strikes, 0.0), np.maximum(strikes - spot, 0.0))
+    forward = spot * math.exp(position.carry * t_years)
+    return black76_price(_IS_CALL, forward, strikes, t_years, position.rate, ivs)
+
+
+def mark(position: OpenCondor, spot: float, asof: datetime) -> PositionMark:
+    """Mark the condor at `spot` and `asof`: value, P&L, dollar greeks, distances to the shorts.
+
+    Legs are priced with Black-76 at their entry IVs (sticky strike) on the forward carried from
+    entry; that is a model, and alerts say so.
+    """
+    if not math.isfinite(spot) or spot <= 0:
+        raise ValueError(f"spot must be a positive number, was {spot}")
+    t = position.t_years(asof)
+    strikes, ivs = _leg_arrays(position)
+    values = _leg_values(position, spot, t)
+    signs = _signs(position)
+    value = float(-(signs * values).sum())
+    n = position.contracts * float(SPX_MULTIPLIER)
+    if t > 0:
+        forward = spot * math.exp(position.carry * t)
+        greeks = black76_greeks(_IS_CALL, forward, strikes, t, position.rate, ivs)
+        d_forward = forward / spot
+        delta = float((signs * greeks.delta).sum()) * d_forward
+        gamma = float((signs * greeks.gamma).sum()) * d_forward**2
+        theta = float((signs * greeks.theta_per_day).sum())
+        vega = float((signs * greeks.vega_per_vol_point).sum())
+    else:
+        delta = gamma = theta = vega = 0.0
+    short_put, short_call = strikes[1], strikes[2]
+    atm_iv = float(np.interp(spot, [short_put, short_call], [ivs[1], ivs[2]]))
+    move = spot * atm_iv * math.sqrt(t)
+    put_distance = spot - short_put if position.wing_open(TestedSide.PUT) else math.inf
+    call_distance = short_call - spot if position.wing_open(TestedSide.CALL) else math.inf
+    return PositionMark(
+        spot=spot,
+        t_years=t,
+        value_points=value,
+        pnl_usd=(float(position.fill_credit) - position.realised_points - value) * n,
+        delta_usd_per_point=delta * n,
+        gamma_usd_per_point=gamma * n,
+        theta_usd_per_day=theta * n,
+        vega_usd_per_vol_point=vega * n,
+        put_distance_points=put_distance,
+        call_distance_points=call_distance,
+        put_distance_em=put_distance / move if move > 0 else math.copysign(math.inf, put_distance),
+        call_distance_em=call_distance / move
+        if move > 0
+        else math.copysign(math.inf, call_distance),
+        expected_move_points=move,
+    )
+
+
+def tested_side(position_mark: PositionMark, rules: HedgeRules) -> TestedSide | None:
+    """Return the side whose short strike spot is pressing on, if any."""
+
+    def near(points: float, em: float) -> bool:
+        return points <= rules.test_distance_pct / 100 * position_mark.spot or (
+            em <= rules.test_distance_em
+        )
+
+    put = near(position_mark.put_distance_points, position_mark.put_distance_em)
+    call = near(position_mark.call_distance_points, position_mark.call_distance_em)
+    if put and call:
+        return (
+            TestedSide.PUT
+            if position_mark.put_distance_points <= position_mark.call_distance_points
+            else TestedSide.CALL
+        )
+    if put:
+        return TestedSide.PUT
+    return TestedSide.CALL if call else None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class VolIndexLevels:
+    """VIX-family index levels at one moment.
+
+    Attributes:
+        vix: 30-day VIX.
+        vix9d: 9-day VIX.
+        vix3m: 93-day VIX.
+        vvix: VIX of VIX, used as the VIX options' vol when no VIX chain exists (None: rules).
+        modelled: Why these are not observed prints (e.g. "intraday VIX moved from the open by
+            the SPX-to-VIX sensitivity"); empty when observed.
+    """
+
+    vix: float
+    vix9d: float
+    vix3m: float
+    vvix: float | None = None
+    modelled: str = ""
+
+    def __post_init__(self) -> None:
+        for name in ("vix", "vix9d", "vix3m"):
+            value = getattr(self, name)
+            if not (math.isfinite(value) and value > 0):
+                raise ValueError(f"{name} must be a positive number, was {value}")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MarketState:
+    """What the engine sees at one bar.
+
+    Attributes:
+        asof: The bar's close time (aware).
+        spot: SPX at `asof`.
+        closes_5m: Completed 5-minute SPX closes of the session up to `asof`.
+        ad_line: Daily NYSE advance/decline line up to the previous session, or None.
+        ad_note: Where the A/D line comes from or why it is missing (shown on alerts).
+        vol: VIX-family levels.
+        chain: A real SPX chain of the day for the parity scan (None, or modelled: no scan).
+        data_issues: Problems in the data up to `asof` (gaps, NaN); any blocks a hedge.
+        data: Source and time of the data.
+    """
+
+    asof: datetime
+    spot: float
+    closes_5m: NDArray[np.float64]
+    ad_line: NDArray[np.float64] | None
+    ad_note: str
+    vol: VolIndexLevels
+    chain: OptionChain | None
+    data_issues: tuple[str, ...]
+    data: DataStamp
+
+
+# --- triggers ----------------------------------------------------------------------------------
+
+
+def read_triggers(
+    market: MarketState, side: TestedSide, rules: HedgeRules
+) -> tuple[TriggerReading, ...]:
+    """Read the three layer-1 triggers for a tested side, each with its value and rule."""
+    closes = market.closes_5m
+    put = side is TestedSide.PUT
+    readings: list[TriggerReading] = []
+
+    rsi_name = f"RSI({rules.rsi_period}) 5-min SPX"
+    rsi_rule = f"<= {rules.rsi_put_fire:g}" if put else f">= {rules.rsi_call_fire:g}"
+    if len(closes) > rules.rsi_period:
+        rsi = float(rsi_wilder(closes, rules.rsi_period)[-1])
+        fired = rsi <= rules.rsi_put_fire if put else rsi >= rules.rsi_call_fire
+        readings.append(TriggerReading(name=rsi_name, value=rsi, threshold=rsi_rule, fired=fired))
+    else:
+        readings.append(
+            TriggerReading(
+                name=rsi_name,
+                value=None,
+                threshold=rsi_rule,
+                fired=None,
+                note=f"needs {rules.rsi_period + 1} 5-min bars, had {len(closes)}",
+            )
+        )
+
+    div_name = "MACD divergence 5-min SPX"
+    div_rule = (
+        "MACD below signal, no bullish divergence" if put else "MACD above signal, no bearish"
+    )
+    warmup = rules.macd_slow + rules.macd_signal
+    if len(closes) >= warmup:
+        m = macd(closes, rules.macd_fast, rules.macd_slow, rules.macd_signal)
+        flags = divergence(closes, m.line, rules.divergence_lookback_bars)
+        hist = float(m.histogram[-1])
+        against = int(flags[-1]) == (1 if put else -1)
+        trending = hist < 0 if put else hist > 0
+        note = "divergence: the move is not confirmed by MACD" if against else ""
+        readings.append(
+            TriggerReading(
+                name=div_name,
+                value=hist,
+                threshold=div_rule,
+                fired=trending and not against,
+                note=note,
+            )
+        )
+    else:
+        readings.append(
+            TriggerReading(
+                name=div_name,
+                value=None,
+                threshold=div_rule,
+                fired=None,
+                note=f"needs {warmup} 5-min bars, had {len(closes)}",
+            )
+        )
+
+    ad_name = "MACD of NYSE A/D line"
+    ad_rule = "histogram < 0 (breadth weakening)" if put else "histogram > 0"
+    line = market.ad_line
+    if line is not None and len(line) >= warmup:
+        hist = float(macd(line, rules.macd_fast, rules.macd_slow, rules.macd_signal).histogram[-1])
+        readings.append(
+            TriggerReading(
+                name=ad_name,
+                value=hist,
+                threshold=ad_rule,
+                fired=hist < 0 if put else hist > 0,
+                note=market.ad_note,
+            )
+        )
+    else:
+        readings.append(
+            TriggerReading(
+                name=ad_name, value=None, threshold=ad_rule, fired=None, note=market.ad_note
+            )
+        )
+    return tuple(readings)
+
+
+def triggers_agree(readings: tuple[TriggerReading, ...], rules: HedgeRules) -> bool:
+    """Whether enough available triggers fire, and none of the available ones argues against."""
+    available = [r for r in readings if r.fired is not None]
+    fired = sum(1 for r in available if r.fired)
+    return fired >= min(rules.min_triggers, len(available)) and fired * 2 > len(available)
+
+
+# --- VIX side ----------------------------------------------------------------------------------
+
+
+def future_dampening(days_to_settlement: float, month_value: float) -> float:
+    """Return how much of a spot-VIX move a VIX future moves, by days to its settlement.
+
+    Linear from 1 at settlement to `month_value` at 30 days, then decaying with the square root
+    of time (a mean-reverting VIX moves the far futures less). A model with explicit parameters;
+    the alert shows the hedge at the low, middle and high of its range.
+    """
+    days = max(days_to_settlement, 0.0)
+    if days <= 30:
+        return 1.0 - (1.0 - month_value) * days / 30.0
+    return month_value * math.sqrt(30.0 / days)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class _VixSeries:
+    settlement: date
+    last_trade: date
+    t_years: float
+    future: float
+    days: float
+
+
+def _vix_series(day: date, asof: datetime, vol: VolIndexLevels, min_days: float) -> _VixSeries:
+    settlement = next_vix_expiration(day, weekly=False)
+    while True:
+        # VIX derivatives stop trading the day before settlement, which is at the open.
+        settles_at = datetime.combine(settlement, datetime.min.time(), NEW_YORK).replace(
+            hour=9, minute=30
+        )
+        t = (settles_at - asof).total_seconds() / _YEAR_SECONDS
+        days = t * 365
+        if vix_last_trading_day(settlement) >= day and days >= min_days:
+            break
+        settlement = next_vix_expiration(settlement + timedelta(days=1), weekly=False)
+    future = estimate_vix_future(vol.vix, vol.vix9d, vol.vix3m, t).price
+    return _VixSeries(
+        settlement=settlement,
+        last_trade=vix_last_trading_day(settlement),
+        t_years=t,
+        future=future,
+        days=days,
+    )
+
+
+def _future_per_spx_point(
+    vol: VolIndexLevels, spot: float, days: float, rules: HedgeRules, case: int
+) -> float:
+    """VIX-future points per SPX point (negative: the future rises as SPX falls)."""
+    beta = rules.vix_pct_per_spx_pct[case]
+    damp = future_dampening(days, rules.future_dampening_month[case])
+    return beta * vol.vix * damp / spot
+
+
+def _vix_call_spread(
+    series: _VixSeries, rules: HedgeRules, vol_of_vol: float
+) -> tuple[float, float, float, float, float]:
+    low = float(math.ceil(series.future))
+    high = low + rules.vix_spread_width_points
+    strikes = np.array([low, high])
+    prices = black76_price(True, series.future, strikes, series.t_years, 0.0, vol_of_vol)
+    greeks = black76_greeks(True, series.future, strikes, series.t_years, 0.0, vol_of_vol)
+    debit = float(prices[0] - prices[1])
+    delta = float(greeks.delta[0] - greeks.delta[1])
+    theta = float(greeks.theta_per_day[0] - greeks.theta_per_day[1])
+    return low, high, debit, delta, theta
+
+
+def _hedge_actions(
+    position: OpenCondor,
+    position_mark: PositionMark,
+    market: MarketState,
+    rules: HedgeRules,
+    horizon_days: float,
+    layer: int,
+    series: _VixSeries,
+) -> list[HedgeAction]:
+    """Size VIX instruments to offset the middle hedge ratio of the condor's dollar delta."""
+    exposure = position_mark.delta_usd_per_point  # > 0: the condor loses as SPX falls
+    if exposure <= 0:
+        return []
+    vol_of_vol = market.vol.vvix / 100 if market.vol.vvix else rules.vix_option_vol_of_vol
+    per_point = [
+        _future_per_spx_point(market.vol, market.spot, series.days, rules, case)
+        for case in range(3)
+    ]
+    target = rules.hedge_ratio[1] * exposure
+    low, high, debit, spread_delta, spread_theta = _vix_call_spread(series, rules, vol_of_vol)
+    single = black76_greeks(True, series.future, low, series.t_years, 0.0, vol_of_vol)
+    call_price = float(black76_price(True, series.future, low, series.t_years, 0.0, vol_of_vol))
+    label = "mid-term " if layer == 2 else ""
+    name = f"VIX {series.settlement:%b-%d-%Y}"
+    basis_note = (
+        f"{name} future {series.future:.2f} estimated from the VIX term structure "
+        f"({series.days:.1f} days to settlement; last trade {series.last_trade:%a %Y-%m-%d})"
+    )
+    vol_note = (
+        f"VIX options priced with Black-76 on that future at {vol_of_vol:.0%} vol "
+        f"({'VVIX' if market.vol.vvix else 'rule default'}; modelled: no VIX chain)"
+    )
+    specs: list[tuple[Instrument, str, float, float, float, float]] = [
+        # instrument, order, units of future delta per contract, premium/contract, theta/contract,
+        # contract multiplier
+        (
+            Instrument.MIDTERM_VIX_CALL_SPREAD if layer == 2 else Instrument.VIX_CALL_SPREAD,
+            f"{name} {low:g}/{high:g} call spreads at {debit + 2 * VIX_HALF_SPREAD:.2f}",
+            spread_delta,
+            debit + 2 * VIX_HALF_SPREAD,
+            spread_theta,
+            VIX_OPTION_MULTIPLIER,
+        ),
+    ]
+    if layer == 1:
+        specs += [
+            (
+                Instrument.VIX_CALL,
+                f"{name} {low:g} calls at {call_price + VIX_HALF_SPREAD:.2f}",
+                float(single.delta),
+                call_price + VIX_HALF_SPREAD,
+                float(single.theta_per_day),
+                VIX_OPTION_MULTIPLIER,
+            ),
+            (Instrument.VX_FUTURE, f"{name} VX futures", 1.0, 0.0, 0.0, VX_MULTIPLIER),
+            (Instrument.VXM_FUTURE, f"{name} VXM futures", 1.0, 0.0, 0.0, VXM_MULTIPLIER),
+        ]
+    actions: list[HedgeAction] = []
+    buying_power = _buying_power(position)
+    for instrument, order, unit_delta, premium, theta, multiplier in specs:
+        per_contract = [unit_delta * multiplier * -p for p in per_point]  # $ per SPX point down
+        if per_contract[1] <= 0:
+            continue
+        contracts = max(round(target / per_contract[1]), 1)
+        ratios = tuple(contracts * c / exposure for c in per_contract)
+        is_future = instrument in (Instrument.VX_FUTURE, Instrument.VXM_FUTURE)
+        cost = premium * multiplier * contracts
+        spread_cost = VIX_HALF_SPREAD * multiplier * contracts * (1 if is_future else 2)
+        decay = -theta * multiplier * contracts * horizon_days
+        margin = (
+            float(rules.vx_margin_usd) * contracts * multiplier / VX_MULTIPLIER if is_future else 0
+        )
+        expected = spread_cost + max(decay, 0.0)
+        protects = _max_loss_left(position, position_mark)
+        feasible = cost <= protects
+        notes = [basis_note]
+        if not feasible:
+            notes.append(
+                f"uneconomic: ${cost:,.0f} of premium to protect at most ${protects:,.0f} "
+                "of remaining loss"
+            )
+        if not is_future:
+            notes.append(vol_note)
+        else:
+            notes.append(f"margin about ${margin:,.0f} (modelled CFE initial margin)")
+        notes.append(
+            f"basis risk: offsets {ratios[0]:.0%}/{ratios[1]:.0%}/{ratios[2]:.0%} of the condor's "
+            f"delta at VIX sensitivity {rules.vix_pct_per_spx_pct[0]:g}/"
+            f"{rules.vix_pct_per_spx_pct[1]:g}/{rules.vix_pct_per_spx_pct[2]:g}% per 1% SPX"
+        )
+        actions.append(
+            HedgeAction(
+                instrument=instrument,
+                layer=layer,
+                description=f"buy {contracts} {order}",
+                contracts=contracts,
+                cost_usd=_usd(cost),
+                expected_cost_usd=_usd(expected),
+                annualised_cost_pct=_annualise(expected, buying_power + margin, horizon_days),
+                hedge_ratio=(ratios[0], ratios[1], ratios[2]),
+                feasible=feasible,
+                notes=(*notes, f"{label}hedge held {horizon_days * 24:.1f} h to the exit"),
+            )
+        )
+    return actions
+
+
+# --- SPX side: close, roll, call debit spreads, parity --------------------------------------------
+
+
+def _max_loss_left(position: OpenCondor, position_mark: PositionMark) -> float:
+    width = float(position.signal.width_points)
+    return max(width - position_mark.value_points, 0.0) * float(SPX_MULTIPLIER) * position.contracts
+
+
+def _buying_power(position: OpenCondor) -> float:
+    width = float(position.signal.width_points)
+    return (width - float(position.fill_credit)) * float(SPX_MULTIPLIER) * position.contracts
+
+
+def _annualise(cost_usd: float, buying_power_usd: float, horizon_days: float) -> float:
+    if buying_power_usd <= 0 or horizon_days <= 0:
+        return 0.0
+    return 100.0 * cost_usd / buying_power_usd * 365.0 / horizon_days
+
+
+def _spread_quote(
+    position: OpenCondor, spot: float, t: float, indices: tuple[int, int]
+) -> tuple[float, float]:
+    """Mid and natural debit to buy back one wing (short leg, long leg) per share."""
+    values = _leg_values(position, spot, t)
+    short, long = indices
+    mid = float(values[short] - values[long])
+    halves = position.closing_half_spreads(values)
+    slip = float(halves[short] + halves[long]) if t > 0 else 0.0
+    return mid, mid + slip
+
+
+def _close_and_roll(
+    position: OpenCondor,
+    position_mark: PositionMark,
+    side: TestedSide,
+    horizon_days: float,
+) -> list[HedgeAction]:
+    signal = position.signal
+    n = position.contracts * float(SPX_MULTIPLIER)
+    t = position_mark.t_years
+    spot = position_mark.spot
+    wing = (1, 0) if side is TestedSide.PUT else (2, 3)
+    mid, natural = _spread_quote(position, spot, t, wing)
+    bp = _buying_power(position)
+    close_cost = (natural - mid) * n
+    short_leg = signal.legs[wing[0]]
+    width = float(signal.put_width_points if side is TestedSide.PUT else signal.call_width_points)
+    actions = [
+        HedgeAction(
+            instrument=Instrument.CLOSE,
+            layer=3,
+            description=(
+                f"buy back the {short_leg.strike}/{signal.legs[wing[1]].strike} "
+                f"{side} spread at about {natural:.2f} (mid {mid:.2f})"
+            ),
+            contracts=position.contracts,
+            cost_usd=_usd(natural * n),
+            expected_cost_usd=_usd(close_cost),
+            annualised_cost_pct=_annualise(close_cost, bp, horizon_days),
+            notes=(
+                f"locks in the {side} side; frees ${width * n:,.0f} of buying power",
+                "closing prices modelled from entry IVs and entry bid/ask widths",
+            ),
+        )
+    ]
+    # Roll: buy back the tested spread, sell the same width again as far from spot as the
+    # original short was at entry, same expiry.
+    entry_gap = abs(float(signal.spot) - float(short_leg.strike))
+    step = 5.0
+    if side is TestedSide.PUT:
+        new_short = math.floor((spot - entry_gap) / step) * step
+        new_long = new_short - width
+        strikes, is_call = np.array([new_short, new_long]), False
+    else:
+        new_short = math.ceil((spot + entry_gap) / step) * step
+        new_long = new_short + width
+        strikes, is_call = np.array([new_short, new_long]), True
+    ivs = np.full(2, short_leg.iv * position.iv_scale)
+    if t > 0:
+        forward = spot * math.exp(position.carry * t)
+        prices = black76_price(is_call, forward, strikes, t, position.rate, ivs)
+    else:
+        prices = np.zeros(2)
+    new_mid = float(prices[0] - prices[1])
+    new_natural = new_mid - float(modelled_half_spread(prices).sum())
+    if new_natural < MIN_SALE_POINTS:
+        return actions  # nothing left to sell that far out: a roll is just a close
+    net = natural - new_natural  # > 0: net debit
+    roll_cost = (natural - mid + new_mid - new_natural) * n
+    credit_after = float(position.fill_credit) - net
+    max_loss_after = (width - credit_after) * n
+    actions.append(
+        HedgeAction(
+            instrument=Instrument.ROLL,
+            layer=3,
+            description=(
+                f"roll the {side} spread to {new_short:g}/{new_long:g}: buy back at {natural:.2f}, "
+                f"sell at {new_natural:.2f}, net {'debit' if net > 0 else 'credit'} {abs(net):.2f}"
+            ),
+            contracts=position.contracts,
+            cost_usd=_usd(net * n),
+            expected_cost_usd=_usd(roll_cost),
+            annualised_cost_pct=_annualise(roll_cost, bp, horizon_days),
+            notes=(
+                f"max loss becomes ${max_loss_after:,.0f} "
+                f"(was ${(width - float(position.fill_credit)) * n:,.0f}); same buying power",
+                "new strikes priced at the tested short's IV (modelled)",
+            ),
+        )
+    )
+    return actions
+
+
+def _call_side_actions(
+    position: OpenCondor,
+    position_mark: PositionMark,
+    rules: HedgeRules,
+    horizon_days: float,
+) -> list[HedgeAction]:
+    """SPX call debit spread below the short call, and rolling the untested put side up."""
+    signal = position.signal
+    n_contracts = position.contracts
+    n = n_contracts * float(SPX_MULTIPLIER)
+    t = position_mark.t_years
+    spot = position_mark.spot
+    short_call = float(signal.short_call.strike)
+    width = float(signal.call_width_points)
+    exposure = -position_mark.delta_usd_per_point  # > 0: the condor loses as SPX rises
+    actions: list[HedgeAction] = []
+    bp = _buying_power(position)
+    if t > 0 and exposure > 0:
+        strikes = np.array([short_call - width, short_call])
+        forward = spot * math.exp(position.carry * t)
+        ivs = np.full(2, signal.short_call.iv * position.iv_scale)
+        prices = black76_price(True, forward, strikes, t, position.rate, ivs)
+        greeks = black76_greeks(True, forward, strikes, t, position.rate, ivs)
+        debit = float(prices[0] - prices[1])
+        slip = float(modelled_half_spread(prices).sum())
+        delta_per = float(greeks.delta[0] - greeks.delta[1]) * forward / spot * 100.0
+        if delta_per > 0:
+            count = max(round(rules.hedge_ratio[1] * exposure / delta_per), 1)
+            ratio = count * delta_per / exposure
+            expected = slip * 100.0 * count
+            actions.append(
+                HedgeAction(
+                    instrument=Instrument.SPX_CALL_DEBIT_SPREAD,
+                    layer=1,
+                    description=(
+                        f"buy {count} SPXW {short_call - width:g}/{short_call:g} call debit "
+                        f"spreads at about {debit + slip:.2f}"
+                    ),
+                    contracts=count,
+                    cost_usd=_usd((debit + slip) * 100.0 * count),
+                    expected_cost_usd=_usd(expected),
+                    annualised_cost_pct=_annualise(expected, bp, horizon_days),
+                    hedge_ratio=(ratio, ratio, ratio),
+                    notes=(
+                        "gains as SPX rises into the short call; same expiry, no basis risk",
+                        "priced at the short call's IV (modelled)",
+                    ),
+                )
+            )
+    # Roll the untested put side up: buy back the put spread, sell one closer to spot.
+    put_mid, put_natural = _spread_quote(position, spot, t, (1, 0))
+    put_width = float(signal.put_width_points)
+    entry_gap = float(signal.spot) - float(signal.short_put.strike)
+    new_short = math.floor((spot - entry_gap) / 5.0) * 5.0
+    untested_open = position.wing_open(TestedSide.PUT)
+    if t > 0 and untested_open and new_short > float(signal.short_put.strike):
+        forward = spot * math.exp(position.carry * t)
+        strikes = np.array([new_short, new_short - put_width])
+        prices = black76_price(
+            False, forward, strikes, t, position.rate, signal.short_put.iv * position.iv_scale
+        )
+        new_mid = float(prices[0] - prices[1])
+        new_natural = new_mid - float(modelled_half_spread(prices).sum())
+        extra = new_natural - put_natural
+        if extra >= MIN_SALE_POINTS:
+            cost = (put_natural - put_mid + new_mid - new_natural) * n
+            actions.append(
+                HedgeAction(
+                    instrument=Instrument.ROLL_UNTESTED,
+                    layer=3,
+                    description=(
+                        f"roll the put spread up to {new_short:g}/{new_short - put_width:g}: "
+                        f"net credit {extra:.2f}"
+                    ),
+                    contracts=n_contracts,
+                    cost_usd=_usd(-extra * n),
+                    expected_cost_usd=_usd(cost),
+                    annualised_cost_pct=_annualise(cost, bp, horizon_days),
+                    notes=(
+                        f"adds {extra:.2f} of credit: break-even high moves up by as much",
+                        "the put side moves closer to spot: a reversal now hurts both sides",
+                    ),
+                )
+            )
+    return actions
+
+
+def scan_parity(chain: OptionChain, rules: HedgeRules, expiry: date) -> list[HedgeAction]:
+    """Find conversion/reversal dislocations: synthetic forwards off the parity forward.
+
+    At each strike with both sides quoted, selling the synthetic (sell call at bid, buy put at
+    ask) locks in `K + (C_bid - P_ask) / DF`; buying it costs `K + (C_ask - P_bid) / DF`. Either
+    beating the expiry's parity forward by more than `parity_cost_points` after crossing the
+    spread is a dislocation worth trading against the forward (a conversion or a reversal).
+    """
+    actions: list[HedgeAction] = []
+    for root, listed in chain.expiries():
+        if listed != expiry:
+            continue
+        sl = chain.expiry_slice(root, listed)
+        terms = sl.terms
+        if terms.forward_modelled or terms.t_years <= 0:
+            continue
+        ok = (
+            np.isfinite(sl.call_bid)
+            & np.isfinite(sl.put_ask)
+            & np.isfinite(sl.call_ask)
+            & np.isfinite(sl.put_bid)
+            & (sl.call_bid > 0)
+            & (sl.put_bid > 0)
+        )
+        df = terms.discount_factor
+        sell_synth = sl.strikes + (sl.call_bid - sl.put_ask) / df
+        buy_synth = sl.strikes + (sl.call_ask - sl.put_bid) / df
+        rich = np.where(ok, sell_synth - terms.forward, -np.inf)
+        cheap = np.where(ok, terms.forward - buy_synth, -np.inf)
+        for edge, kind, verb in (
+            (rich, Instrument.SPX_CONVERSION, "sell call / buy put"),
+            (cheap, Instrument.SPX_REVERSAL, "buy call / sell put"),
+        ):
+            best = int(np.argmax(edge))
+            if edge[best] > rules.parity_cost_points:
+                strike = float(sl.strikes[best])
+                actions.append(
+                    HedgeAction(
+                        instrument=kind,
+                        layer=2,
+                        description=(
+                            f"{root} {listed:%Y-%m-%d} {strike:g}: {verb}, "
+                            f"{edge[best]:.2f} points off the parity forward {terms.forward:.2f}"
+                        ),
+                        contracts=1,
+                        cost_usd=Decimal(0),
+                        expected_cost_usd=_usd(-edge[best] * float(SPX_MULTIPLIER)),
+                        annualised_cost_pct=0.0,
+                        notes=("edge after crossing the quoted spread; size by the quoted size",),
+                    )
+                )
+    return actions
+
+
+# --- evaluate ----------------------------------------------------------------------------------
+
+
+def _horizon_days(position: OpenCondor, asof: datetime, rules: HedgeRules) -> float:
+    signal = position.signal
+    end = signal.settles_at
+    exit_at = signal.management.time_exit_at
+    if exit_at is not None and asof < exit_at < end:
+        end = exit_at
+    return max((end - asof).total_seconds() / 86400.0, 1.0 / 1440)
+
+
+def _alert_id(prefix: str, signal_id: str, asof: datetime, what: str) -> str:
+    text = f"{signal_id}|{asof.isoformat()}|{what}"
+    return f"{prefix}-{hashlib.sha256(text.encode()).hexdigest()[:12]}"
+
+
+def _recommend(actions: list[HedgeAction]) -> tuple[HedgeAction, ...]:
+    candidates = [i for i, a in enumerate(actions) if a.feasible] or list(range(len(actions)))
+    best = min(candidates, key=lambda i: (actions[i].expected_cost_usd, i))
+    return tuple(replace(a, recommended=i == best) for i, a in enumerate(actions))
+
+
+def evaluate(
+    position: OpenCondor, market: MarketState, rules: HedgeRules, asof: datetime
+) -> HedgeAlert | NoHedge | None:
+    """Decide whether and how to answer a tested condor at `asof`.
+
+    Returns None when neither side is tested, a `NoHedge` when the data cannot support a
+    decision (gaps, NaN, stale bars), else a `HedgeAlert` with every priced action and one
+    recommended.
+    """
+    position = position.at_vix(market.vol.vix)
+    signal = position.signal
+    if market.data_issues or not math.isfinite(market.spot) or market.spot <= 0:
+        reasons = market.data_issues or (f"SPX price is {market.spot}",)
+        return NoHedge(
+            alert_id=_alert_id("nh", signal.signal_id, asof, ";".join(reasons)),
+            signal_id=signal.signal_id,
+            asof=asof,
+            reasons=tuple(reasons),
+            data=market.data,
+            rule_version=rules.rule_version,
+        )
+    position_mark = mark(position, market.spot, asof)
+    side = tested_side(position_mark, rules)
+    if side is None or position_mark.t_years <= 0:
+        return None
+    readings = read_triggers(market, side, rules)
+    agree = triggers_agree(readings, rules)
+    horizon = _horizon_days(position, asof, rules)
+    actions = _close_and_roll(position, position_mark, side, horizon)
+    day = asof.astimezone(NEW_YORK).date()
+    if side is TestedSide.PUT:
+        front = _vix_series(day, asof, market.vol, 1.0)
+        lead = (
+            f"put side tested: SPX {market.spot:.2f} is {position_mark.put_distance_points:.1f} "
+            f"points ({position_mark.put_distance_em:.2f} expected moves) above the "
+            f"{signal.short_put.strike} short put. Nearest VIX series settles "
+            f"{front.settlement:%a %Y-%m-%d}, {front.days:.1f} days away"
+        )
+        if agree:
+            actions += _hedge_actions(position, position_mark, market, rules, horizon, 1, front)
+            persist = market.vol.vix9d > market.vol.vix
+            if persist:
+                mid_series = _vix_series(day, asof, market.vol, rules.midterm_days[0])
+                if mid_series.days <= rules.midterm_days[1]:
+                    actions += _hedge_actions(
+                        position, position_mark, market, rules, horizon, 2, mid_series
+                    )
+            rationale = f"{lead}. Triggers agree: layer-1 VIX hedges priced"
+            if persist:
+                rationale += "; VIX9D above VIX (stress priced to persist): layer 2 priced"
+        else:
+            rationale = f"{lead}. Triggers do not agree: no VIX hedge; close or roll priced"
+    else:
+        actions += _call_side_actions(position, position_mark, rules, horizon)
+        rationale = (
+            f"call side tested: SPX {market.spot:.2f} is {position_mark.call_distance_points:.1f} "
+            f"points below the {signal.short_call.strike} short call. No VIX hedge: VIX usually "
+            "falls as SPX rallies, so VIX calls would add to the loss; SPX call debit spread, "
+            "roll or close instead"
+        )
+    if market.chain is not None and not market.chain.modelled:
+        actions += scan_parity(market.chain, rules, signal.expiry)
+    if side is TestedSide.PUT and not agree:
+        actions.append(
+            HedgeAction(
+                instrument=Instrument.HOLD,
+                layer=3,
+                description="hold and monitor: the layer-3 rules still apply",
+                contracts=0,
+                cost_usd=Decimal(0),
+                expected_cost_usd=Decimal(0),
+                annualised_cost_pct=0.0,
+                notes=("the triggers do not confirm the move; re-evaluated every bar",),
+            )
+        )
+    return HedgeAlert(
+        alert_id=_alert_id("hg", signal.signal_id, asof, side),
+        signal_id=signal.signal_id,
+        asof=asof,
+        side_tested=side,
+        position=position_mark,
+        triggers=readings,
+        actions=_recommend(actions),
+        rationale=rationale,
+        data=market.data,
+        rule_version=rules.rule_version,
+    )
+
+
+# --- layer 3: exits --------------------------------------------------------------------------
+
+
+def _natural_debit(position: OpenCondor, position_mark: PositionMark) -> float:
+    if position_mark.t_years <= 0:
+        return position_mark.value_points
+    values = _leg_values(position, position_mark.spot, position_mark.t_years)
+    open_mask = np.array(position.open_legs, dtype=np.float64)
+    slip = float((position.closing_half_spreads(values) * open_mask).sum())
+    return min(position_mark.value_points + slip, float(position.signal.width_points))
+
+
+def check_exits(
+    position: OpenCondor, position_mark: PositionMark, rules: HedgeRules, asof: datetime
+) -> tuple[ExitRule, str] | None:
+    """Return the first layer-3 rule that fires at this mark, with the reason in words.
+
+    The rules are the card's own management plan, so subscribers and the engine agree: stop
+    (mid value at or above credit x (1 + stop multiple)), breach (spot through a short strike
+    by the rules' `breach_points`), profit target (natural debit at or below the target) and
+    the time exit.
+    Order: stop, breach, profit target, time. The caller fires each position's exit once.
+    """
+    signal = position.signal
+    plan = signal.management
+    credit = float(position.fill_credit)
+    stop_value = credit * (1 + float(plan.stop_loss_multiple))
+    spent = position_mark.value_points + position.realised_points
+    if spent >= stop_value:
+        return ExitRule.STOP, (
+            f"condor worth {position_mark.value_points:.2f} to close"
+            + (f" after {position.realised_points:.2f} paid" if position.realised_points else "")
+            + f", at or above the stop {stop_value:.2f} (loss of {plan.stop_loss_multiple}x the "
+            f"{credit:.2f} credit)"
+        )
+    breach = rules.breach_points
+    put_breach = float(signal.short_put.strike) - breach
+    call_breach = float(signal.short_call.strike) + breach
+    put_hit = position.wing_open(TestedSide.PUT) and position_mark.spot <= put_breach
+    call_hit = position.wing_open(TestedSide.CALL) and position_mark.spot >= call_breach
+    if put_hit or call_hit:
+        which = "put" if put_hit else "call"
+        strike = signal.short_put.strike if which == "put" else signal.short_call.strike
+        return ExitRule.BREACH, (
+            f"SPX {position_mark.spot:.2f} is through the {strike} short {which} by more than "
+            f"{breach:g} points"
+        )
+    if plan.profit_target_pct is not None:
+        target = credit * (1 - plan.profit_target_pct / 100)
+        natural = _natural_debit(position, position_mark) + position.realised_points
+        if natural <= target:
+            return ExitRule.PROFIT_TARGET, (
+                f"condor costs {natural:.2f} to close at the natural price: "
+                f"{plan.profit_target_pct}% of the {credit:.2f} credit captured"
+            )
+    if plan.time_exit_at is not None and asof >= plan.time_exit_at:
+        return ExitRule.TIME, f"time exit: {plan.time_exit}"
+    return None
+
+
+# --- hedges held, the day's score, and the alert stream ---------------------------------------
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class HeldHedge:
+    """A hedge the replay assumes was bought when the engine recommended it."""
+
+    instrument: Instrument
+    contracts: int
+    multiplier: float
+    entered_at: datetime
+    cost_usd: float
+    strikes: tuple[float, float] | None
+    settlement: date | None
+    entry_future: float
+    vol_of_vol: float
+    spx_iv: float = 0.0
+
+    def value_usd(
+        self, position: OpenCondor, spot: float, vol: VolIndexLevels, asof: datetime
+    ) -> float:
+        """What the hedge fetches if sold at `asof` (futures: P&L since entry), in dollars."""
+        n = self.contracts * self.multiplier
+        if self.instrument is Instrument.SPX_CALL_DEBIT_SPREAD and self.strikes is not None:
+            t = position.t_years(asof)
+            strikes = np.array(self.strikes)
+            if t > 0:
+                forward = spot * math.exp(position.carry * t)
+                prices = black76_price(True, forward, strikes, t, position.rate, self.spx_iv)
+            else:
+                prices = np.maximum(spot - strikes, 0.0)
+            return max(float(prices[0] - prices[1]) - position.half_spreads[2] * 2, 0.0) * n
+        if self.settlement is None:
+            raise ValueError(f"a {self.instrument} hedge needs a VIX settlement date, had none")
+        settles_at = datetime.combine(self.settlement, datetime.min.time(), NEW_YORK).replace(
+            hour=9, minute=30
+        )
+        t = max((settles_at - asof).total_seconds() / _YEAR_SECONDS, 1e-9)
+        future = estimate_vix_future(vol.vix, vol.vix9d, vol.vix3m, t).price
+        if self.strikes is None:
+            return (future - self.entry_future - 2 * VIX_HALF_SPREAD) * n
+        strikes = np.array(self.strikes)
+        prices = black76_price(True, future, strikes, t, 0.0, self.vol_of_vol)
+        worth = (
+            float(prices[0] - prices[1]) if self.strikes[1] > self.strikes[0] else float(prices[0])
+        )
+        return (
+            max(worth - VIX_HALF_SPREAD * (2 if self.strikes[1] > self.strikes[0] else 1), 0.0) * n
+        )
+
+    def pnl_usd(
+        self, position: OpenCondor, spot: float, vol: VolIndexLevels, asof: datetime
+    ) -> float:
+        """Profit or loss of the hedge if closed at `asof`, in dollars."""
+        value = self.value_usd(position, spot, vol, asof)
+        is_future = self.strikes is None
+        return value if is_future else value - self.cost_usd
+
+
+def _take_hedge(
+    action: HedgeAction,
+    position: OpenCondor,
+    market: MarketState,
+    rules: HedgeRules,
+    asof: datetime,
+) -> HeldHedge | None:
+    day = asof.astimezone(NEW_YORK).date()
+    if action.instrument is Instrument.SPX_CALL_DEBIT_SPREAD:
+        short_call = float(position.signal.short_call.strike)
+        width = float(position.signal.call_width_points)
+        return HeldHedge(
+            instrument=action.instrument,
+            contracts=action.contracts,
+            multiplier=float(SPX_MULTIPLIER),
+            entered_at=asof,
+            cost_usd=float(action.cost_usd),
+            strikes=(short_call - width, short_call),
+            settlement=None,
+            entry_future=0.0,
+            vol_of_vol=0.0,
+            spx_iv=position.signal.short_call.iv,
+        )
+    vix_instruments = {
+        Instrument.VIX_CALL_SPREAD: 1.0,
+        Instrument.VIX_CALL: 1.0,
+        Instrument.MIDTERM_VIX_CALL_SPREAD: float(rules.midterm_days[0]),
+        Instrument.VX_FUTURE: 1.0,
+        Instrument.VXM_FUTURE: 1.0,
+    }
+    if action.instrument not in vix_instruments:
+        return None
+    series = _vix_series(day, asof, market.vol, vix_instruments[action.instrument])
+    vol_of_vol = market.vol.vvix / 100 if market.vol.vvix else rules.vix_option_vol_of_vol
+    low = float(math.ceil(series.future))
+    strikes: tuple[float, float] | None
+    if action.instrument in (Instrument.VX_FUTURE, Instrument.VXM_FUTURE):
+        strikes = None
+        multiplier = VX_MULTIPLIER if action.instrument is Instrument.VX_FUTURE else VXM_MULTIPLIER
+    else:
+        spread = action.instrument is not Instrument.VIX_CALL
+        strikes = (low, low + rules.vix_spread_width_points if spread else low)
+        multiplier = VIX_OPTION_MULTIPLIER
+    return HeldHedge(
+        instrument=action.instrument,
+        contracts=action.contracts,
+        multiplier=multiplier,
+        entered_at=asof,
+        cost_usd=float(action.cost_usd),
+        strikes=strikes,
+        settlement=series.settlement,
+        entry_future=series.future,
+        vol_of_vol=vol_of_vol,
+    )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class EngineState:
+    """What the alert stream remembers between bars for one position."""
+
+    exit_rule: ExitRule | None = None
+    exit_pnl_usd: float | None = None
+    exit_at: datetime | None = None
+    last_alert_at: tuple[tuple[TestedSide, datetime, Instrument], ...] = ()
+    last_no_hedge: tuple[str, ...] = ()
+    held: tuple[HeldHedge, ...] = ()
+    hedge_pnl_realised_usd: float = 0.0
+    hedges_taken: int = 0
+    closed: tuple[TestedSide, ...] = ()
+    realised_points: float = 0.0
+    closes_taken: tuple[tuple[TestedSide, datetime, float], ...] = ()
+
+
+def _last_for(state: EngineState, side: TestedSide) -> tuple[datetime, Instrument] | None:
+    for s, at, instrument in state.last_alert_at:
+        if s is side:
+            return at, instrument
+    return None
+
+
+def step(
+    position: OpenCondor,
+    state: EngineState,
+    market: MarketState,
+    rules: HedgeRules,
+    asof: datetime,
+) -> tuple[EngineState, list[Event]]:
+    """Advance one bar: fire a layer-3 exit once, else a hedge alert when it says something new.
+
+    An alert is repeated for the same side only after `realert_minutes`, or when the recommended
+    action changes. When the recommendation is a hedge, the replay assumes it was bought (once
+    per side) and carries it to the exit or the close.
+    """
+    if state.exit_rule is not None or len(state.closed) == 2:
+        return state, []
+    position = position.with_closed(state.closed, state.realised_points).at_vix(market.vol.vix)
+    events: list[Event] = []
+    if position.t_years(asof) <= 0:
+        return state, events  # settled: the day's result scores it
+    if not market.data_issues and math.isfinite(market.spot) and market.spot > 0:
+        position_mark = mark(position, market.spot, asof)
+        fired = check_exits(position, position_mark, rules, asof)
+        if fired is not None:
+            rule, detail = fired
+            debit = _natural_debit(position, position_mark) + position.realised_points
+            pnl = (float(position.fill_credit) - debit) * float(SPX_MULTIPLIER) * position.contracts
+            hedge_pnl = sum(h.pnl_usd(position, market.spot, market.vol, asof) for h in state.held)
+            events.append(
+                ExitAlert(
+                    alert_id=_alert_id("ex", position.signal.signal_id, asof, rule),
+                    signal_id=position.signal.signal_id,
+                    asof=asof,
+                    rule=rule,
+                    detail=detail,
+                    debit_to_close=_usd(debit),
+                    pnl_usd=_usd(pnl),
+                    data=market.data,
+                    rule_version=rules.rule_version,
+                )
+            )
+            return (
+                replace(
+                    state,
+                    exit_rule=rule,
+                    exit_pnl_usd=pnl,
+                    exit_at=asof,
+                    held=(),
+                    hedge_pnl_realised_usd=state.hedge_pnl_realised_usd + hedge_pnl,
+                ),
+                events,
+            )
+    alert = evaluate(position, market, rules, asof)
+    if isinstance(alert, NoHedge):
+        if alert.reasons != state.last_no_hedge:
+            events.append(alert)
+        return replace(state, last_no_hedge=alert.reasons), events
+    if alert is None:
+        return replace(state, last_no_hedge=()), events
+    recommended = alert.recommended
+    last = _last_for(state, alert.side_tested)
+    new = (
+        last is None
+        or last[1] is not recommended.instrument
+        or asof - last[0] >= timedelta(minutes=rules.realert_minutes)
+    )
+    if not new:
+        return state, events
+    events.append(alert)
+    others = tuple(x for x in state.last_alert_at if x[0] is not alert.side_tested)
+    held = state.held
+    taken_count = state.hedges_taken
+    closed, realised, closes = state.closed, state.realised_points, state.closes_taken
+    if recommended.instrument is Instrument.CLOSE:
+        # The replay follows the advice: the tested wing is bought back at the natural price.
+        wing = (1, 0) if alert.side_tested is TestedSide.PUT else (2, 3)
+        _, natural = _spread_quote(position, market.spot, position.t_years(asof), wing)
+        closed = (*closed, alert.side_tested)
+        realised += natural
+        closes = (*closes, (alert.side_tested, asof, natural))
+    elif not any(_side_of(h) is alert.side_tested for h in held):
+        taken = _take_hedge(recommended, position, market, rules, asof)
+        if taken is not None:
+            held = (*held, taken)
+            taken_count += 1
+    return (
+        replace(
+            state,
+            last_alert_at=(*others, (alert.side_tested, asof, recommended.instrument)),
+            last_no_hedge=(),
+            held=held,
+            hedges_taken=taken_count,
+            closed=closed,
+            realised_points=realised,
+            closes_taken=closes,
+        ),
+        events,
+    )
+
+
+def _side_of(hedge: HeldHedge) -> TestedSide:
+    return (
+        TestedSide.CALL if hedge.instrument is Instrument.SPX_CALL_DEBIT_SPREAD else TestedSide.PUT
+    )
+
+
+def settle(
+    position: OpenCondor,
+    state: EngineState,
+    settlement_price: float,
+    vol_close: VolIndexLevels,
+    asof: datetime,
+    data: DataStamp,
+    rules: HedgeRules,
+) -> DailyResult:
+    """Score the condor against the settlement: held to the end, managed, and managed + hedged.
+
+    Unhedged is the condor held to settlement. Managed applies the layer-3 exit if one fired and
+    the wings the engine recommended buying back.
+    Hedged adds the P&L of the hedges the engine recommended, sold at the exit or at the close
+    (VIX instruments are valued off the future estimated from the day's closing VIX, VIX9D and
+    VIX3M: modelled, not a traded price).
+    """
+    strikes, _ = _leg_arrays(position)
+    intrinsic = np.where(
+        _IS_CALL,
+        np.maximum(settlement_price - strikes, 0.0),
+        np.maximum(strikes - settlement_price, 0.0),
+    )
+    n = float(SPX_MULTIPLIER) * position.contracts
+    credit = float(position.fill_credit)
+    unhedged = (credit + float((_SIGNS * intrinsic).sum())) * n
+    managed_position = position.with_closed(state.closed, state.realised_points)
+    managed_value = float(-(_signs(managed_position) * intrinsic).sum())
+    managed = (
+        state.exit_pnl_usd
+        if state.exit_pnl_usd is not None
+        else (credit - managed_value - state.realised_points) * n
+    )
+    open_hedges = sum(h.pnl_usd(position, settlement_price, vol_close, asof) for h in state.held)
+    hedge_pnl = state.hedge_pnl_realised_usd + open_hedges
+    exit_text = (
+        f"layer-3 {state.exit_rule} exit at {state.exit_at.astimezone(NEW_YORK):%H:%M} ET"
+        if state.exit_rule is not None and state.exit_at is not None
+        else "no layer-3 exit"
+    )
+    for side, at, debit in state.closes_taken:
+        exit_text += (
+            f"; {side} wing bought back at {debit:.2f} at {at.astimezone(NEW_YORK):%H:%M} ET "
+            "as recommended"
+        )
+    detail = (
+        f"settlement {settlement_price:.2f}; {exit_text}; "
+        f"{position.contracts} contracts at {position.fill_credit} credit; hedges followed: "
+        f"{state.hedges_taken}"
+    )
+    return DailyResult(
+        result_id=_alert_id("dr", position.signal.signal_id, asof, "result"),
+        signal_id=position.signal.signal_id,
+        asof=asof,
+        settlement_price=_usd(settlement_price),
+        exit_rule=state.exit_rule,
+        pnl_usd_unhedged=_usd(unhedged),
+        hedge_pnl_usd=_usd(hedge_pnl),
+        pnl_usd_hedged=_usd(managed + hedge_pnl),
+        pnl_usd_managed=_usd(managed),
+        detail=detail,
+        data=data,
+        rule_version=rules.rule_version,
+    )

@@ -1,0 +1,614 @@
+"""A volatility surface for SPX driven by the day's VIX, VIX9D, VIX3M and SKEW.
+
+It rebuilds a chain for a day without a snapshot (`model_chain`), and prices single strikes
+(`model_iv`). The parameters are global constants fitted on the shipped Cboe snapshots by
+``bench/surface_calibration.py --fit``; every chain built here says it is modelled.
+
+**Variance clock.** Options carry variance in trading time, not calendar time: a Friday-close
+quote of a Monday expiry has three calendar days but one trading day to run, and a 0DTE option
+at 10:00 has six hours of session left, not six hours of a 24-hour day. Each trading day holds
+one unit of variance: a share ``overnight_share`` spread evenly over the gap since the previous
+close (weekends and holidays included) and the rest over the session with a U-shaped intraday
+profile ``1 + c * ((u - 1/2)**2 - 1/12)`` in the fraction ``u`` of the session elapsed,
+``c = INTRADAY_U`` (3.5: fitted to half-hourly realised variance of 84 sessions of SPY 1-minute
+bars, 2024-02..05 and 2025-07, in the project's shared data survey). Variance time ``tau`` is units
+over 252, so a year of trading days is a year. The chain's ``t_years`` stays ACT/365 on the clock
+(`core.chain`); the model's IV is ``sqrt(w / t_years)`` for the total variance ``w``.
+
+**ATM term structure.** VIX9D, VIX and VIX3M are variance-swap rates over 9, 30 and 93 calendar
+days from now: total variances ``(index / 100)**2 * days / 365`` at the variance times of those
+horizons. Total variance is interpolated linearly in variance time between them (a floor keeps
+the forward variance positive), extended beyond 93 days with the last forward variance, and
+below 9 days with a rate that moves from VIX9D's towards an extrapolation of the VIX9D/VIX slope
+(``short_end_tilt``; clipped so total variance still rises). A variance swap is the average of
+implied variance over the strikes (Gatheral, The Volatility Surface, 2006, eq. 11.5:
+``sigma_VS**2 = integral of N'(d2) sigma(k)**2 d(d2)``), so it sits above ATM by an amount the
+smile decides: the ATM variance is the swap variance divided by that average ``R`` of the
+model's own smile, times ``exp(atm_log_ratio + atm_log_ratio_vix * ln(VIX / 20))`` for what the
+discrete, truncated VIX calculation leaves out. A steeper smile (higher SKEW) thus lowers ATM
+against VIX with no separate coefficient.
+
+**Smile.** In ``z = ln(K / F) / sqrt(w_atm)`` (log-moneyness in ATM standard deviations) the
+ratio of total variance to ATM total variance is an SVI curve pinned at 1 at the money (Gatheral,
+"A parsimonious arbitrage-free implied volatility parameterization", 2004):
+``v(z) = 1 + b * (rho * z + sqrt(z**2 + s**2) - s)``, with ``ln b``, ``atanh rho`` and ``ln s``
+linear in ``x = (SKEW - 130) / 10``, ``ln(tau / 30 days)`` and (``b`` only) ``ln(VIX / 20)``.
+``x`` is clipped to the calibrated SKEW range 115-155, VIX to 9-90, and ``tau`` floored at
+`MIN_TAU_YEARS` before entering the shape, so extreme inputs cannot blow the smile up. ``v`` is
+floored at ``variance_floor`` and the IV at ``iv_floor``. Short expiries get a flatter smile in
+``z`` (``b`` grows with ``tau``), as real 0DTE smiles are.
+
+Limits, stated plainly: the model knows no events (FOMC, CPI): VIX9D prices them only spread over
+nine days, so an event day's 0DTE IV comes out too low. It knows one intraday snapshot of a live
+0DTE chain (2022-03-23 09:56 ET) and GTH quotes of three other days; its 0DTE error is the least
+tested. The rate and dividend yield of a modelled chain are inputs, not market data.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Collection, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Final
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from core.calendar import (
+    NEW_YORK,
+    NYSE_EARLY_CLOSES,
+    NYSE_HOLIDAYS,
+    is_trading_day,
+    next_trading_day,
+    previous_trading_day,
+    session_close,
+    session_open,
+    settlement_of,
+)
+from core.chain import OptionChain, OptionQuotes, build_chain
+from core.pricing import black76_price
+
+FloatArray = NDArray[np.float64]
+
+#: Version of the model and its constants; a modelled chain names it.
+SURFACE_VERSION: Final = "surface-1"
+#: Trading days per year: variance time is trading-day units over this.
+TRADING_DAYS_PER_YEAR: Final = 252.0
+SECONDS_PER_YEAR: Final = 365.0 * 86_400.0
+#: Curvature of the intraday variance profile (see the module docstring).
+INTRADAY_U: Final = 3.5
+#: Calendar days of the VIX9D, VIX and VIX3M variance swaps.
+INDEX_DAYS: Final = (9, 30, 93)
+#: The smile's shape stops changing below this variance time (a tenth of a trading day).
+MIN_TAU_YEARS: Final = 0.1 / TRADING_DAYS_PER_YEAR
+#: Forward variance floor, as a share of the 30-day swap rate.
+FORWARD_VARIANCE_FLOOR: Final = 0.1
+#: Inputs of the smile's shape are clipped to the calibrated ranges.
+SKEW_RANGE: Final = (115.0, 155.0)
+MAX_CURVATURE_SCALE: Final = 3.0
+VIX_RANGE: Final = (9.0, 90.0)
+#: Bound on ``short_end_tilt * ln(rate ratio)``: below 1, total variance rises through 9 days.
+MAX_SHORT_END_LOG_TILT: Final = 0.9
+MIN_SHORT_END_LOG_TILT: Final = -1.5
+#: Grid of z on which the variance-swap average of the smile is integrated.
+_Z_GRID: Final = np.linspace(-16.0, 8.0, 1201)
+#: SPX option ticks: 0.05 below 3.00, 0.10 from 3.00 (Cboe SPX contract specifications).
+TICK_SMALL: Final = 0.05
+TICK_LARGE: Final = 0.10
+TICK_BREAK: Final = 3.00
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class IndexLevels:
+    """The day's Cboe index levels that drive the surface, in index points (VIX 18.5 = 18.5 %).
+
+    Attributes:
+        vix: VIX (30-day variance swap on SPX).
+        vix9d: VIX9D (9 days).
+        vix3m: VIX3M (93 days).
+        skew: Cboe SKEW (100 - 10 x the 30-day risk-neutral skewness).
+        observed: Which values these are, for people ("VIX/VIX9D/VIX3M opening values of ...").
+    """
+
+    vix: float
+    vix9d: float
+    vix3m: float
+    skew: float
+    observed: str = ""
+
+    def __post_init__(self) -> None:
+        for name in ("vix", "vix9d", "vix3m", "skew"):
+            value = getattr(self, name)
+            if not (math.isfinite(value) and value > 0):
+                raise ValueError(f"{name} must be a positive number, was {value}")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SurfaceParams:
+    """Global constants of the surface (see the module docstring for the formulas).
+
+    Attributes:
+        overnight_share: Share of a trading day's variance carried by the gap before its open.
+        short_end_tilt: How far the rate below 9 days extrapolates the VIX9D/VIX slope.
+        atm_log_ratio: ln of ATM variance x R over swap variance, at VIX 20.
+        atm_log_ratio_vix: Its change per unit of ln(VIX / 20).
+        wing_log_level, wing_log_skew, wing_log_term, wing_log_vix: ``ln b`` and its slopes in
+            ``x``, ``ln(tau / 30 days)`` and ``ln(VIX / 20)``.
+        tilt_level, tilt_skew: ``atanh rho`` and its slope in ``x``.
+        curvature_log_level, curvature_log_skew, curvature_log_term: ``ln s`` and its slopes.
+        smile_scale: Multiplies ``b``; 0 gives a flat smile at the ATM level (what-if and tests).
+        variance_floor: Floor on the total-variance ratio ``v(z)``.
+        iv_floor: Floor on the model IV.
+    """
+
+    overnight_share: float
+    short_end_tilt: float
+    atm_log_ratio: float
+    atm_log_ratio_vix: float
+    wing_log_level: float
+    wing_log_skew: float
+    wing_log_term: float
+    wing_log_vix: float
+    tilt_level: float
+    tilt_skew: float
+    curvature_log_level: float
+    curvature_log_skew: float
+    curvature_log_term: float
+    smile_scale: float = 1.0
+    variance_floor: float = 0.05
+    iv_floor: float = 0.02
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.overnight_share < 1.0:
+            raise ValueError(f"overnight_share must be in [0, 1), was {self.overnight_share}")
+        if self.smile_scale < 0:
+            raise ValueError(f"smile_scale must be >= 0, was {self.smile_scale}")
+        if not (self.variance_floor > 0 and self.iv_floor > 0):
+            raise ValueError(
+                f"floors must be positive, were {self.variance_floor} and {self.iv_floor}"
+            )
+
+
+#: Fitted by ``bench/surface_calibration.py --fit`` (replace with its output).
+CALIBRATED: Final = SurfaceParams(
+    overnight_share=0.45,
+    short_end_tilt=1.24,
+    atm_log_ratio=-0.113,
+    atm_log_ratio_vix=0.028,
+    wing_log_level=0.536,
+    wing_log_skew=0.402,
+    wing_log_term=0.235,
+    wing_log_vix=0.187,
+    tilt_level=-0.24,
+    tilt_skew=0.065,
+    curvature_log_level=2.272,
+    curvature_log_skew=0.271,
+    curvature_log_term=0.173,
+)
+
+
+# ---------------------------------------------------------------------------------------------
+# Variance clock
+
+
+@dataclass(frozen=True, slots=True)
+class ClockSpan:
+    """Trading-day units between two moments, split by where the variance is carried.
+
+    Attributes:
+        overnight: Gaps between sessions covered (1.0 = one whole gap, however long).
+        session: Sessions covered, weighted by the intraday profile (1.0 = one session).
+    """
+
+    overnight: float
+    session: float
+
+    def tau_years(self, overnight_share: float) -> float:
+        """Return the variance time in years for a given overnight share."""
+        units = overnight_share * self.overnight + (1.0 - overnight_share) * self.session
+        return units / TRADING_DAYS_PER_YEAR
+
+
+@dataclass(frozen=True, slots=True)
+class ExpiryClock:
+    """Everything the surface needs about one expiry's timing, computed once.
+
+    Attributes:
+        t_years: Calendar time to settlement (ACT/365), as `core.chain` measures it.
+        span: Variance clock to settlement.
+        nodes: Variance clock to 9, 30 and 93 calendar days from the quote time.
+    """
+
+    t_years: float
+    span: ClockSpan
+    nodes: tuple[ClockSpan, ClockSpan, ClockSpan]
+
+
+def clock_span(
+    start: datetime,
+    end: datetime,
+    *,
+    holidays: Collection[date] = NYSE_HOLIDAYS,
+    early_closes: Collection[date] = NYSE_EARLY_CLOSES,
+) -> ClockSpan:
+    """Return the trading-day units between two aware moments (zero if ``end <= start``).
+
+    Raises:
+        ValueError: If either moment is naive.
+    """
+    if start.tzinfo is None or end.tzinfo is None:
+        raise ValueError(f"moments must be timezone-aware, were {start!r} and {end!r}")
+    if end <= start:
+        return ClockSpan(0.0, 0.0)
+    start = start.astimezone(NEW_YORK)
+    end = end.astimezone(NEW_YORK)
+    day = start.date()
+    if not is_trading_day(day, holidays) or session_close(day, early_closes) <= start:
+        day = next_trading_day(day, holidays)
+    prev_close = session_close(previous_trading_day(day, holidays), early_closes)
+    overnight = session = 0.0
+    while True:
+        opens, closes = session_open(day), session_close(day, early_closes)
+        gap = (opens - prev_close).total_seconds()
+        overnight += _overlap_seconds(prev_close, opens, start, end) / gap
+        length = (closes - opens).total_seconds()
+        lo = min(max((start - opens).total_seconds() / length, 0.0), 1.0)
+        hi = min(max((end - opens).total_seconds() / length, 0.0), 1.0)
+        session += _intraday_share(hi) - _intraday_share(lo)
+        if closes >= end:
+            return ClockSpan(overnight, session)
+        prev_close = closes
+        day = next_trading_day(day, holidays)
+
+
+def _overlap_seconds(a: datetime, b: datetime, start: datetime, end: datetime) -> float:
+    return max((min(b, end) - max(a, start)).total_seconds(), 0.0)
+
+
+def _intraday_share(u: float) -> float:
+    """Share of a session's variance carried before the fraction ``u`` of it has elapsed."""
+    c = INTRADAY_U
+    return (1.0 - c / 12.0) * u + c * ((u - 0.5) ** 3 + 0.125) / 3.0
+
+
+def expiry_clock(
+    quote_time: datetime,
+    t_years: float,
+    *,
+    holidays: Collection[date] = NYSE_HOLIDAYS,
+    early_closes: Collection[date] = NYSE_EARLY_CLOSES,
+) -> ExpiryClock:
+    """Return the clock of an expiry ``t_years`` (ACT/365) after ``quote_time``.
+
+    Raises:
+        ValueError: If ``quote_time`` is naive.
+    """
+    if quote_time.tzinfo is None:
+        raise ValueError(f"quote_time must be timezone-aware, was {quote_time!r}")
+    settles = quote_time + timedelta(seconds=max(t_years, 0.0) * SECONDS_PER_YEAR)
+    nodes = tuple(
+        clock_span(
+            quote_time,
+            quote_time + timedelta(days=days),
+            holidays=holidays,
+            early_closes=early_closes,
+        )
+        for days in INDEX_DAYS
+    )
+    span = clock_span(quote_time, settles, holidays=holidays, early_closes=early_closes)
+    return ExpiryClock(t_years, span, (nodes[0], nodes[1], nodes[2]))
+
+
+def calendar_clock(t_years: float) -> ExpiryClock:
+    """Return a clock on which variance time equals calendar time (no sessions, no weekends).
+
+    For callers without a quote time; the overnight share then has no effect.
+    """
+    units = TRADING_DAYS_PER_YEAR
+    span = ClockSpan(t_years * units, t_years * units)
+    nodes = tuple(ClockSpan(d / 365 * units, d / 365 * units) for d in INDEX_DAYS)
+    return ExpiryClock(t_years, span, (nodes[0], nodes[1], nodes[2]))
+
+
+# ---------------------------------------------------------------------------------------------
+# The surface
+
+
+@dataclass(frozen=True, slots=True)
+class SmileShape:
+    """The SVI shape of one expiry in ATM standard deviations, and its variance-swap average.
+
+    Attributes:
+        b: Wing level.
+        rho: Tilt (negative: puts over calls).
+        s: Curvature scale.
+        swap_ratio: ``R``, the variance swap's variance over ATM variance for this shape.
+    """
+
+    b: float
+    rho: float
+    s: float
+    swap_ratio: float
+
+
+def smile_shape(tau_years: float, indices: IndexLevels, params: SurfaceParams) -> SmileShape:
+    """Return the smile shape at variance time ``tau_years`` for the day's indices."""
+    x = (min(max(indices.skew, SKEW_RANGE[0]), SKEW_RANGE[1]) - 130.0) / 10.0
+    lv = math.log(min(max(indices.vix, VIX_RANGE[0]), VIX_RANGE[1]) / 20.0)
+    lt = math.log(max(tau_years, MIN_TAU_YEARS) / (30.0 / 365.0))
+    p = params
+    b = p.smile_scale * math.exp(
+        p.wing_log_level + p.wing_log_skew * x + p.wing_log_term * lt + p.wing_log_vix * lv
+    )
+    rho = math.tanh(p.tilt_level + p.tilt_skew * x)
+    s = min(
+        math.exp(p.curvature_log_level + p.curvature_log_skew * x + p.curvature_log_term * lt),
+        MAX_CURVATURE_SCALE,
+    )
+    return SmileShape(b, rho, s, _swap_ratio(b, rho, s, p.variance_floor))
+
+
+def _variance_ratio(z: FloatArray, b: float, rho: float, s: float, floor: float) -> FloatArray:
+    v: FloatArray = 1.0 + b * (rho * z + np.sqrt(z * z + s * s) - s)
+    return np.maximum(v, floor)
+
+
+def _swap_ratio(b: float, rho: float, s: float, floor: float) -> float:
+    if b == 0.0:
+        return 1.0
+    # Gatheral (2006) eq. 11.5 in the short-time limit d2 = -z / sqrt(v(z)).
+    v = _variance_ratio(_Z_GRID, b, rho, s, floor)
+    d2 = -_Z_GRID / np.sqrt(v)
+    f = v * np.exp(-0.5 * d2 * d2) / math.sqrt(2.0 * math.pi)
+    return float(np.sum(0.5 * (f[1:] + f[:-1]) * np.abs(np.diff(d2))))
+
+
+def swap_total_variance(
+    clock: ExpiryClock, indices: IndexLevels, params: SurfaceParams
+) -> tuple[float, float]:
+    """Return (variance-swap total variance to the expiry, its variance time in years).
+
+    Interpolates the VIX9D / VIX / VIX3M total variances linearly in variance time, as the
+    module docstring describes.
+    """
+    share = params.overnight_share
+    taus = [n.tau_years(share) for n in clock.nodes]
+    levels = (indices.vix9d, indices.vix, indices.vix3m)
+    w = [(lv / 100.0) ** 2 * days / 365.0 for lv, days in zip(levels, INDEX_DAYS, strict=True)]
+    rate30 = w[1] / taus[1]
+    for i in (1, 2):  # keep the forward variance positive
+        w[i] = max(w[i], w[i - 1] + FORWARD_VARIANCE_FLOOR * rate30 * (taus[i] - taus[i - 1]))
+    tau = clock.span.tau_years(share)
+    if tau <= 0.0:
+        return 0.0, 0.0
+    if tau < taus[0]:
+        rate9 = w[0] / taus[0]
+        log_tilt = params.short_end_tilt * math.log(rate9 / rate30)
+        log_tilt = min(max(log_tilt, MIN_SHORT_END_LOG_TILT), MAX_SHORT_END_LOG_TILT)
+        return tau * rate9 * math.exp(log_tilt * (1.0 - tau / taus[0])), tau
+    if tau <= taus[2]:
+        return float(np.interp(tau, taus, w)), tau
+    forward_rate = (w[2] - w[1]) / (taus[2] - taus[1])
+    return w[2] + forward_rate * (tau - taus[2]), tau
+
+
+def atm_total_variance(
+    clock: ExpiryClock, indices: IndexLevels, params: SurfaceParams
+) -> tuple[float, SmileShape]:
+    """Return the ATM total variance of an expiry and the smile shape that goes with it."""
+    w_swap, tau = swap_total_variance(clock, indices, params)
+    shape = smile_shape(tau, indices, params)
+    lv = math.log(min(max(indices.vix, VIX_RANGE[0]), VIX_RANGE[1]) / 20.0)
+    ratio = math.exp(params.atm_log_ratio + params.atm_log_ratio_vix * lv)
+    return w_swap * ratio / shape.swap_ratio, shape
+
+
+def smile_iv(
+    log_moneyness: ArrayLike,
+    clock: ExpiryClock,
+    indices: IndexLevels,
+    params: SurfaceParams,
+) -> FloatArray:
+    """Return model IVs at ``ln(K / F)`` for one expiry whose clock is known.
+
+    IVs are annualised on the calendar clock (ACT/365), like `core.chain`'s; NaN once the expiry
+    has no time left.
+    """
+    k = np.asarray(log_moneyness, dtype=np.float64)
+    if clock.t_years <= 0.0:
+        return np.full(k.shape, np.nan)
+    w_atm, shape = atm_total_variance(clock, indices, params)
+    if w_atm <= 0.0:
+        return np.full(k.shape, np.nan)
+    z = k / math.sqrt(w_atm)
+    v = _variance_ratio(z, shape.b, shape.rho, shape.s, params.variance_floor)
+    iv: FloatArray = np.maximum(np.sqrt(w_atm * v / clock.t_years), params.iv_floor)
+    return iv
+
+
+def model_iv(
+    strikes: ArrayLike,
+    forward: float,
+    t_years: float,
+    indices: IndexLevels,
+    params: SurfaceParams = CALIBRATED,
+    *,
+    quote_time: datetime | None = None,
+    holidays: Collection[date] = NYSE_HOLIDAYS,
+    early_closes: Collection[date] = NYSE_EARLY_CLOSES,
+) -> FloatArray:
+    """Return the model's Black-76 IVs of one expiry.
+
+    Args:
+        strikes: Strikes, index points.
+        forward: Forward of the expiry, index points.
+        t_years: Calendar time to settlement, ACT/365 (as `core.chain.ExpiryTerms.t_years`).
+        indices: The day's VIX, VIX9D, VIX3M and SKEW.
+        params: Surface constants.
+        quote_time: When the IVs apply. With it, variance runs on the trading clock (sessions,
+            nights, weekends); without it, on calendar time, which misprices expiries within a
+            few days (a Friday quote of a Monday expiry, or a 0DTE).
+        holidays: Exchange holidays for the trading clock.
+        early_closes: 13:00 closes for the trading clock.
+
+    Returns:
+        IVs as fractions, one per strike; NaN when ``t_years <= 0``.
+
+    Raises:
+        ValueError: If the forward is not a positive number or ``quote_time`` is naive.
+    """
+    if not (math.isfinite(forward) and forward > 0):
+        raise ValueError(f"forward must be a positive number, was {forward}")
+    k = np.log(np.asarray(strikes, dtype=np.float64) / forward)
+    clock = (
+        calendar_clock(t_years)
+        if quote_time is None
+        else expiry_clock(quote_time, t_years, holidays=holidays, early_closes=early_closes)
+    )
+    return smile_iv(k, clock, indices, params)
+
+
+# ---------------------------------------------------------------------------------------------
+# Modelled chains
+
+
+def modelled_half_spread(mid: ArrayLike) -> FloatArray:
+    """Return a typical SPX half spread for an option priced ``mid``, in index points.
+
+    ``0.06 * mid**0.46``, at least 0.025 (a one-tick market): the median half spread of the OTM
+    SPX/SPXW quotes 0-45 days out in the shipped Cboe snapshots is 0.05 at a 0.50-1.00 mid,
+    0.10 at 2-5, 0.20 at 10-20, 0.30 at 20-50 and about 0.45 at 50-100.
+    """
+    m = np.maximum(np.asarray(mid, dtype=np.float64), 0.0)
+    half: FloatArray = np.maximum(0.06 * m**0.46, 0.025)
+    return half
+
+
+def _round_to_tick(price: FloatArray) -> FloatArray:
+    tick = np.where(price >= TICK_BREAK, TICK_LARGE, TICK_SMALL)
+    rounded: FloatArray = np.round(np.round(price / tick) * tick, 2)
+    return rounded
+
+
+def model_chain(
+    spot: float,
+    quote_time: datetime,
+    expiries: Sequence[tuple[str, date]],
+    indices: IndexLevels,
+    params: SurfaceParams = CALIBRATED,
+    *,
+    rate: float,
+    dividend_yield: float,
+    strikes_step: float = 5.0,
+    z_range: tuple[float, float] = (-10.0, 6.0),
+    half_spread: Callable[[FloatArray], FloatArray] = modelled_half_spread,
+    underlying: str = "SPX",
+    holidays: Collection[date] = NYSE_HOLIDAYS,
+    early_closes: Collection[date] = NYSE_EARLY_CLOSES,
+) -> OptionChain:
+    """Build a modelled `OptionChain` for a moment without a real snapshot.
+
+    Each expiry gets strikes on a ``strikes_step`` grid from ``z_range[0]`` to ``z_range[1]``
+    ATM standard deviations around its forward ``spot * exp((rate - dividend_yield) * t)``, a
+    call and a put at each. The mid is the Black-76 price at the model IV; bid and ask are the
+    mid less and plus ``half_spread(mid)``, each rounded to the SPX tick (0.05 below 3.00, 0.10
+    from it), at least one tick apart, the bid floored at 0. `core.chain.build_chain` then fits
+    forwards and solves IVs and greeks from these quotes, as for a real chain. The chain's
+    ``modelled`` says what was modelled and ``source`` says "modelled chain".
+
+    Args:
+        spot: SPX level at ``quote_time`` (e.g. from the 1-minute bars).
+        quote_time: The moment modelled (aware).
+        expiries: (root, expiry) pairs; root "SPX" settles AM, others (SPXW) PM.
+        indices: The index levels known at ``quote_time``.
+        params: Surface constants.
+        rate: Continuously compounded discount rate, a fraction (an input, not market data).
+        dividend_yield: Continuous dividend yield, a fraction (an input, not market data).
+        strikes_step: Strike spacing, index points.
+        z_range: Strike range in ATM standard deviations (low, high).
+        half_spread: Half spread in points as a function of the mid.
+        underlying: Index symbol.
+        holidays: Exchange holidays.
+        early_closes: 13:00 closes.
+
+    Raises:
+        ValueError: If the spot, step or range are not positive and ordered, the quote time is
+            naive, no expiry is given, or an expiry has settled by ``quote_time``.
+    """
+    if not (math.isfinite(spot) and spot > 0):
+        raise ValueError(f"spot must be a positive number, was {spot}")
+    if quote_time.tzinfo is None:
+        raise ValueError(f"quote_time must be timezone-aware, was {quote_time!r}")
+    if not (math.isfinite(strikes_step) and strikes_step > 0):
+        raise ValueError(f"strikes_step must be a positive number, was {strikes_step}")
+    if not z_range[0] < 0 < z_range[1]:
+        raise ValueError(f"z_range must straddle 0 as (low, high), was {z_range}")
+    if not expiries:
+        raise ValueError("expiries must name at least one (root, expiry), was empty")
+    columns: dict[str, list[FloatArray]] = {"strike": [], "is_call": [], "bid": [], "ask": []}
+    roots: list[str] = []
+    dates: list[date] = []
+    for root, expiry in expiries:
+        _, settles_at = settlement_of(root, expiry, early_closes)
+        t = (settles_at - quote_time).total_seconds() / SECONDS_PER_YEAR
+        if t <= 0:
+            raise ValueError(
+                f"{root} {expiry:%Y-%m-%d} settles at {settles_at:%Y-%m-%d %H:%M} ET, not after "
+                f"the quote time {quote_time.astimezone(NEW_YORK):%Y-%m-%d %H:%M} ET"
+            )
+        forward = spot * math.exp((rate - dividend_yield) * t)
+        clock = expiry_clock(quote_time, t, holidays=holidays, early_closes=early_closes)
+        w_atm, _ = atm_total_variance(clock, indices, params)
+        sd = math.sqrt(max(w_atm, 1e-12))
+        lo = math.floor(forward * math.exp(z_range[0] * sd) / strikes_step) * strikes_step
+        hi = math.ceil(forward * math.exp(z_range[1] * sd) / strikes_step) * strikes_step
+        strikes = np.arange(max(lo, strikes_step), hi + strikes_step / 2, strikes_step)
+        iv = smile_iv(np.log(strikes / forward), clock, indices, params)
+        for is_call in (False, True):
+            mid = black76_price(is_call, forward, strikes, t, rate, iv)
+            half = half_spread(mid)
+            bid = np.maximum(_round_to_tick(mid - half), 0.0)
+            tick = np.where(bid >= TICK_BREAK, TICK_LARGE, TICK_SMALL)
+            ask = np.maximum(_round_to_tick(mid + half), bid + tick)
+            columns["strike"].append(strikes)
+            columns["is_call"].append(np.full(strikes.size, is_call))
+            columns["bid"].append(bid)
+            columns["ask"].append(np.round(ask, 2))
+            roots += [root] * strikes.size
+            dates += [expiry] * strikes.size
+    n = len(roots)
+    nan = np.full(n, np.nan)
+    quotes = OptionQuotes(
+        root=np.array(roots, dtype=np.str_),
+        expiry=np.array(dates, dtype="datetime64[D]"),
+        strike=np.concatenate(columns["strike"]),
+        is_call=np.concatenate(columns["is_call"]).astype(np.bool_),
+        bid=np.concatenate(columns["bid"]),
+        ask=np.concatenate(columns["ask"]),
+        volume=nan,
+        open_interest=nan.copy(),
+        cboe_iv=nan.copy(),
+        cboe_delta=nan.copy(),
+        line=np.zeros(n, dtype=np.int64),
+    )
+    observed = indices.observed or (
+        f"VIX {indices.vix:g}, VIX9D {indices.vix9d:g}, VIX3M {indices.vix3m:g}, "
+        f"SKEW {indices.skew:g}"
+    )
+    modelled = (
+        f"modelled chain: IVs from {observed} via core.surface {SURFACE_VERSION}",
+        "modelled quotes: mid = Black-76 price at the model IV, bid/ask = mid -/+ a typical "
+        "SPX half spread, rounded to the tick",
+        f"modelled forward: spot x exp((rate {rate:.4f} - dividend yield {dividend_yield:.4f}) "
+        "x t); rate and dividend yield are inputs, not market data",
+    )
+    return build_chain(
+        quotes,
+        spot,
+        quote_time,
+        f"modelled chain (core.surface {SURFACE_VERSION}; {observed}; spot {spot:.2f})",
+        underlying=underlying,
+        early_closes=early_closes,
+        modelled=modelled,
+    )
