@@ -130,7 +130,9 @@ def sample(name: str, chain: OptionChain, levels: IndexLevels) -> Snapshot:
             continue
         rows = (chain.root == terms.root) & (chain.expiry == np.datetime64(terms.expiry))
         with np.errstate(invalid="ignore"):
-            otm = np.where(chain.is_call, chain.strike > terms.forward, chain.strike < terms.forward)
+            otm = np.where(
+                chain.is_call, chain.strike > terms.forward, chain.strike < terms.forward
+            )
             keep = rows & otm & (chain.bid >= MIN_BID) & np.isfinite(chain.iv)
         if not keep.any():
             continue
@@ -270,7 +272,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
     total_cboe = errors(np.concatenate(all_cboe))
     total_mid = errors(np.concatenate(all_mid))
-    print(f"{'all points':44} {'':16} {'':27} {total_mid.n:5} | {fmt(total_cboe)} | {fmt(total_mid)} |")
+    print(
+        f"{'all points':44} {'':16} {'':27} {total_mid.n:5} | {fmt(total_cboe)} | {fmt(total_mid)} |"
+    )
     summary = {
         "bench": "surface_calibration",
         "params": {n: round(getattr(params, n), 4) for n in FITTED},

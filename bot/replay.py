@@ -13,6 +13,7 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
+from numpy.typing import NDArray
 
 from bot.adapters.market_data import load_chain
 from bot.adapters.market_data.bars_csv import list_days, load_bars
@@ -88,7 +89,7 @@ def _intraday_vol(
 ) -> VolIndexLevels:
     opening = indices.levels_at(session_open(day) + timedelta(minutes=1))
     _, vvix = indices.vvix.latest_at_or_before(day - timedelta(days=1))
-    beta = rules.vix_pct_per_spx_pct[1]
+    beta = rules.sensitivity.vix_pct_per_spx_pct.mid
     scale = max(1.0 + beta * (spot / open_spot - 1.0), 0.2)
     return VolIndexLevels(
         vix=opening.vix * scale,
@@ -102,13 +103,21 @@ def _intraday_vol(
     )
 
 
+def _finite(values: NDArray[np.float64]) -> NDArray[np.float64]:
+    kept: NDArray[np.float64] = values[np.isfinite(values)]
+    return kept
+
+
 def _recent_issues(bars: Bars, day: date, asof: datetime) -> tuple[str, ...]:
     issues = check_bars(bars, session_open(day), asof)
     blocking = []
     for issue in issues:
         if issue.severity is Severity.INFO:
             continue
-        if issue.severity is Severity.ERROR or (issue.end or asof) >= asof - RECENT_ISSUE:
+        end = issue.end
+        if end is None and issue.index is not None:
+            end = bars.end_at(issue.index)
+        if end is None or end >= asof - RECENT_ISSUE:
             blocking.append(f"SPX bars: {issue.detail}")
     if len(bars) == 0:
         blocking.append(f"SPX bars: none up to {asof.astimezone(NEW_YORK):%H:%M} ET")
@@ -234,7 +243,8 @@ def replay_day(
         market = MarketState(
             asof=moment,
             spot=now_spot,
-            closes_5m=np.concatenate([warmup, np.asarray(five.close, dtype=np.float64)]),
+            # Indicators skip a bad bar once it is history; while recent it blocks the decision.
+            closes_5m=_finite(np.concatenate([warmup, np.asarray(five.close, dtype=np.float64)])),
             ad_line=ad_line,
             ad_note=ad_note,
             vol=vol,

@@ -11,10 +11,10 @@ schedule. The VIX settlement is computed from SPX option prices at the open, so 
 Cboe Options being open; Cboe Futures Exchange (VX, VXM) also follows the NYSE full-day
 closures for its regular session: the CFE daily files of every VX contract 2008-01 ... 2015-12
 (`tests/data/vix_contract_expirations_2008_2015.csv` is derived from them) have a trade date on
-every NYSE trading day and on no NYSE holiday. Since about 2014 CFE and Cboe keep their
-overnight sessions (Global Trading Hours) open on some NYSE holidays (for example on the
-2025-01-09 national day of mourning); those sessions carry the next business day's trade date
-and do not change any date below.
+every NYSE trading day and on no NYSE holiday. CFE and Cboe have at times kept their overnight
+sessions (Global Trading Hours) open on an NYSE holiday (on the 2025-01-09 national day of
+mourning, per Cboe's notice of 2024-12-30); such a session does not settle anything and changes
+no date below.
 
 **Expirations** (`spx_monthly_expiration`, `spxw_expirations`, `vix_monthly_settlement`,
 `vix_weekly_expirations`) follow the rules in Cboe's contract specifications, stated on each
@@ -229,7 +229,8 @@ _DAYS_TO_VIX_REFERENCE_FRIDAY = timedelta(days=30)
 #: Tuesdays listed from 2022-04-18, first expiring 2022-04-26 (the first batch was 04-26 and
 #: 05-03); Thursdays listed from 2022-05-11, first expiring 2022-05-19 (assumed: the first
 #: listing "likely targeting May 19th and 26th"; the 2022-06-10 chain has every Thursday). Friday
-#: Weeklys date from October 2005, before `SPXW_SCHEDULE_START`.
+#: Weeklys date from October 2005 (the exact first date is not needed: it is long before
+#: `SPXW_SCHEDULE_START`).
 SPXW_FIRST_EXPIRY_BY_WEEKDAY: dict[int, date] = {
     0: date(2016, 8, 22),
     1: date(2022, 4, 26),

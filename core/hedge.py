@@ -43,10 +43,15 @@ from core.types import (
     Instrument,
     NoHedge,
     PositionMark,
-    TestedSide,
     TriggerReading,
+    Wing,
 )
-from core.vix import estimate_vix_future
+from core.vix import (
+    MODELLED_VIX_OPTION_VOL,
+    SensitivityCase,
+    VixOptionVolModel,
+    estimate_vix_future,
+)
 
 _YEAR_SECONDS = 365.0 * 24 * 3600
 _CENT = Decimal("0.01")
@@ -115,19 +120,19 @@ class OpenCondor:
             entry_vix=entry_vix,
         )
 
-    def with_closed(self, closed: tuple[TestedSide, ...], realised_points: float) -> OpenCondor:
+    def with_closed(self, closed: tuple[Wing, ...], realised_points: float) -> OpenCondor:
         """Return the position with the given wings bought back for `realised_points`."""
-        put_open = TestedSide.PUT not in closed
-        call_open = TestedSide.CALL not in closed
+        put_open = Wing.PUT not in closed
+        call_open = Wing.CALL not in closed
         return replace(
             self,
             open_legs=(put_open, put_open, call_open, call_open),
             realised_points=realised_points,
         )
 
-    def wing_open(self, side: TestedSide) -> bool:
+    def wing_open(self, side: Wing) -> bool:
         """Whether that wing is still held."""
-        return self.open_legs[1] if side is TestedSide.PUT else self.open_legs[2]
+        return self.open_legs[1] if side is Wing.PUT else self.open_legs[2]
 
     def at_vix(self, vix: float) -> OpenCondor:
         """Return the position re-marked for the VIX now (unchanged without an entry VIX)."""
@@ -201,8 +206,8 @@ def mark(position: OpenCondor, spot: float, asof: datetime) -> PositionMark:
     short_put, short_call = strikes[1], strikes[2]
     atm_iv = float(np.interp(spot, [short_put, short_call], [ivs[1], ivs[2]]))
     move = spot * atm_iv * math.sqrt(t)
-    put_distance = spot - short_put if position.wing_open(TestedSide.PUT) else math.inf
-    call_distance = short_call - spot if position.wing_open(TestedSide.CALL) else math.inf
+    put_distance = spot - short_put if position.wing_open(Wing.PUT) else math.inf
+    call_distance = short_call - spot if position.wing_open(Wing.CALL) else math.inf
     return PositionMark(
         spot=spot,
         t_years=t,
@@ -222,7 +227,7 @@ def mark(position: OpenCondor, spot: float, asof: datetime) -> PositionMark:
     )
 
 
-def tested_side(position_mark: PositionMark, rules: HedgeRules) -> TestedSide | None:
+def find_tested_wing(position_mark: PositionMark, rules: HedgeRules) -> Wing | None:
     """Return the side whose short strike spot is pressing on, if any."""
 
     def near(points: float, em: float) -> bool:
@@ -234,13 +239,13 @@ def tested_side(position_mark: PositionMark, rules: HedgeRules) -> TestedSide | 
     call = near(position_mark.call_distance_points, position_mark.call_distance_em)
     if put and call:
         return (
-            TestedSide.PUT
+            Wing.PUT
             if position_mark.put_distance_points <= position_mark.call_distance_points
-            else TestedSide.CALL
+            else Wing.CALL
         )
     if put:
-        return TestedSide.PUT
-    return TestedSide.CALL if call else None
+        return Wing.PUT
+    return Wing.CALL if call else None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -299,12 +304,10 @@ class MarketState:
 # --- triggers ----------------------------------------------------------------------------------
 
 
-def read_triggers(
-    market: MarketState, side: TestedSide, rules: HedgeRules
-) -> tuple[TriggerReading, ...]:
+def read_triggers(market: MarketState, side: Wing, rules: HedgeRules) -> tuple[TriggerReading, ...]:
     """Read the three layer-1 triggers for a tested side, each with its value and rule."""
     closes = market.closes_5m
-    put = side is TestedSide.PUT
+    put = side is Wing.PUT
     readings: list[TriggerReading] = []
 
     rsi_name = f"RSI({rules.rsi_period}) 5-min SPX"
@@ -389,19 +392,6 @@ def triggers_agree(readings: tuple[TriggerReading, ...], rules: HedgeRules) -> b
 # --- VIX side ----------------------------------------------------------------------------------
 
 
-def future_dampening(days_to_settlement: float, month_value: float) -> float:
-    """Return how much of a spot-VIX move a VIX future moves, by days to its settlement.
-
-    Linear from 1 at settlement to `month_value` at 30 days, then decaying with the square root
-    of time (a mean-reverting VIX moves the far futures less). A model with explicit parameters;
-    the alert shows the hedge at the low, middle and high of its range.
-    """
-    days = max(days_to_settlement, 0.0)
-    if days <= 30:
-        return 1.0 - (1.0 - month_value) * days / 30.0
-    return month_value * math.sqrt(30.0 / days)
-
-
 @dataclass(frozen=True, slots=True, kw_only=True)
 class _VixSeries:
     settlement: date
@@ -412,7 +402,9 @@ class _VixSeries:
 
 
 def _vix_series(day: date, asof: datetime, vol: VolIndexLevels, min_days: float) -> _VixSeries:
-    settlement = next_vix_expiration(day, weekly=False)
+    # The front hedge uses the nearest series, weeklies included; a mid-term one the monthlies.
+    weekly = min_days <= 7
+    settlement = next_vix_expiration(day, weekly=weekly)
     while True:
         # VIX derivatives stop trading the day before settlement, which is at the open.
         settles_at = datetime.combine(settlement, datetime.min.time(), NEW_YORK).replace(
@@ -422,8 +414,8 @@ def _vix_series(day: date, asof: datetime, vol: VolIndexLevels, min_days: float)
         days = t * 365
         if vix_last_trading_day(settlement) >= day and days >= min_days:
             break
-        settlement = next_vix_expiration(settlement + timedelta(days=1), weekly=False)
-    future = estimate_vix_future(vol.vix, vol.vix9d, vol.vix3m, t).price
+        settlement = next_vix_expiration(settlement, weekly=weekly)
+    future = estimate_vix_future(vol.vix, vol.vix9d, vol.vix3m, t, vvix=vol.vvix).price
     return _VixSeries(
         settlement=settlement,
         last_trade=vix_last_trading_day(settlement),
@@ -433,23 +425,29 @@ def _vix_series(day: date, asof: datetime, vol: VolIndexLevels, min_days: float)
     )
 
 
-def _future_per_spx_point(
-    vol: VolIndexLevels, spot: float, days: float, rules: HedgeRules, case: int
-) -> float:
-    """VIX-future points per SPX point (negative: the future rises as SPX falls)."""
-    beta = rules.vix_pct_per_spx_pct[case]
-    damp = future_dampening(days, rules.future_dampening_month[case])
-    return beta * vol.vix * damp / spot
+_CASES = (SensitivityCase.LOW, SensitivityCase.MID, SensitivityCase.HIGH)
+
+
+def _vix_ivs(
+    rules: HedgeRules, vvix: float, future: float, strikes: NDArray[np.float64], t: float
+) -> NDArray[np.float64]:
+    return np.array(
+        [
+            rules.vix_option_vol.iv(vvix=vvix, future=future, strike=float(k), t_years=t)
+            for k in strikes
+        ]
+    )
 
 
 def _vix_call_spread(
-    series: _VixSeries, rules: HedgeRules, vol_of_vol: float
+    series: _VixSeries, rules: HedgeRules, vvix: float
 ) -> tuple[float, float, float, float, float]:
     low = float(math.ceil(series.future))
     high = low + rules.vix_spread_width_points
     strikes = np.array([low, high])
-    prices = black76_price(True, series.future, strikes, series.t_years, 0.0, vol_of_vol)
-    greeks = black76_greeks(True, series.future, strikes, series.t_years, 0.0, vol_of_vol)
+    ivs = _vix_ivs(rules, vvix, series.future, strikes, series.t_years)
+    prices = black76_price(True, series.future, strikes, series.t_years, 0.0, ivs)
+    greeks = black76_greeks(True, series.future, strikes, series.t_years, 0.0, ivs)
     debit = float(prices[0] - prices[1])
     delta = float(greeks.delta[0] - greeks.delta[1])
     theta = float(greeks.theta_per_day[0] - greeks.theta_per_day[1])
@@ -469,15 +467,18 @@ def _hedge_actions(
     exposure = position_mark.delta_usd_per_point  # > 0: the condor loses as SPX falls
     if exposure <= 0:
         return []
-    vol_of_vol = market.vol.vvix / 100 if market.vol.vvix else rules.vix_option_vol_of_vol
+    vvix = market.vol.vvix or rules.default_vvix
     per_point = [
-        _future_per_spx_point(market.vol, market.spot, series.days, rules, case)
-        for case in range(3)
+        rules.sensitivity.future_points_per_spx_point(
+            market.spot, series.future, max(series.days, 0.0), case
+        )
+        for case in _CASES
     ]
     target = rules.hedge_ratio[1] * exposure
-    low, high, debit, spread_delta, spread_theta = _vix_call_spread(series, rules, vol_of_vol)
-    single = black76_greeks(True, series.future, low, series.t_years, 0.0, vol_of_vol)
-    call_price = float(black76_price(True, series.future, low, series.t_years, 0.0, vol_of_vol))
+    low, high, debit, spread_delta, spread_theta = _vix_call_spread(series, rules, vvix)
+    low_iv = float(_vix_ivs(rules, vvix, series.future, np.array([low]), series.t_years)[0])
+    single = black76_greeks(True, series.future, low, series.t_years, 0.0, low_iv)
+    call_price = float(black76_price(True, series.future, low, series.t_years, 0.0, low_iv))
     label = "mid-term " if layer == 2 else ""
     name = f"VIX {series.settlement:%b-%d-%Y}"
     basis_note = (
@@ -485,8 +486,9 @@ def _hedge_actions(
         f"({series.days:.1f} days to settlement; last trade {series.last_trade:%a %Y-%m-%d})"
     )
     vol_note = (
-        f"VIX options priced with Black-76 on that future at {vol_of_vol:.0%} vol "
-        f"({'VVIX' if market.vol.vvix else 'rule default'}; modelled: no VIX chain)"
+        f"VIX options priced with Black-76 on that future, {low:g}-strike IV {low_iv:.0%} "
+        f"(modelled from VVIX {vvix:.0f}{'' if market.vol.vvix else ', a rule default'}: "
+        "no VIX chain)"
     )
     specs: list[tuple[Instrument, str, float, float, float, float]] = [
         # instrument, order, units of future delta per contract, premium/contract, theta/contract,
@@ -515,6 +517,8 @@ def _hedge_actions(
         ]
     actions: list[HedgeAction] = []
     buying_power = _buying_power(position)
+    betas = rules.sensitivity.vix_pct_per_spx_pct
+    damp = rules.sensitivity.future_dampening_30d
     for instrument, order, unit_delta, premium, theta, multiplier in specs:
         per_contract = [unit_delta * multiplier * -p for p in per_point]  # $ per SPX point down
         if per_contract[1] <= 0:
@@ -543,8 +547,8 @@ def _hedge_actions(
             notes.append(f"margin about ${margin:,.0f} (modelled CFE initial margin)")
         notes.append(
             f"basis risk: offsets {ratios[0]:.0%}/{ratios[1]:.0%}/{ratios[2]:.0%} of the condor's "
-            f"delta at VIX sensitivity {rules.vix_pct_per_spx_pct[0]:g}/"
-            f"{rules.vix_pct_per_spx_pct[1]:g}/{rules.vix_pct_per_spx_pct[2]:g}% per 1% SPX"
+            f"delta at VIX sensitivity {betas.low:g}/{betas.mid:g}/{betas.high:g}% per 1% SPX "
+            f"and future dampening {damp.low:g}/{damp.mid:g}/{damp.high:g} at 30 days"
         )
         actions.append(
             HedgeAction(
@@ -597,19 +601,19 @@ def _spread_quote(
 def _close_and_roll(
     position: OpenCondor,
     position_mark: PositionMark,
-    side: TestedSide,
+    side: Wing,
     horizon_days: float,
 ) -> list[HedgeAction]:
     signal = position.signal
     n = position.contracts * float(SPX_MULTIPLIER)
     t = position_mark.t_years
     spot = position_mark.spot
-    wing = (1, 0) if side is TestedSide.PUT else (2, 3)
+    wing = (1, 0) if side is Wing.PUT else (2, 3)
     mid, natural = _spread_quote(position, spot, t, wing)
     bp = _buying_power(position)
     close_cost = (natural - mid) * n
     short_leg = signal.legs[wing[0]]
-    width = float(signal.put_width_points if side is TestedSide.PUT else signal.call_width_points)
+    width = float(signal.put_width_points if side is Wing.PUT else signal.call_width_points)
     actions = [
         HedgeAction(
             instrument=Instrument.CLOSE,
@@ -632,7 +636,7 @@ def _close_and_roll(
     # original short was at entry, same expiry.
     entry_gap = abs(float(signal.spot) - float(short_leg.strike))
     step = 5.0
-    if side is TestedSide.PUT:
+    if side is Wing.PUT:
         new_short = math.floor((spot - entry_gap) / step) * step
         new_long = new_short - width
         strikes, is_call = np.array([new_short, new_long]), False
@@ -730,7 +734,7 @@ def _call_side_actions(
     put_width = float(signal.put_width_points)
     entry_gap = float(signal.spot) - float(signal.short_put.strike)
     new_short = math.floor((spot - entry_gap) / 5.0) * 5.0
-    untested_open = position.wing_open(TestedSide.PUT)
+    untested_open = position.wing_open(Wing.PUT)
     if t > 0 and untested_open and new_short > float(signal.short_put.strike):
         forward = spot * math.exp(position.carry * t)
         strikes = np.array([new_short, new_short - put_width])
@@ -862,7 +866,7 @@ def evaluate(
             rule_version=rules.rule_version,
         )
     position_mark = mark(position, market.spot, asof)
-    side = tested_side(position_mark, rules)
+    side = find_tested_wing(position_mark, rules)
     if side is None or position_mark.t_years <= 0:
         return None
     readings = read_triggers(market, side, rules)
@@ -870,7 +874,7 @@ def evaluate(
     horizon = _horizon_days(position, asof, rules)
     actions = _close_and_roll(position, position_mark, side, horizon)
     day = asof.astimezone(NEW_YORK).date()
-    if side is TestedSide.PUT:
+    if side is Wing.PUT:
         front = _vix_series(day, asof, market.vol, 1.0)
         lead = (
             f"put side tested: SPX {market.spot:.2f} is {position_mark.put_distance_points:.1f} "
@@ -902,7 +906,7 @@ def evaluate(
         )
     if market.chain is not None and not market.chain.modelled:
         actions += scan_parity(market.chain, rules, signal.expiry)
-    if side is TestedSide.PUT and not agree:
+    if side is Wing.PUT and not agree:
         actions.append(
             HedgeAction(
                 instrument=Instrument.HOLD,
@@ -967,8 +971,8 @@ def check_exits(
     breach = rules.breach_points
     put_breach = float(signal.short_put.strike) - breach
     call_breach = float(signal.short_call.strike) + breach
-    put_hit = position.wing_open(TestedSide.PUT) and position_mark.spot <= put_breach
-    call_hit = position.wing_open(TestedSide.CALL) and position_mark.spot >= call_breach
+    put_hit = position.wing_open(Wing.PUT) and position_mark.spot <= put_breach
+    call_hit = position.wing_open(Wing.CALL) and position_mark.spot >= call_breach
     if put_hit or call_hit:
         which = "put" if put_hit else "call"
         strike = signal.short_put.strike if which == "put" else signal.short_call.strike
@@ -1004,7 +1008,8 @@ class HeldHedge:
     strikes: tuple[float, float] | None
     settlement: date | None
     entry_future: float
-    vol_of_vol: float
+    vvix: float
+    vol_model: VixOptionVolModel = MODELLED_VIX_OPTION_VOL
     spx_iv: float = 0.0
 
     def value_usd(
@@ -1027,11 +1032,14 @@ class HeldHedge:
             hour=9, minute=30
         )
         t = max((settles_at - asof).total_seconds() / _YEAR_SECONDS, 1e-9)
-        future = estimate_vix_future(vol.vix, vol.vix9d, vol.vix3m, t).price
+        future = estimate_vix_future(vol.vix, vol.vix9d, vol.vix3m, t, vvix=vol.vvix).price
         if self.strikes is None:
             return (future - self.entry_future - 2 * VIX_HALF_SPREAD) * n
         strikes = np.array(self.strikes)
-        prices = black76_price(True, future, strikes, t, 0.0, self.vol_of_vol)
+        ivs = np.array(
+            [self.vol_model.iv(vvix=self.vvix, future=future, strike=k, t_years=t) for k in strikes]
+        )
+        prices = black76_price(True, future, strikes, t, 0.0, ivs)
         worth = (
             float(prices[0] - prices[1]) if self.strikes[1] > self.strikes[0] else float(prices[0])
         )
@@ -1068,7 +1076,7 @@ def _take_hedge(
             strikes=(short_call - width, short_call),
             settlement=None,
             entry_future=0.0,
-            vol_of_vol=0.0,
+            vvix=0.0,
             spx_iv=position.signal.short_call.iv,
         )
     vix_instruments = {
@@ -1081,7 +1089,7 @@ def _take_hedge(
     if action.instrument not in vix_instruments:
         return None
     series = _vix_series(day, asof, market.vol, vix_instruments[action.instrument])
-    vol_of_vol = market.vol.vvix / 100 if market.vol.vvix else rules.vix_option_vol_of_vol
+    vvix = market.vol.vvix or rules.default_vvix
     low = float(math.ceil(series.future))
     strikes: tuple[float, float] | None
     if action.instrument in (Instrument.VX_FUTURE, Instrument.VXM_FUTURE):
@@ -1100,7 +1108,8 @@ def _take_hedge(
         strikes=strikes,
         settlement=series.settlement,
         entry_future=series.future,
-        vol_of_vol=vol_of_vol,
+        vvix=vvix,
+        vol_model=rules.vix_option_vol,
     )
 
 
@@ -1111,17 +1120,17 @@ class EngineState:
     exit_rule: ExitRule | None = None
     exit_pnl_usd: float | None = None
     exit_at: datetime | None = None
-    last_alert_at: tuple[tuple[TestedSide, datetime, Instrument], ...] = ()
+    last_alert_at: tuple[tuple[Wing, datetime, Instrument], ...] = ()
     last_no_hedge: tuple[str, ...] = ()
     held: tuple[HeldHedge, ...] = ()
     hedge_pnl_realised_usd: float = 0.0
     hedges_taken: int = 0
-    closed: tuple[TestedSide, ...] = ()
+    closed: tuple[Wing, ...] = ()
     realised_points: float = 0.0
-    closes_taken: tuple[tuple[TestedSide, datetime, float], ...] = ()
+    closes_taken: tuple[tuple[Wing, datetime, float], ...] = ()
 
 
-def _last_for(state: EngineState, side: TestedSide) -> tuple[datetime, Instrument] | None:
+def _last_for(state: EngineState, side: Wing) -> tuple[datetime, Instrument] | None:
     for s, at, instrument in state.last_alert_at:
         if s is side:
             return at, instrument
@@ -1202,7 +1211,7 @@ def step(
     closed, realised, closes = state.closed, state.realised_points, state.closes_taken
     if recommended.instrument is Instrument.CLOSE:
         # The replay follows the advice: the tested wing is bought back at the natural price.
-        wing = (1, 0) if alert.side_tested is TestedSide.PUT else (2, 3)
+        wing = (1, 0) if alert.side_tested is Wing.PUT else (2, 3)
         _, natural = _spread_quote(position, market.spot, position.t_years(asof), wing)
         closed = (*closed, alert.side_tested)
         realised += natural
@@ -1227,10 +1236,8 @@ def step(
     )
 
 
-def _side_of(hedge: HeldHedge) -> TestedSide:
-    return (
-        TestedSide.CALL if hedge.instrument is Instrument.SPX_CALL_DEBIT_SPREAD else TestedSide.PUT
-    )
+def _side_of(hedge: HeldHedge) -> Wing:
+    return Wing.CALL if hedge.instrument is Instrument.SPX_CALL_DEBIT_SPREAD else Wing.PUT
 
 
 def settle(

@@ -13,6 +13,12 @@ from decimal import Decimal
 from types import MappingProxyType
 
 from core.types import Risk, Track
+from core.vix import (
+    DEFAULT_SENSITIVITY,
+    MODELLED_VIX_OPTION_VOL,
+    SpxVixSensitivity,
+    VixOptionVolModel,
+)
 
 #: Bump on any change to the numbers below; it is printed on every card.
 CONDOR_RULE_VERSION = "condor-2026.11.1"
@@ -227,12 +233,13 @@ class HedgeRules:
         macd_signal: MACD signal EMA span.
         divergence_lookback_bars: 5-minute bars searched for a MACD divergence.
         min_triggers: Triggers that must fire (of those available) before a layer-1 hedge.
-        vix_pct_per_spx_pct: VIX % change per 1 % SPX change (negative; larger on down days).
-        future_dampening_month: VIX future move / spot VIX move for a future a month out;
-            rises linearly to 1 at the future's settlement.
+        sensitivity: SPX-to-VIX-future response with low/middle/high ranges (VIX % per 1 %
+            SPX, default -4.0/-4.5/-5.0; the future's dampening against spot VIX, 0.4/0.5/0.6
+            a month out, rising to 1 at settlement): see `core.vix.SpxVixSensitivity`.
         vix_spread_width_points: Width of the VIX call spreads proposed.
-        vix_option_vol_of_vol: Black-76 vol of VIX options when no VIX chain is available
-            (modelled; VVIX is the market's own 30-day figure).
+        vix_option_vol: Modelled VIX option IVs from VVIX (no VIX chain ships): see
+            `core.vix.VixOptionVolModel`.
+        default_vvix: VVIX assumed when none is known (modelled, said on the alert).
         midterm_days: Window for layer-2 mid-term VIX options.
         parity_cost_points: Minimum edge, after crossing the spread, for a conversion/reversal.
         breach_points: Layer-3 breach: spot beyond a short strike by this many points.
@@ -254,10 +261,10 @@ class HedgeRules:
     macd_signal: int = 9
     divergence_lookback_bars: int = 12
     min_triggers: int = 2
-    vix_pct_per_spx_pct: tuple[float, float, float] = (-4.0, -4.5, -5.0)
-    future_dampening_month: tuple[float, float, float] = (0.4, 0.5, 0.6)
+    sensitivity: SpxVixSensitivity = DEFAULT_SENSITIVITY
     vix_spread_width_points: int = 5
-    vix_option_vol_of_vol: float = 1.0
+    vix_option_vol: VixOptionVolModel = MODELLED_VIX_OPTION_VOL
+    default_vvix: float = 100.0
     midterm_days: tuple[int, int] = (60, 120)
     parity_cost_points: float = 0.5
     breach_points: float = 5.0
@@ -272,8 +279,3 @@ class HedgeRules:
             )
         if self.contracts < 1:
             raise ValueError(f"contracts must be at least 1, was {self.contracts}")
-        if not all(s < 0 for s in self.vix_pct_per_spx_pct):
-            raise ValueError(
-                f"vix_pct_per_spx_pct must be negative (VIX rises as SPX falls), "
-                f"was {self.vix_pct_per_spx_pct}"
-            )

@@ -86,7 +86,6 @@ MIN_TAU_YEARS: Final = 0.1 / TRADING_DAYS_PER_YEAR
 FORWARD_VARIANCE_FLOOR: Final = 0.1
 #: Inputs of the smile's shape are clipped to the calibrated ranges.
 SKEW_RANGE: Final = (115.0, 155.0)
-MAX_CURVATURE_SCALE: Final = 3.0
 VIX_RANGE: Final = (9.0, 90.0)
 #: Bound on ``short_end_tilt * ln(rate ratio)``: below 1, total variance rises through 9 days.
 MAX_SHORT_END_LOG_TILT: Final = 0.9
@@ -342,15 +341,30 @@ def smile_shape(tau_years: float, indices: IndexLevels, params: SurfaceParams) -
         p.wing_log_level + p.wing_log_skew * x + p.wing_log_term * lt + p.wing_log_vix * lv
     )
     rho = math.tanh(p.tilt_level + p.tilt_skew * x)
-    s = min(
-        math.exp(p.curvature_log_level + p.curvature_log_skew * x + p.curvature_log_term * lt),
-        MAX_CURVATURE_SCALE,
-    )
+    s = math.exp(p.curvature_log_level + p.curvature_log_skew * x + p.curvature_log_term * lt)
     return SmileShape(b, rho, s, _swap_ratio(b, rho, s, p.variance_floor))
 
 
+def _wing_start(b: float, s: float) -> float:
+    """Return the |z| where the SVI core's tangent passes through the origin (inf if never).
+
+    ``v - z v' = 1 - b s (1 - s / sqrt(z**2 + s**2))`` (independent of rho) reaches 0 at
+    ``sqrt(z**2 + s**2) = s / (1 - 1 / (b s))`` when ``b s > 1``.
+    """
+    if b * s <= 1.0:
+        return math.inf
+    return s * math.sqrt((1.0 / (1.0 - 1.0 / (b * s))) ** 2 - 1.0)
+
+
 def _variance_ratio(z: FloatArray, b: float, rho: float, s: float, floor: float) -> FloatArray:
-    v: FloatArray = 1.0 + b * (rho * z + np.sqrt(z * z + s * s) - s)
+    # Beyond the wing start the smile continues along its tangent, a line through the origin
+    # (v proportional to |z|): total variance then grows linearly in k (Lee's moment bound)
+    # instead of quadratically, which keeps the density positive in the far wings.
+    zj = _wing_start(b, s)
+    zc = np.clip(z, -zj, zj)
+    v: FloatArray = 1.0 + b * (rho * zc + np.sqrt(zc * zc + s * s) - s)
+    if math.isfinite(zj):
+        v = np.where(np.abs(z) > zj, v * np.abs(z) / zj, v)
     return np.maximum(v, floor)
 
 

@@ -241,7 +241,7 @@ class NoTradeDay:
             raise ValueError("a NoTradeDay must carry at least one reason, had none")
 
 
-class TestedSide(StrEnum):
+class Wing(StrEnum):
     """Which wing of a condor the index is pressing on."""
 
     PUT = "put"
@@ -367,7 +367,7 @@ class HedgeAlert:
     alert_id: str
     signal_id: str
     asof: datetime
-    side_tested: TestedSide
+    side_tested: Wing
     position: PositionMark
     triggers: tuple[TriggerReading, ...]
     actions: tuple[HedgeAction, ...]

@@ -148,6 +148,8 @@ def _trigger_line(reading: TriggerReading) -> str:
 
 def _action_line(action: HedgeAction) -> str:
     mark = "RECOMMENDED " if action.recommended else ""
+    if not action.feasible:
+        mark = "NOT SENSIBLE (premium exceeds the loss it protects) "
     ratio = ""
     if action.hedge_ratio is not None:
         low, mid, high = action.hedge_ratio

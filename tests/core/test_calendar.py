@@ -108,6 +108,19 @@ def test_front_month_rolls_2015_to_2017_land_on_computed_settlements():
     assert len(rolls) == 29
 
 
+def test_all_96_settlements_2008_2015_match_the_data():
+    # January 2008 - March 2015 from the CFE files, April - December 2015 from the Quandl rolls.
+    cfe = [date.fromisoformat(row["last_row"]) for row in EXPIRED]
+    rolls = [
+        date.fromisoformat(row["trade_date"])
+        for row in _read("vix_front_month_rolls_2014_2017.csv")
+        if "2015-04-01" <= row["trade_date"] <= "2015-12-31"
+    ]
+    computed = vix_settlements_between(date(2008, 1, 1), date(2015, 12, 31))
+    assert len(computed) == 96
+    assert computed == tuple(cfe + rolls)
+
+
 def test_vix_option_expirations_listed_on_2024_06_03_match_the_schedule():
     rows = _read("vix_option_expirations_2024-06-03.csv")
     monthly = [date.fromisoformat(r["expiration_date"]) for r in rows if r["root"] == "VIX"]

@@ -1,0 +1,323 @@
+"""The ALVH engine on a condor opened on a modelled 0DTE chain, with market states built by hand."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+
+import numpy as np
+import pytest
+
+from core.calendar import NEW_YORK
+from core.chain import OptionChain, OptionQuotes, QuoteRecord, build_chain
+from core.condor import CondorProfile, select_condor
+from core.hedge import (
+    EngineState,
+    MarketState,
+    OpenCondor,
+    VolIndexLevels,
+    check_exits,
+    evaluate,
+    find_tested_wing,
+    mark,
+    scan_parity,
+    settle,
+    step,
+    triggers_agree,
+)
+from core.rules import CondorRules, HedgeRules
+from core.surface import IndexLevels, model_chain
+from core.types import (
+    CondorSignal,
+    DataStamp,
+    ExitAlert,
+    ExitRule,
+    HedgeAlert,
+    Instrument,
+    NoHedge,
+    Risk,
+    Track,
+    Wing,
+)
+from tests.conftest import load_snapshot
+
+DAY = date(2023, 3, 22)
+ENTRY = datetime(2023, 3, 22, 10, 0, tzinfo=NEW_YORK)
+SPOT = 4000.0
+RULES = HedgeRules()
+VIX_INSTRUMENTS = {
+    Instrument.VIX_CALL_SPREAD,
+    Instrument.VIX_CALL,
+    Instrument.VX_FUTURE,
+    Instrument.VXM_FUTURE,
+    Instrument.MIDTERM_VIX_CALL_SPREAD,
+}
+
+
+@pytest.fixture(scope="module")
+def signal() -> CondorSignal:
+    chain = model_chain(
+        SPOT,
+        ENTRY,
+        [("SPXW", DAY)],
+        IndexLevels(vix=21.0, vix9d=22.0, vix3m=22.5, skew=125.0),
+        rate=0.045,
+        dividend_yield=0.016,
+    )
+    profile = CondorProfile.of(CondorRules(), Track.ZERO_DTE, Risk.BALANCED)
+    event = select_condor(chain, profile, ENTRY)
+    assert isinstance(event, CondorSignal)
+    return event
+
+
+@pytest.fixture
+def position(signal) -> OpenCondor:
+    return OpenCondor.from_signal(signal, RULES.contracts, entry_vix=21.0)
+
+
+def _vol(vix: float = 21.0, vix9d: float = 22.0, vix3m: float = 22.5) -> VolIndexLevels:
+    return VolIndexLevels(vix=vix, vix9d=vix9d, vix3m=vix3m, vvix=100.0)
+
+
+def _falling(n: int = 60, end: float = SPOT) -> np.ndarray:
+    # An accelerating sell-off: RSI low, MACD below its signal, new lows confirmed.
+    x = np.arange(n, dtype=float)
+    return end + 0.02 * ((n - 1) ** 2 - x**2)
+
+
+def _rising(n: int = 60, end: float = SPOT) -> np.ndarray:
+    x = np.arange(n, dtype=float)
+    return end - 0.02 * ((n - 1) ** 2 - x**2)
+
+
+def _market(
+    spot: float,
+    asof: datetime,
+    closes: np.ndarray,
+    *,
+    vol: VolIndexLevels | None = None,
+    issues: tuple[str, ...] = (),
+    chain: OptionChain | None = None,
+    ad_line: np.ndarray | None = None,
+) -> MarketState:
+    return MarketState(
+        asof=asof,
+        spot=spot,
+        closes_5m=closes,
+        ad_line=ad_line,
+        ad_note="test: no breadth",
+        vol=vol or _vol(),
+        chain=chain,
+        data_issues=issues,
+        data=DataStamp(quote_time=asof, source="test market state", modelled=("test",)),
+    )
+
+
+def test_mark_at_entry_is_worth_the_mid_credit(position, signal):
+    m = mark(position, float(signal.spot), ENTRY)
+    assert m.value_points == pytest.approx(float(signal.credit_mid), abs=0.15)
+    assert m.put_distance_points == pytest.approx(float(signal.spot - signal.short_put.strike))
+    assert m.theta_usd_per_day > 0  # short premium earns decay
+    assert m.gamma_usd_per_point < 0
+
+
+def test_delta_turns_long_as_spot_presses_the_put_and_short_at_the_call(position, signal):
+    at = ENTRY + timedelta(hours=4)
+    put_test = mark(position, float(signal.short_put.strike) + 5, at)
+    call_test = mark(position, float(signal.short_call.strike) - 5, at)
+    assert put_test.delta_usd_per_point > 0
+    assert call_test.delta_usd_per_point < 0
+    assert find_tested_wing(put_test, RULES) is Wing.PUT
+    assert find_tested_wing(call_test, RULES) is Wing.CALL
+    assert find_tested_wing(mark(position, float(signal.spot), at), RULES) is None
+
+
+def test_put_test_with_agreeing_triggers_prices_layer_1_vix_hedges(position, signal):
+    at = ENTRY + timedelta(hours=5)
+    spot = float(signal.short_put.strike) + 8
+    alert = evaluate(position, _market(spot, at, _falling(end=spot)), RULES, at)
+    assert isinstance(alert, HedgeAlert)
+    assert alert.side_tested is Wing.PUT
+    assert triggers_agree(alert.triggers, RULES)
+    layer1 = {a.instrument: a for a in alert.actions if a.layer == 1}
+    assert set(layer1) == {
+        Instrument.VIX_CALL_SPREAD,
+        Instrument.VIX_CALL,
+        Instrument.VX_FUTURE,
+        Instrument.VXM_FUTURE,
+    }
+    for action in layer1.values():
+        assert action.contracts >= 1
+        assert action.hedge_ratio is not None
+        low, mid, high = action.hedge_ratio
+        assert low < mid < high  # more VIX sensitivity, more offset
+        assert 0.25 < mid < 0.75  # sized to the middle of 40-60 %, up to whole contracts
+    assert layer1[Instrument.VIX_CALL_SPREAD].cost_usd > 0
+    assert layer1[Instrument.VX_FUTURE].cost_usd == 0
+    # The March VIX monthly settled that very morning: the nearest series is a week out.
+    assert "settles Wed 2023-03-29" in alert.rationale
+    assert {a.instrument for a in alert.actions} >= {Instrument.CLOSE}
+    assert sum(a.recommended for a in alert.actions) == 1
+    recommended = alert.recommended
+    feasible = [a for a in alert.actions if a.feasible]
+    assert recommended.expected_cost_usd == min(a.expected_cost_usd for a in feasible)
+
+
+def test_put_test_without_agreeing_triggers_holds_and_prices_close_and_roll(position, signal):
+    at = ENTRY + timedelta(hours=5)
+    spot = float(signal.short_put.strike) + 8
+    alert = evaluate(position, _market(spot, at, _rising(end=spot)), RULES, at)
+    assert isinstance(alert, HedgeAlert)
+    assert not triggers_agree(alert.triggers, RULES)
+    instruments = {a.instrument for a in alert.actions}
+    assert not instruments & VIX_INSTRUMENTS
+    assert Instrument.HOLD in instruments
+    assert Instrument.CLOSE in instruments
+    assert "do not agree" in alert.rationale
+
+
+def test_call_side_test_never_buys_vix_calls(position, signal):
+    at = ENTRY + timedelta(hours=3)
+    spot = float(signal.short_call.strike) - 8
+    alert = evaluate(position, _market(spot, at, _rising(end=spot)), RULES, at)
+    assert isinstance(alert, HedgeAlert)
+    assert alert.side_tested is Wing.CALL
+    instruments = {a.instrument for a in alert.actions}
+    assert not instruments & VIX_INSTRUMENTS
+    assert Instrument.SPX_CALL_DEBIT_SPREAD in instruments
+    assert Instrument.CLOSE in instruments
+    assert "VIX usually falls as SPX rallies" in alert.rationale
+    debit = next(a for a in alert.actions if a.instrument is Instrument.SPX_CALL_DEBIT_SPREAD)
+    assert debit.contracts >= 1
+    assert f"/{signal.short_call.strike:f}" in debit.description.replace(".0 ", " ")
+
+
+def test_layer_2_needs_stress_priced_to_persist(position, signal):
+    at = ENTRY + timedelta(hours=5)
+    spot = float(signal.short_put.strike) + 8
+    inverted = evaluate(position, _market(spot, at, _falling(end=spot)), RULES, at)
+    calm = evaluate(
+        position,
+        _market(spot, at, _falling(end=spot), vol=_vol(vix=21.0, vix9d=19.0, vix3m=23.0)),
+        RULES,
+        at,
+    )
+    assert isinstance(inverted, HedgeAlert)
+    assert isinstance(calm, HedgeAlert)
+    assert any(a.instrument is Instrument.MIDTERM_VIX_CALL_SPREAD for a in inverted.actions)
+    assert not any(a.instrument is Instrument.MIDTERM_VIX_CALL_SPREAD for a in calm.actions)
+    midterm = next(a for a in inverted.actions if a.layer == 2)
+    assert "days to settlement" in " ".join(midterm.notes)
+
+
+def _dislocated(chain: OptionChain, strike: float, expiry: date, bump: float) -> OptionChain:
+    records = []
+    for i in range(len(chain)):
+        e = chain.expiry[i].astype(object)
+        bid, ask = float(chain.bid[i]), float(chain.ask[i])
+        planted = chain.root[i] == "SPXW" and chain.strike[i] == strike
+        if e == expiry and planted and chain.is_call[i]:
+            bid, ask = bid + bump, ask + bump
+        records.append(
+            QuoteRecord(
+                root=str(chain.root[i]),
+                expiry=e,
+                strike=float(chain.strike[i]),
+                is_call=bool(chain.is_call[i]),
+                bid=bid,
+                ask=ask,
+            )
+        )
+    return build_chain(OptionQuotes.from_records(records), chain.spot, chain.quote_time, "test")
+
+
+def test_parity_scan_finds_a_planted_conversion_and_nothing_on_the_real_chain():
+    chain = load_snapshot("spx_cboe_2024-01-05_close.csv.gz")
+    expiry = date(2024, 2, 16)
+    assert scan_parity(chain, RULES, expiry) == []
+    forward = chain.terms_for("SPXW", expiry).forward
+    strike = float(round(forward / 25) * 25)
+    planted = scan_parity(_dislocated(chain, strike, expiry, 3.0), RULES, expiry)
+    conversions = [a for a in planted if a.instrument is Instrument.SPX_CONVERSION]
+    assert len(conversions) == 1
+    assert f"{strike:g}" in conversions[0].description
+    assert conversions[0].expected_cost_usd < 0  # an edge, not a cost
+
+
+@pytest.mark.parametrize(
+    ("offset", "rule"),
+    [(-40.0, ExitRule.STOP), (-6.0, ExitRule.BREACH)],
+)
+def test_layer_3_stop_and_breach(position, signal, offset, rule):
+    at = ENTRY + timedelta(hours=5, minutes=50)
+    spot = float(signal.short_put.strike) + offset
+    if rule is ExitRule.BREACH:  # a loose stop, so the breach rule is the one that speaks
+        loose = replace(signal.management, stop_loss_multiple=Decimal(100))
+        position = replace(position, signal=replace(signal, management=loose))
+    fired = check_exits(position, mark(position, spot, at), RULES, at)
+    assert fired is not None
+    assert fired[0] is rule
+
+
+def test_layer_3_time_exit_and_profit_target_follow_the_card(position, signal):
+    plan = replace(
+        signal.management,
+        time_exit_at=ENTRY + timedelta(hours=5),
+        profit_target_pct=50,
+        profit_target_debit=signal.credit_mid / 2,
+    )
+    managed = replace(position, signal=replace(signal, management=plan))
+    center = float(signal.spot)
+    late = ENTRY + timedelta(hours=5, minutes=5)
+    early = ENTRY + timedelta(minutes=5)
+    assert check_exits(managed, mark(managed, center, early), RULES, early) is None
+    later = check_exits(managed, mark(managed, center, late), RULES, late)
+    assert later is not None
+    assert later[0] in (ExitRule.PROFIT_TARGET, ExitRule.TIME)
+    assert check_exits(position, mark(position, center, early), RULES, early) is None
+
+
+def test_bad_data_gives_no_hedge_with_the_reason(position, signal):
+    at = ENTRY + timedelta(hours=5)
+    spot = float(signal.short_put.strike) + 8
+    gap = "SPX bars: 12 bars missing 14:40-14:52 ET"
+    event = evaluate(position, _market(spot, at, _falling(end=spot), issues=(gap,)), RULES, at)
+    assert isinstance(event, NoHedge)
+    assert event.reasons == (gap,)
+    nan_spot = evaluate(position, _market(float("nan"), at, _falling()), RULES, at)
+    assert isinstance(nan_spot, NoHedge)
+    assert "nan" in nan_spot.reasons[0]
+
+
+def test_step_fires_an_exit_once_and_does_not_repeat_alerts(position, signal):
+    state = EngineState()
+    spot = float(signal.short_put.strike) + 8
+    first = ENTRY + timedelta(hours=5)
+    state, events = step(position, state, _market(spot, first, _rising(end=spot)), RULES, first)
+    assert [type(e) for e in events] == [HedgeAlert]
+    again = first + timedelta(minutes=5)
+    state, events = step(position, state, _market(spot, again, _rising(end=spot)), RULES, again)
+    assert events == []
+    crash = again + timedelta(minutes=5)
+    low = float(signal.short_put.strike) - 30
+    state, events = step(position, state, _market(low, crash, _falling(end=low)), RULES, crash)
+    assert [type(e) for e in events] == [ExitAlert]
+    assert state.exit_rule is not None
+    after = crash + timedelta(minutes=5)
+    state, events = step(position, state, _market(low, after, _falling(end=low)), RULES, after)
+    assert events == []
+
+
+def test_day_result_scores_with_and_without_management(position, signal):
+    state = EngineState()
+    close = datetime(2023, 3, 22, 16, 0, tzinfo=NEW_YORK)
+    data = DataStamp(quote_time=close, source="test")
+    below = float(signal.short_put.strike) - 50
+    held = settle(position, state, below, _vol(), close, data, RULES)
+    width = float(signal.width_points)
+    credit = float(position.fill_credit)
+    assert float(held.pnl_usd_unhedged) == pytest.approx((credit - width) * 100 * RULES.contracts)
+    assert held.pnl_usd_managed == held.pnl_usd_unhedged
+    inside = settle(position, state, float(signal.spot), _vol(), close, data, RULES)
+    assert float(inside.pnl_usd_unhedged) == pytest.approx(credit * 100 * RULES.contracts)
