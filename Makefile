@@ -35,6 +35,7 @@ check: lint types imports test
 bench: venv
 	$(BIN)/python bench/bench_pricing.py
 	$(BIN)/python bench/bench_select.py
+	$(BIN)/python bench/bench_hedge.py
 	$(BIN)/python bench/chain_accuracy.py
 
 clean:

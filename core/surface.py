@@ -46,6 +46,7 @@ tested. The rate and dividend yield of a modelled chain are inputs, not market d
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
@@ -90,6 +91,10 @@ VIX_RANGE: Final = (9.0, 90.0)
 #: Bound on ``short_end_tilt * ln(rate ratio)``: below 1, total variance rises through 9 days.
 MAX_SHORT_END_LOG_TILT: Final = 0.9
 MIN_SHORT_END_LOG_TILT: Final = -1.5
+#: Least value of the density condition (without its v'' term) kept by the SVI core.
+DENSITY_MARGIN: Final = 0.05
+#: Grid of |z| searched for the end of the SVI core.
+_WING_GRID: Final = np.linspace(0.0, 40.0, 801)
 #: Grid of z on which the variance-swap average of the smile is integrated.
 _Z_GRID: Final = np.linspace(-16.0, 8.0, 1201)
 #: SPX option ticks: 0.05 below 3.00, 0.10 from 3.00 (Cboe SPX contract specifications).
@@ -171,19 +176,19 @@ class SurfaceParams:
 
 #: Fitted by ``bench/surface_calibration.py --fit`` (replace with its output).
 CALIBRATED: Final = SurfaceParams(
-    overnight_share=0.45,
-    short_end_tilt=1.24,
-    atm_log_ratio=-0.113,
-    atm_log_ratio_vix=0.028,
-    wing_log_level=0.536,
-    wing_log_skew=0.402,
-    wing_log_term=0.235,
-    wing_log_vix=0.187,
-    tilt_level=-0.24,
-    tilt_skew=0.065,
-    curvature_log_level=2.272,
-    curvature_log_skew=0.271,
-    curvature_log_term=0.173,
+    overnight_share=0.4733,
+    short_end_tilt=1.246,
+    atm_log_ratio=-0.09976,
+    atm_log_ratio_vix=0.02026,
+    wing_log_level=0.5953,
+    wing_log_skew=0.4162,
+    wing_log_term=0.2416,
+    wing_log_vix=0.2178,
+    tilt_level=-0.2201,
+    tilt_skew=0.05849,
+    curvature_log_level=2.243,
+    curvature_log_skew=0.1868,
+    curvature_log_term=0.08275,
 )
 
 
@@ -322,12 +327,15 @@ class SmileShape:
         b: Wing level.
         rho: Tilt (negative: puts over calls).
         s: Curvature scale.
+        z_left, z_right: Where the SVI core gives way to straight wings.
         swap_ratio: ``R``, the variance swap's variance over ATM variance for this shape.
     """
 
     b: float
     rho: float
     s: float
+    z_left: float
+    z_right: float
     swap_ratio: float
 
 
@@ -342,37 +350,52 @@ def smile_shape(tau_years: float, indices: IndexLevels, params: SurfaceParams) -
     )
     rho = math.tanh(p.tilt_level + p.tilt_skew * x)
     s = math.exp(p.curvature_log_level + p.curvature_log_skew * x + p.curvature_log_term * lt)
-    return SmileShape(b, rho, s, _swap_ratio(b, rho, s, p.variance_floor))
+    lo, hi = _wing_starts(b, rho, s) if b > 0 else (-math.inf, math.inf)
+    shape = SmileShape(b, rho, s, lo, hi, 1.0)
+    return dataclasses.replace(shape, swap_ratio=_swap_ratio(shape, p.variance_floor))
 
 
-def _wing_start(b: float, s: float) -> float:
-    """Return the |z| where the SVI core's tangent passes through the origin (inf if never).
+def _svi(z: FloatArray, b: float, rho: float, s: float) -> tuple[FloatArray, FloatArray]:
+    root = np.sqrt(z * z + s * s)
+    v: FloatArray = 1.0 + b * (rho * z + root - s)
+    slope: FloatArray = b * (rho + z / root)
+    return v, slope
 
-    ``v - z v' = 1 - b s (1 - s / sqrt(z**2 + s**2))`` (independent of rho) reaches 0 at
-    ``sqrt(z**2 + s**2) = s / (1 - 1 / (b s))`` when ``b s > 1``.
+
+def _wing_starts(b: float, rho: float, s: float) -> tuple[float, float]:
+    """Return where the smile leaves the SVI core for straight wings: (z < 0, z > 0).
+
+    Gatheral's density condition in ``z`` reads ``g = (1 - z v'/(2v))**2 - v'**2/(4v) -
+    w_atm v'**2/16 + v''/2 >= 0``. Going outwards from the money, the core ends where ``g``
+    without its (non-negative) ``v''`` term first falls to `DENSITY_MARGIN`; beyond, ``v`` goes
+    on along its tangent. On a straight wing that quantity only rises with ``|z|`` (to 1/4), so
+    the whole smile keeps ``g >= DENSITY_MARGIN - w_atm v'**2/16 > 0``: no butterfly arbitrage.
     """
-    if b * s <= 1.0:
-        return math.inf
-    return s * math.sqrt((1.0 / (1.0 - 1.0 / (b * s))) ** 2 - 1.0)
+    ends = []
+    for grid in (-_WING_GRID, _WING_GRID):
+        v, slope = _svi(grid, b, rho, s)
+        h = (1.0 - grid * slope / (2.0 * v)) ** 2 - slope * slope / (4.0 * np.maximum(v, 1e-12))
+        bad = np.flatnonzero((h < DENSITY_MARGIN) | (v <= 0.0))
+        ends.append(float(grid[bad[0]]) if bad.size else float(grid[-1]))
+    return ends[0], ends[1]
 
 
-def _variance_ratio(z: FloatArray, b: float, rho: float, s: float, floor: float) -> FloatArray:
-    # Beyond the wing start the smile continues along its tangent, a line through the origin
-    # (v proportional to |z|): total variance then grows linearly in k (Lee's moment bound)
-    # instead of quadratically, which keeps the density positive in the far wings.
-    zj = _wing_start(b, s)
-    zc = np.clip(z, -zj, zj)
-    v: FloatArray = 1.0 + b * (rho * zc + np.sqrt(zc * zc + s * s) - s)
-    if math.isfinite(zj):
-        v = np.where(np.abs(z) > zj, v * np.abs(z) / zj, v)
+def _variance_ratio(z: FloatArray, shape: SmileShape, floor: float) -> FloatArray:
+    lo, hi = shape.z_left, shape.z_right
+    zc = np.clip(z, lo, hi)
+    v, _ = _svi(zc, shape.b, shape.rho, shape.s)
+    for end in (lo, hi):
+        v_end, slope_end = _svi(np.array([end]), shape.b, shape.rho, shape.s)
+        beyond = z < end if end < 0 else z > end
+        v = np.where(beyond, float(v_end[0]) + float(slope_end[0]) * (z - end), v)
     return np.maximum(v, floor)
 
 
-def _swap_ratio(b: float, rho: float, s: float, floor: float) -> float:
-    if b == 0.0:
+def _swap_ratio(shape: SmileShape, floor: float) -> float:
+    if shape.b == 0.0:
         return 1.0
     # Gatheral (2006) eq. 11.5 in the short-time limit d2 = -z / sqrt(v(z)).
-    v = _variance_ratio(_Z_GRID, b, rho, s, floor)
+    v = _variance_ratio(_Z_GRID, shape, floor)
     d2 = -_Z_GRID / np.sqrt(v)
     f = v * np.exp(-0.5 * d2 * d2) / math.sqrt(2.0 * math.pi)
     return float(np.sum(0.5 * (f[1:] + f[:-1]) * np.abs(np.diff(d2))))
@@ -436,7 +459,7 @@ def smile_iv(
     if w_atm <= 0.0:
         return np.full(k.shape, np.nan)
     z = k / math.sqrt(w_atm)
-    v = _variance_ratio(z, shape.b, shape.rho, shape.s, params.variance_floor)
+    v = _variance_ratio(z, shape, params.variance_floor)
     iv: FloatArray = np.maximum(np.sqrt(w_atm * v / clock.t_years), params.iv_floor)
     return iv
 
