@@ -67,13 +67,12 @@ BOUNDS: dict[str, tuple[float, float]] = {
     "atm_log_ratio_vix": (-1.0, 1.0),
     "wing_log_level": (-4.0, 3.0),
     "wing_log_skew": (-2.0, 2.0),
-    "wing_log_term": (-0.5, 1.0),
     "wing_log_vix": (-2.0, 2.0),
     "tilt_level": (-4.0, 4.0),
     "tilt_skew": (-2.0, 2.0),
     "curvature_log_level": (-3.0, 4.0),
     "curvature_log_skew": (-2.0, 2.0),
-    "curvature_log_term": (-1.0, 1.0),
+    "smile_term_power": (0.0, 0.35),
 }
 FITTED = tuple(BOUNDS)
 #: Known problems of Cboe's IV column, from bench/chain_accuracy.py and data/SOURCES.md.

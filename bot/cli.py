@@ -18,8 +18,8 @@ from datetime import date, datetime
 from pathlib import Path
 
 from bot.adapters.event_calendar import EventCalendarError, load_event_days
-from bot.adapters.market_data import ChainFileError, load_chain
-from bot.adapters.market_data.bars_csv import BarsFileError
+from bot.adapters.market_data import load_chain
+from bot.adapters.market_data.common import DataFileError
 from bot.render.calendar_json import vix_settlements_json
 from bot.render.chain_json import chain_greeks_rows
 from bot.render.json_card import event_to_json, event_to_json_rows
@@ -230,7 +230,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         status: int = args.run(args)
-    except (CliError, ChainFileError, EventCalendarError, ReplayError, BarsFileError) as error:
+    except (CliError, DataFileError, EventCalendarError, ReplayError) as error:
         print(f"condorbot: error: {error}", file=sys.stderr)
         return EXIT_USAGE
     except BrokenPipeError:

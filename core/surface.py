@@ -81,8 +81,9 @@ SECONDS_PER_YEAR: Final = 365.0 * 86_400.0
 INTRADAY_U: Final = 3.5
 #: Calendar days of the VIX9D, VIX and VIX3M variance swaps.
 INDEX_DAYS: Final = (9, 30, 93)
-#: The smile's shape stops changing below this variance time (a tenth of a trading day).
-MIN_TAU_YEARS: Final = 0.1 / TRADING_DAYS_PER_YEAR
+#: Flat-smile ATM total variance at which the smile reaches its full steepness in ``z``
+#: (``lambda = 1``): 70 % volatility over 45 days, above any calibration point.
+THETA_REF: Final = 0.7**2 * 45 / 365
 #: Forward variance floor, as a share of the 30-day swap rate.
 FORWARD_VARIANCE_FLOOR: Final = 0.1
 #: Inputs of the smile's shape are clipped to the calibrated ranges.
@@ -91,8 +92,12 @@ VIX_RANGE: Final = (9.0, 90.0)
 #: Bound on ``short_end_tilt * ln(rate ratio)``: below 1, total variance rises through 9 days.
 MAX_SHORT_END_LOG_TILT: Final = 0.9
 MIN_SHORT_END_LOG_TILT: Final = -1.5
-#: Least value of the density condition (without its v'' term) kept by the SVI core.
+#: Least value of the density condition (without its V'' term) kept by the SVI core.
 DENSITY_MARGIN: Final = 0.05
+#: Largest ``a`` in ``lambda = (w / THETA_REF)**a``: keeps total variance rising with time.
+MAX_SMILE_TERM_POWER: Final = 0.35
+#: Largest elasticity ``y V'/V`` kept by the SVI core (calendar condition, see `expiry_smile`).
+MAX_ELASTICITY: Final = 1.8
 #: Grid of |z| searched for the end of the SVI core.
 _WING_GRID: Final = np.linspace(0.0, 40.0, 801)
 #: Grid of z on which the variance-swap average of the smile is integrated.
@@ -152,13 +157,12 @@ class SurfaceParams:
     atm_log_ratio_vix: float
     wing_log_level: float
     wing_log_skew: float
-    wing_log_term: float
     wing_log_vix: float
     tilt_level: float
     tilt_skew: float
     curvature_log_level: float
     curvature_log_skew: float
-    curvature_log_term: float
+    smile_term_power: float
     smile_scale: float = 1.0
     variance_floor: float = 0.05
     iv_floor: float = 0.02
@@ -166,6 +170,11 @@ class SurfaceParams:
     def __post_init__(self) -> None:
         if not 0.0 <= self.overnight_share < 1.0:
             raise ValueError(f"overnight_share must be in [0, 1), was {self.overnight_share}")
+        if not 0.0 <= self.smile_term_power <= MAX_SMILE_TERM_POWER:
+            raise ValueError(
+                f"smile_term_power must be in [0, {MAX_SMILE_TERM_POWER}], was "
+                f"{self.smile_term_power}"
+            )
         if self.smile_scale < 0:
             raise ValueError(f"smile_scale must be >= 0, was {self.smile_scale}")
         if not (self.variance_floor > 0 and self.iv_floor > 0):
@@ -180,15 +189,14 @@ CALIBRATED: Final = SurfaceParams(
     short_end_tilt=1.246,
     atm_log_ratio=-0.09976,
     atm_log_ratio_vix=0.02026,
-    wing_log_level=0.5953,
+    wing_log_level=1.33,
     wing_log_skew=0.4162,
-    wing_log_term=0.2416,
     wing_log_vix=0.2178,
     tilt_level=-0.2201,
     tilt_skew=0.05849,
-    curvature_log_level=2.243,
+    curvature_log_level=1.51,
     curvature_log_skew=0.1868,
-    curvature_log_term=0.08275,
+    smile_term_power=0.2,
 )
 
 
@@ -321,81 +329,96 @@ def calendar_clock(t_years: float) -> ExpiryClock:
 
 @dataclass(frozen=True, slots=True)
 class SmileShape:
-    """The SVI shape of one expiry in ATM standard deviations, and its variance-swap average.
+    """The day's smile in ``y = lambda * z``: an SVI core with straight wings.
 
     Attributes:
         b: Wing level.
         rho: Tilt (negative: puts over calls).
         s: Curvature scale.
-        z_left, z_right: Where the SVI core gives way to straight wings.
-        swap_ratio: ``R``, the variance swap's variance over ATM variance for this shape.
+        y_left, y_right: Where the SVI core gives way to straight wings (negative, positive).
     """
 
     b: float
     rho: float
     s: float
-    z_left: float
-    z_right: float
-    swap_ratio: float
+    y_left: float
+    y_right: float
 
 
-def smile_shape(tau_years: float, indices: IndexLevels, params: SurfaceParams) -> SmileShape:
-    """Return the smile shape at variance time ``tau_years`` for the day's indices."""
+def smile_shape(indices: IndexLevels, params: SurfaceParams) -> SmileShape:
+    """Return the day's smile shape (the same for every expiry; ``lambda`` scales it)."""
     x = (min(max(indices.skew, SKEW_RANGE[0]), SKEW_RANGE[1]) - 130.0) / 10.0
     lv = math.log(min(max(indices.vix, VIX_RANGE[0]), VIX_RANGE[1]) / 20.0)
-    lt = math.log(max(tau_years, MIN_TAU_YEARS) / (30.0 / 365.0))
     p = params
-    b = p.smile_scale * math.exp(
-        p.wing_log_level + p.wing_log_skew * x + p.wing_log_term * lt + p.wing_log_vix * lv
-    )
+    b = p.smile_scale * math.exp(p.wing_log_level + p.wing_log_skew * x + p.wing_log_vix * lv)
     rho = math.tanh(p.tilt_level + p.tilt_skew * x)
-    s = math.exp(p.curvature_log_level + p.curvature_log_skew * x + p.curvature_log_term * lt)
-    lo, hi = _wing_starts(b, rho, s) if b > 0 else (-math.inf, math.inf)
-    shape = SmileShape(b, rho, s, lo, hi, 1.0)
-    return dataclasses.replace(shape, swap_ratio=_swap_ratio(shape, p.variance_floor))
+    s = math.exp(p.curvature_log_level + p.curvature_log_skew * x)
+    if b == 0.0:
+        return SmileShape(b, rho, s, -math.inf, math.inf)
+    left, right = _wing_starts(b, rho, s)
+    return SmileShape(b, rho, s, left, right)
 
 
-def _svi(z: FloatArray, b: float, rho: float, s: float) -> tuple[FloatArray, FloatArray]:
-    root = np.sqrt(z * z + s * s)
-    v: FloatArray = 1.0 + b * (rho * z + root - s)
-    slope: FloatArray = b * (rho + z / root)
+def _svi(y: FloatArray, b: float, rho: float, s: float) -> tuple[FloatArray, FloatArray]:
+    root = np.sqrt(y * y + s * s)
+    v: FloatArray = 1.0 + b * (rho * y + root - s)
+    slope: FloatArray = b * (rho + y / root)
     return v, slope
 
 
 def _wing_starts(b: float, rho: float, s: float) -> tuple[float, float]:
-    """Return where the smile leaves the SVI core for straight wings: (z < 0, z > 0).
+    """Return where the SVI core gives way to straight wings: (y < 0, y > 0).
 
-    Gatheral's density condition in ``z`` reads ``g = (1 - z v'/(2v))**2 - v'**2/(4v) -
-    w_atm v'**2/16 + v''/2 >= 0``. Going outwards from the money, the core ends where ``g``
-    without its (non-negative) ``v''`` term first falls to `DENSITY_MARGIN`; beyond, ``v`` goes
-    on along its tangent. On a straight wing that quantity only rises with ``|z|`` (to 1/4), so
-    the whole smile keeps ``g >= DENSITY_MARGIN - w_atm v'**2/16 > 0``: no butterfly arbitrage.
+    With ``v(z) = V(lambda z)``, ``lambda <= 1`` and ``w_atm <= THETA_REF``, Gatheral's density
+    condition reads ``g = (1 - e/2)**2 + lambda**2 B >= 0`` with the elasticity ``e = y V'/V``
+    and ``B = V''/2 - V'**2/(4V) - w_atm V'**2/16``, so ``(1 - e/2)**2 + min(B, 0)`` bounds it
+    below for every expiry. On a straight wing from ``y_j`` outwards, ``g`` is at least
+    ``min((1 - e_j/2)**2, 1/4) + B_j`` (``V'' = 0``, ``e`` tends to 1 and ``B`` only rises). The
+    core runs out to the last point, before the core condition first fails, at which a straight
+    wing could start with both bounds at least `DENSITY_MARGIN`; its elasticity is also capped
+    at `MAX_ELASTICITY` for the calendar condition (see `expiry_smile`).
     """
     ends = []
     for grid in (-_WING_GRID, _WING_GRID):
-        v, slope = _svi(grid, b, rho, s)
-        h = (1.0 - grid * slope / (2.0 * v)) ** 2 - slope * slope / (4.0 * np.maximum(v, 1e-12))
-        bad = np.flatnonzero((h < DENSITY_MARGIN) | (v <= 0.0))
-        ends.append(float(grid[bad[0]]) if bad.size else float(grid[-1]))
+        root = np.sqrt(grid * grid + s * s)
+        v = 1.0 + b * (rho * grid + root - s)
+        slope = b * (rho + grid / root)
+        curvature = b * s * s / root**3
+        safe_v = np.maximum(v, 1e-12)
+        elasticity = grid * slope / safe_v
+        tangent = -slope * slope * (1.0 / (4.0 * safe_v) + THETA_REF / 16.0)
+        first = (1.0 - elasticity / 2.0) ** 2
+        core_ok = (first + np.minimum(tangent + curvature / 2.0, 0.0) >= DENSITY_MARGIN) & (v > 0)
+        wing_ok = (np.minimum(first, 0.25) + tangent >= DENSITY_MARGIN) & (
+            elasticity <= MAX_ELASTICITY
+        )
+        core_end = np.flatnonzero(~core_ok)
+        stop = int(core_end[0]) if core_end.size else grid.size
+        starts = np.flatnonzero(wing_ok[:stop])
+        if stop == grid.size and starts.size and starts[-1] == grid.size - 1:
+            ends.append(float(grid[-1]))
+        else:
+            ends.append(float(grid[starts[-1]]) if starts.size else 0.0)
     return ends[0], ends[1]
 
 
-def _variance_ratio(z: FloatArray, shape: SmileShape, floor: float) -> FloatArray:
-    lo, hi = shape.z_left, shape.z_right
-    zc = np.clip(z, lo, hi)
-    v, _ = _svi(zc, shape.b, shape.rho, shape.s)
+def _variance_ratio(y: FloatArray, shape: SmileShape, floor: float) -> FloatArray:
+    """Return ``V(y)``, total variance over ATM total variance."""
+    lo, hi = shape.y_left, shape.y_right
+    v, _ = _svi(np.clip(y, lo, hi), shape.b, shape.rho, shape.s)
     for end in (lo, hi):
-        v_end, slope_end = _svi(np.array([end]), shape.b, shape.rho, shape.s)
-        beyond = z < end if end < 0 else z > end
-        v = np.where(beyond, float(v_end[0]) + float(slope_end[0]) * (z - end), v)
+        if math.isfinite(end):
+            v_end, slope_end = _svi(np.array([end]), shape.b, shape.rho, shape.s)
+            beyond = y < end if end < 0 else y > end
+            v = np.where(beyond, float(v_end[0]) + float(slope_end[0]) * (y - end), v)
     return np.maximum(v, floor)
 
 
-def _swap_ratio(shape: SmileShape, floor: float) -> float:
-    if shape.b == 0.0:
+def _swap_ratio(shape: SmileShape, scale: float, floor: float) -> float:
+    if shape.b == 0.0 or scale == 0.0:
         return 1.0
     # Gatheral (2006) eq. 11.5 in the short-time limit d2 = -z / sqrt(v(z)).
-    v = _variance_ratio(_Z_GRID, shape, floor)
+    v = _variance_ratio(scale * _Z_GRID, shape, floor)
     d2 = -_Z_GRID / np.sqrt(v)
     f = v * np.exp(-0.5 * d2 * d2) / math.sqrt(2.0 * math.pi)
     return float(np.sum(0.5 * (f[1:] + f[:-1]) * np.abs(np.diff(d2))))
@@ -430,15 +453,32 @@ def swap_total_variance(
     return w[2] + forward_rate * (tau - taus[2]), tau
 
 
-def atm_total_variance(
-    clock: ExpiryClock, indices: IndexLevels, params: SurfaceParams
-) -> tuple[float, SmileShape]:
-    """Return the ATM total variance of an expiry and the smile shape that goes with it."""
-    w_swap, tau = swap_total_variance(clock, indices, params)
-    shape = smile_shape(tau, indices, params)
+@dataclass(frozen=True, slots=True)
+class ExpirySmile:
+    """The model's smile of one expiry.
+
+    Attributes:
+        w_atm: ATM total variance.
+        scale: ``lambda``, the scale from ``z = ln(K/F) / sqrt(w_atm)`` to the day's ``y``.
+        shape: The day's smile shape.
+        swap_ratio: ``R``, variance-swap variance over ATM variance for this smile.
+    """
+
+    w_atm: float
+    scale: float
+    shape: SmileShape
+    swap_ratio: float
+
+
+def expiry_smile(clock: ExpiryClock, indices: IndexLevels, params: SurfaceParams) -> ExpirySmile:
+    """Return the ATM total variance and smile of one expiry."""
+    w_swap, _ = swap_total_variance(clock, indices, params)
+    shape = smile_shape(indices, params)
     lv = math.log(min(max(indices.vix, VIX_RANGE[0]), VIX_RANGE[1]) / 20.0)
-    ratio = math.exp(params.atm_log_ratio + params.atm_log_ratio_vix * lv)
-    return w_swap * ratio / shape.swap_ratio, shape
+    w_flat = w_swap * math.exp(params.atm_log_ratio + params.atm_log_ratio_vix * lv)
+    scale = min(max(w_flat, 0.0) / THETA_REF, 1.0) ** params.smile_term_power
+    ratio = _swap_ratio(shape, scale, params.variance_floor)
+    return ExpirySmile(w_flat / ratio, scale, shape, ratio)
 
 
 def smile_iv(
@@ -455,12 +495,12 @@ def smile_iv(
     k = np.asarray(log_moneyness, dtype=np.float64)
     if clock.t_years <= 0.0:
         return np.full(k.shape, np.nan)
-    w_atm, shape = atm_total_variance(clock, indices, params)
-    if w_atm <= 0.0:
+    smile = expiry_smile(clock, indices, params)
+    if smile.w_atm <= 0.0:
         return np.full(k.shape, np.nan)
-    z = k / math.sqrt(w_atm)
-    v = _variance_ratio(z, shape, params.variance_floor)
-    iv: FloatArray = np.maximum(np.sqrt(w_atm * v / clock.t_years), params.iv_floor)
+    y = smile.scale * k / math.sqrt(smile.w_atm)
+    v = _variance_ratio(y, smile.shape, params.variance_floor)
+    iv: FloatArray = np.maximum(np.sqrt(smile.w_atm * v / clock.t_years), params.iv_floor)
     return iv
 
 
@@ -596,8 +636,7 @@ def model_chain(
             )
         forward = spot * math.exp((rate - dividend_yield) * t)
         clock = expiry_clock(quote_time, t, holidays=holidays, early_closes=early_closes)
-        w_atm, _ = atm_total_variance(clock, indices, params)
-        sd = math.sqrt(max(w_atm, 1e-12))
+        sd = math.sqrt(max(expiry_smile(clock, indices, params).w_atm, 1e-12))
         lo = math.floor(forward * math.exp(z_range[0] * sd) / strikes_step) * strikes_step
         hi = math.ceil(forward * math.exp(z_range[1] * sd) / strikes_step) * strikes_step
         strikes = np.arange(max(lo, strikes_step), hi + strikes_step / 2, strikes_step)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+from datetime import date
 import json
 from pathlib import Path
 
@@ -247,3 +248,21 @@ def test_unknown_track_is_rejected_by_the_parser(capsys):
         main(["signal", "--chain", str(CLOSE), "--track", "7dte", "--risk", "balanced"])
     assert exit_info.value.code == 2
     assert "invalid choice: '7dte'" in capsys.readouterr().err
+
+
+def test_calendar_vix_json_lists_the_monthly_settlements(capsys):
+    status, out, _ = _run(
+        capsys, "calendar", "vix", "--from", "2023-01-01", "--to", "2023-06-30", "--json"
+    )
+    assert status == 0
+    days = json.loads(out)
+    assert days[0] == "2023-01-18"
+    assert "2023-03-22" in days  # the FOMC day of the replay was also a VIX settlement
+    assert len(days) == 6
+    assert all(date.fromisoformat(d).weekday() == 2 for d in days)
+
+
+def test_calendar_vix_with_reversed_range_is_a_clear_error(capsys):
+    status, _, err = _run(capsys, "calendar", "vix", "--from", "2023-06-30", "--to", "2023-01-01")
+    assert status == 2
+    assert "before --from" in err

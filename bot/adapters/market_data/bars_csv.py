@@ -28,7 +28,7 @@ from typing import Final
 
 import numpy as np
 
-from bot.adapters.market_data.common import ChainFileError, read_text
+from bot.adapters.market_data.common import ChainFileError, DataFileError, read_text
 from core.bars import Bars
 from core.calendar import NEW_YORK
 
@@ -40,7 +40,7 @@ FIELDS: Final = ("time", "open", "high", "low", "close")
 _INTERVAL_IN_NAME = re.compile(r"(\d+)\s*min", re.IGNORECASE)
 
 
-class BarsFileError(ValueError):
+class BarsFileError(DataFileError):
     """A bars file that cannot be read, with the file, line, field and value at fault.
 
     The message reads like ``SPX_1min.txt line 57, field 'high': expected a number, got 'abc'``.
@@ -52,27 +52,6 @@ class BarsFileError(ValueError):
         value: The offending text, or None.
         problem: What was expected and what was found.
     """
-
-    def __init__(
-        self,
-        file: str,
-        problem: str,
-        *,
-        line: int | None = None,
-        field: str | None = None,
-        value: str | None = None,
-    ) -> None:
-        self.file = file
-        self.line = line
-        self.field = field
-        self.value = value
-        self.problem = problem
-        where = file
-        if line is not None:
-            where += f" line {line}"
-        if field is not None:
-            where += f", field {field!r}"
-        super().__init__(f"{where}: {problem}")
 
 
 def _read(path: Path) -> str:

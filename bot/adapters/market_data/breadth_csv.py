@@ -29,7 +29,7 @@ from typing import Final
 
 import numpy as np
 
-from bot.adapters.market_data.common import ChainFileError, read_text
+from bot.adapters.market_data.common import ChainFileError, DataFileError, read_text
 from core.bars import Breadth, choose_breadth
 from core.calendar import NYSE_HOLIDAYS
 
@@ -74,7 +74,7 @@ _UNICORN_ADVANCES = "NYSE_advn_*.csv*"
 _COMPUTED = "advance_decline_computed_*.csv*"
 
 
-class BreadthFileError(ValueError):
+class BreadthFileError(DataFileError):
     """A breadth file that cannot be read, with the file, line, field and value at fault.
 
     Attributes:
@@ -84,27 +84,6 @@ class BreadthFileError(ValueError):
         value: The offending text, or None.
         problem: What was expected and what was found.
     """
-
-    def __init__(
-        self,
-        file: str,
-        problem: str,
-        *,
-        line: int | None = None,
-        field: str | None = None,
-        value: str | None = None,
-    ) -> None:
-        self.file = file
-        self.line = line
-        self.field = field
-        self.value = value
-        self.problem = problem
-        where = file
-        if line is not None:
-            where += f" line {line}"
-        if field is not None:
-            where += f", field {field!r}"
-        super().__init__(f"{where}: {problem}")
 
 
 def _read(path: Path) -> str:

@@ -42,8 +42,8 @@ GTH_EARLY_START: Final = time(3, 0)
 _OCC = re.compile(r"^([A-Z]{1,6})(\d{2})(\d{2})(\d{2})([CP])(\d{8})$")
 
 
-class ChainFileError(ValueError):
-    """A chain file that cannot be read, with the file, line, field and value at fault.
+class DataFileError(ValueError):
+    """A market-data file that cannot be read, with the file, line, field and value at fault.
 
     The message reads like ``spx.csv line 57, field 'Bid': expected a number, got 'abc'``.
 
@@ -75,6 +75,10 @@ class ChainFileError(ValueError):
         if field is not None:
             where += f", field {field!r}"
         super().__init__(f"{where}: {problem}")
+
+
+class ChainFileError(DataFileError):
+    """An option-chain file that cannot be read."""
 
 
 def read_text(path: Path) -> str:
