@@ -132,6 +132,188 @@ def _recent_issues(bars: Bars, day: date, asof: datetime) -> tuple[str, ...]:
     return tuple(blocking)
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RecordedDayFeed:
+    """One recorded trading day, served as of any moment of it without looking ahead.
+
+    The market-data side of a replay and of the demo: the chain at entry (real if one was
+    recorded near that time, else modelled from the day's indices), the market state at each
+    bar for the hedge engine, and the settlement.
+    """
+
+    day: date
+    data_dir: Path
+    bars: Bars
+    session: Bars
+    warmup: NDArray[np.float64]
+    indices: VolIndices
+    ad_line: NDArray[np.float64] | None
+    ad_note: str
+    open_spot: float
+    hedge_rules: HedgeRules
+
+    @classmethod
+    def load(
+        cls, day: date, data_dir: Path, hedge_rules: HedgeRules, bars: Bars | None = None
+    ) -> RecordedDayFeed:
+        """Load the day's bars (or take damaged ones from a test), indices and breadth.
+
+        Raises:
+            BarsFileError: If the day has no bars (the message lists the days that do).
+            ReplayError: If there are no bars in the first minute of the session.
+        """
+        warmup: NDArray[np.float64] = np.empty(0)
+        if bars is None:
+            path = _bars_file(data_dir)
+            bars = load_bars(path, day=day)
+            before = [d for d in list_days(path) if d < day]
+            if before:
+                # The prior session's 5-minute closes warm up RSI and MACD before 10:00.
+                prior = load_bars(path, day=before[-1])
+                prior_session = prior.within(session_open(before[-1]), session_close(before[-1]))
+                warmup = np.asarray(prior_session.resample(5).close, dtype=np.float64)
+        session = bars.within(session_open(day), session_close(day))
+        opening = session.until(session_open(day) + timedelta(minutes=1))
+        if len(opening) == 0:
+            raise ReplayError(f"no SPX bar in the first minute of the session on {day}")
+        ad_line, ad_note = _ad_line(data_dir, day)
+        return cls(
+            day=day,
+            data_dir=data_dir,
+            bars=bars,
+            session=session,
+            warmup=warmup,
+            indices=load_vol_indices(data_dir / "vix"),
+            ad_line=ad_line,
+            ad_note=ad_note,
+            open_spot=opening.last_close,
+            hedge_rules=hedge_rules,
+        )
+
+    def spot_at(self, moment: datetime) -> float:
+        """SPX at `moment`: the close of the last completed bar (NaN if none)."""
+        seen = self.session.until(moment)
+        return seen.last_close if len(seen) else float("nan")
+
+    def chain_at(self, moment: datetime) -> tuple[OptionChain, str | None]:
+        """The chain to select from at `moment`, and a note when it had to be modelled.
+
+        Raises:
+            ReplayError: If no bar has closed by `moment`.
+        """
+        chain = _real_chain(self.data_dir, self.day, moment)
+        if chain is not None:
+            return chain, None
+        spot = self.spot_at(moment)
+        if spot != spot:
+            raise ReplayError(f"no SPX bars between the open and {moment:%H:%M} ET on {self.day}")
+        levels = self.indices.levels_at(moment)
+        chain = model_chain(
+            spot,
+            moment,
+            [("SPXW", self.day)],
+            levels,
+            rate=MODEL_RATE,
+            dividend_yield=MODEL_DIVIDEND_YIELD,
+        )
+        return chain, (
+            f"no real chain for {self.day:%Y-%m-%d}: condor selected on a modelled chain "
+            f"({levels.observed}; rate {MODEL_RATE:.1%}, dividend yield "
+            f"{MODEL_DIVIDEND_YIELD:.1%} modelled)"
+        )
+
+    def vol_at(self, moment: datetime) -> VolIndexLevels:
+        """VIX-family levels at `moment` (modelled intraday from the open)."""
+        spot = self.spot_at(moment)
+        return _intraday_vol(
+            self.indices,
+            self.day,
+            spot if spot == spot else self.open_spot,
+            self.open_spot,
+            self.hedge_rules,
+        )
+
+    def market_at(self, moment: datetime, chain: OptionChain) -> MarketState:
+        """What the engine sees at `moment`."""
+        seen = self.session.until(moment)
+        five = seen.resample(5).until(moment) if len(seen) else seen
+        vol = self.vol_at(moment)
+        return MarketState(
+            asof=moment,
+            spot=seen.last_close if len(seen) else float("nan"),
+            # Indicators skip a bad bar once it is history; while recent it blocks the decision.
+            closes_5m=_finite(
+                np.concatenate([self.warmup, np.asarray(five.close, dtype=np.float64)])
+            ),
+            ad_line=self.ad_line,
+            ad_note=self.ad_note,
+            vol=vol,
+            chain=chain,
+            data_issues=_recent_issues(seen, self.day, moment),
+            data=DataStamp(
+                quote_time=moment,
+                source=f"{self.bars.source}; {chain.source}",
+                modelled=(
+                    *chain.modelled,
+                    vol.modelled,
+                    "legs marked at their entry IVs scaled with the modelled VIX",
+                ),
+            ),
+        )
+
+    def settlement(self) -> tuple[float, VolIndexLevels, str]:
+        """The day's settlement print, the closing VIX levels, and a note saying what it is."""
+        close = session_close(self.day)
+        closing = self.indices.levels_at(close + timedelta(minutes=1))
+        _, vvix_close = self.indices.vvix.latest_at_or_before(self.day)
+        settlement = self.bars.last_close
+        note = (
+            f"settlement taken as the day's last SPX print {settlement:.2f} "
+            f"({self.bars.end_at(len(self.bars) - 1):%H:%M} ET bar), the official close"
+        )
+        vol = VolIndexLevels(
+            vix=closing.vix, vix9d=closing.vix9d, vix3m=closing.vix3m, vvix=vvix_close
+        )
+        return settlement, vol, note
+
+
+def open_condor(
+    feed: RecordedDayFeed,
+    track: Track,
+    risk: Risk,
+    rules: CondorRules,
+    *,
+    respect_event_days: bool = False,
+) -> tuple[list[Event], list[str], CondorSignal | None, OptionChain]:
+    """Select the track's condor at its entry time: the events, notes, the signal (if any).
+
+    On an event day the live rules' no-trade card comes first; unless `respect_event_days`,
+    the condor the rules would otherwise have opened follows, noted as such.
+    """
+    entry = datetime.combine(feed.day, rules.track(track).entry_time, NEW_YORK)
+    chain, chain_note = feed.chain_at(entry)
+    notes = [chain_note] if chain_note else []
+    events: list[Event] = []
+    event = select_condor(chain, CondorProfile.of(rules, track, risk), entry)
+    if isinstance(event, NoTradeDay):
+        events.append(event)
+        only_event_day = all(r.code is NoTradeCode.EVENT_DAY for r in event.reasons)
+        if respect_event_days or not only_event_day:
+            return events, notes, None, chain
+        notes.append(
+            "the live rules stand aside on this event day; the replay opens the condor they "
+            "would otherwise have opened, to show the hedge engine (--respect-event-days to stop)"
+        )
+        event = select_condor(
+            chain, CondorProfile.of(rules.with_event_days({}), track, risk), entry
+        )
+        if isinstance(event, NoTradeDay):
+            events.append(event)
+            return events, notes, None, chain
+    events.append(event)
+    return events, notes, event, chain
+
+
 def replay_day(
     day: date,
     track: Track,
@@ -168,123 +350,42 @@ def replay_day(
         raise ReplayError(
             f"--track {track}: a replay runs one expiration day of bars; only 0dte is replayable"
         )
-    warmup = np.empty(0)
-    if bars is None:
-        path = _bars_file(data_dir)
-        bars = load_bars(path, day=day)
-        before = [d for d in list_days(path) if d < day]
-        if before:
-            # The prior session's 5-minute closes warm up RSI and MACD before 10:00.
-            prior = load_bars(path, day=before[-1])
-            prior_session = prior.within(session_open(before[-1]), session_close(before[-1]))
-            warmup = np.asarray(prior_session.resample(5).close, dtype=np.float64)
-    session = bars.within(session_open(day), session_close(day))
-    track_rules = rules.track(track)
-    entry = datetime.combine(day, track_rules.entry_time, NEW_YORK)
-    notes: list[str] = []
-    events: list[Event] = []
-    opening = session.until(session_open(day) + timedelta(minutes=1))
-    at_entry = session.until(entry)
-    if len(at_entry) == 0 or len(opening) == 0:
-        raise ReplayError(f"no SPX bars between the open and {entry:%H:%M} ET on {day}")
-    spot = at_entry.last_close
-    indices = load_vol_indices(data_dir / "vix")
-    chain = _real_chain(data_dir, day, entry)
-    if chain is None:
-        levels = indices.levels_at(entry)
-        chain = model_chain(
-            spot,
-            entry,
-            [("SPXW", day)],
-            levels,
-            rate=MODEL_RATE,
-            dividend_yield=MODEL_DIVIDEND_YIELD,
-        )
-        notes.append(
-            f"no real chain for {day:%Y-%m-%d}: condor selected on a modelled chain "
-            f"({levels.observed}; rate {MODEL_RATE:.1%}, dividend yield "
-            f"{MODEL_DIVIDEND_YIELD:.1%} modelled)"
-        )
-    event = select_condor(chain, CondorProfile.of(rules, track, risk), entry)
-    if isinstance(event, NoTradeDay):
-        events.append(event)
-        only_event_day = all(r.code is NoTradeCode.EVENT_DAY for r in event.reasons)
-        if respect_event_days or not only_event_day:
-            return Replay(day=day, track=track, risk=risk, events=tuple(events), notes=tuple(notes))
-        notes.append(
-            "the live rules stand aside on this event day; the replay opens the condor they "
-            "would otherwise have opened, to show the hedge engine (--respect-event-days to stop)"
-        )
-        event = select_condor(
-            chain, CondorProfile.of(rules.with_event_days({}), track, risk), entry
-        )
-        if isinstance(event, NoTradeDay):
-            events.append(event)
-            return Replay(day=day, track=track, risk=risk, events=tuple(events), notes=tuple(notes))
-    events.append(event)
-    signal: CondorSignal = event
-    entry_vol = _intraday_vol(indices, day, spot, opening.last_close, hedge_rules)
-    position = OpenCondor.from_signal(signal, hedge_rules.contracts, entry_vix=entry_vol.vix)
+    feed = RecordedDayFeed.load(day, data_dir, hedge_rules, bars)
+    events, notes, signal, chain = open_condor(
+        feed, track, risk, rules, respect_event_days=respect_event_days
+    )
+    if signal is None:
+        return Replay(day=day, track=track, risk=risk, events=tuple(events), notes=tuple(notes))
+    entry = datetime.combine(day, rules.track(track).entry_time, NEW_YORK)
+    position = OpenCondor.from_signal(
+        signal, hedge_rules.contracts, entry_vix=feed.vol_at(entry).vix
+    )
     notes.append(
         f"alerts are sized for {hedge_rules.contracts} condor contracts filled at "
         f"{position.fill_credit} (the card's suggested limit)"
     )
-    ad_line, ad_note = _ad_line(data_dir, day)
-    open_spot = opening.last_close
     state = EngineState()
-    source = f"{bars.source}; {chain.source}"
     close = session_close(day)
     moment = entry + timedelta(minutes=step_minutes)
     while moment <= close:
-        seen = session.until(moment)
-        issues = _recent_issues(seen, day, moment)
-        now_spot = seen.last_close if len(seen) else float("nan")
-        vol = _intraday_vol(
-            indices, day, now_spot if len(seen) else open_spot, open_spot, hedge_rules
-        )
-        five = seen.resample(5).until(moment) if len(seen) else seen
-        market = MarketState(
-            asof=moment,
-            spot=now_spot,
-            # Indicators skip a bad bar once it is history; while recent it blocks the decision.
-            closes_5m=_finite(np.concatenate([warmup, np.asarray(five.close, dtype=np.float64)])),
-            ad_line=ad_line,
-            ad_note=ad_note,
-            vol=vol,
-            chain=chain,
-            data_issues=issues,
-            data=DataStamp(
-                quote_time=moment,
-                source=source,
-                modelled=(
-                    *chain.modelled,
-                    vol.modelled,
-                    "legs marked at their entry IVs scaled with the modelled VIX",
-                ),
-            ),
-        )
+        market = feed.market_at(moment, chain)
         started = time.perf_counter()
         state, new = step(position, state, market, hedge_rules, moment)
         if on_step is not None:
             on_step(time.perf_counter() - started)
         events.extend(new)
         moment += timedelta(minutes=step_minutes)
-    closing = indices.levels_at(close + timedelta(minutes=1))
-    _, vvix_close = indices.vvix.latest_at_or_before(day)
-    settlement = bars.last_close
-    notes.append(
-        f"settlement taken as the day's last SPX print {settlement:.2f} "
-        f"({bars.end_at(len(bars) - 1):%H:%M} ET bar), the official close"
-    )
+    settlement, vol_close, note = feed.settlement()
+    notes.append(note)
     result = settle(
         position,
         state,
         settlement,
-        VolIndexLevels(vix=closing.vix, vix9d=closing.vix9d, vix3m=closing.vix3m, vvix=vvix_close),
+        vol_close,
         close,
         DataStamp(
             quote_time=close,
-            source=f"{source}; Cboe VIX/VIX9D/VIX3M closes of {day:%Y-%m-%d}",
+            source=f"{feed.bars.source}; {chain.source}; Cboe VIX/VIX9D/VIX3M closes of {day}",
             modelled=(*chain.modelled, "VIX futures estimated from the closing term structure"),
         ),
         hedge_rules,

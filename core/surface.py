@@ -82,8 +82,10 @@ INTRADAY_U: Final = 3.5
 #: Calendar days of the VIX9D, VIX and VIX3M variance swaps.
 INDEX_DAYS: Final = (9, 30, 93)
 #: Flat-smile ATM total variance at which the smile reaches its full steepness in ``z``
-#: (``lambda = 1``): 70 % volatility over 45 days, above any calibration point.
-THETA_REF: Final = 0.7**2 * 45 / 365
+#: (``lambda = 1``): 20 % volatility over 30 days. Above it ``lambda`` stays 1.
+THETA_REF: Final = 0.2**2 * 30 / 365
+#: ATM total variance allowed for in the density condition: 70 % volatility over 45 days.
+THETA_MAX: Final = 0.7**2 * 45 / 365
 #: Forward variance floor, as a share of the 30-day swap rate.
 FORWARD_VARIANCE_FLOOR: Final = 0.1
 #: Inputs of the smile's shape are clipped to the calibrated ranges.
@@ -329,20 +331,17 @@ def calendar_clock(t_years: float) -> ExpiryClock:
 
 @dataclass(frozen=True, slots=True)
 class SmileShape:
-    """The day's smile in ``y = lambda * z``: an SVI core with straight wings.
+    """The day's SVI smile in ``y = lambda * z`` (the same for every expiry of the day).
 
     Attributes:
         b: Wing level.
         rho: Tilt (negative: puts over calls).
         s: Curvature scale.
-        y_left, y_right: Where the SVI core gives way to straight wings (negative, positive).
     """
 
     b: float
     rho: float
     s: float
-    y_left: float
-    y_right: float
 
 
 def smile_shape(indices: IndexLevels, params: SurfaceParams) -> SmileShape:
@@ -353,10 +352,7 @@ def smile_shape(indices: IndexLevels, params: SurfaceParams) -> SmileShape:
     b = p.smile_scale * math.exp(p.wing_log_level + p.wing_log_skew * x + p.wing_log_vix * lv)
     rho = math.tanh(p.tilt_level + p.tilt_skew * x)
     s = math.exp(p.curvature_log_level + p.curvature_log_skew * x)
-    if b == 0.0:
-        return SmileShape(b, rho, s, -math.inf, math.inf)
-    left, right = _wing_starts(b, rho, s)
-    return SmileShape(b, rho, s, left, right)
+    return SmileShape(b, rho, s)
 
 
 def _svi(y: FloatArray, b: float, rho: float, s: float) -> tuple[FloatArray, FloatArray]:
@@ -366,18 +362,21 @@ def _svi(y: FloatArray, b: float, rho: float, s: float) -> tuple[FloatArray, Flo
     return v, slope
 
 
-def _wing_starts(b: float, rho: float, s: float) -> tuple[float, float]:
-    """Return where the SVI core gives way to straight wings: (y < 0, y > 0).
+def _wing_starts(shape: SmileShape, scale: float, w_atm: float) -> tuple[float, float]:
+    """Return where the SVI core gives way to straight wings for one expiry: (y < 0, y > 0).
 
-    With ``v(z) = V(lambda z)``, ``lambda <= 1`` and ``w_atm <= THETA_REF``, Gatheral's density
-    condition reads ``g = (1 - e/2)**2 + lambda**2 B >= 0`` with the elasticity ``e = y V'/V``
-    and ``B = V''/2 - V'**2/(4V) - w_atm V'**2/16``, so ``(1 - e/2)**2 + min(B, 0)`` bounds it
-    below for every expiry. On a straight wing from ``y_j`` outwards, ``g`` is at least
-    ``min((1 - e_j/2)**2, 1/4) + B_j`` (``V'' = 0``, ``e`` tends to 1 and ``B`` only rises). The
-    core runs out to the last point, before the core condition first fails, at which a straight
-    wing could start with both bounds at least `DENSITY_MARGIN`; its elasticity is also capped
-    at `MAX_ELASTICITY` for the calendar condition (see `expiry_smile`).
+    Gatheral's density condition ``g >= 0`` (Gatheral and Jacquier, "Arbitrage-free SVI
+    volatility surfaces", 2014, eq. 2.1) for ``w = w_atm V(lambda z)`` reads
+    ``g = (1 - e/2)**2 + lambda**2 (V''/2 - V'**2/(4V) - w_atm V'**2/16)`` with the elasticity
+    ``e = y V'/V``. On a straight wing ``V = alpha + beta y`` from ``y_j`` outwards,
+    ``4 u**2 (g - m)`` is the quadratic ``(1 - 4m - lambda**2 w_atm beta**2/4) u**2 +
+    (2 alpha - lambda**2 beta**2) u + alpha**2`` in ``u = V >= V(y_j)``. Going outwards, the
+    core ends where ``g`` or the wing's least value first falls to ``m = DENSITY_MARGIN``, or the
+    elasticity reaches `MAX_ELASTICITY` (for the calendar condition, see `expiry_smile`); the
+    crossing is interpolated so that the wing start moves smoothly with the inputs.
     """
+    b, rho, s = shape.b, shape.rho, shape.s
+    lam2 = scale * scale
     ends = []
     for grid in (-_WING_GRID, _WING_GRID):
         root = np.sqrt(grid * grid + s * s)
@@ -386,25 +385,42 @@ def _wing_starts(b: float, rho: float, s: float) -> tuple[float, float]:
         curvature = b * s * s / root**3
         safe_v = np.maximum(v, 1e-12)
         elasticity = grid * slope / safe_v
-        tangent = -slope * slope * (1.0 / (4.0 * safe_v) + THETA_REF / 16.0)
-        first = (1.0 - elasticity / 2.0) ** 2
-        core_ok = (first + np.minimum(tangent + curvature / 2.0, 0.0) >= DENSITY_MARGIN) & (v > 0)
-        wing_ok = (np.minimum(first, 0.25) + tangent >= DENSITY_MARGIN) & (
-            elasticity <= MAX_ELASTICITY
+        core_room = (
+            (1.0 - elasticity / 2.0) ** 2
+            + lam2 * (curvature / 2.0 - slope * slope * (1.0 / (4.0 * safe_v) + w_atm / 16.0))
+            - DENSITY_MARGIN
         )
-        core_end = np.flatnonzero(~core_ok)
-        stop = int(core_end[0]) if core_end.size else grid.size
-        starts = np.flatnonzero(wing_ok[:stop])
-        if stop == grid.size and starts.size and starts[-1] == grid.size - 1:
+        # The straight wing's quadratic, at its vertex if that lies outwards, else at V(y_j).
+        alpha = v - slope * grid
+        beta2 = lam2 * slope * slope
+        qa = 1.0 - 4.0 * DENSITY_MARGIN - w_atm * beta2 / 4.0
+        qb = 2.0 * alpha - beta2
+        vertex = -qb / (2.0 * qa)
+        at_start = qa * safe_v**2 + qb * safe_v + alpha**2
+        at_vertex = alpha**2 - qb * qb / (4.0 * qa)
+        wing_room = np.where(qa > 0, np.where(vertex > safe_v, at_vertex, at_start), -1.0)
+        room = np.minimum.reduce(
+            [core_room, wing_room / (4.0 * safe_v**2), MAX_ELASTICITY - elasticity]
+        )
+        room = np.where(v > 0, room, -1.0)
+        hits = np.flatnonzero(room < 0)
+        if not hits.size:
             ends.append(float(grid[-1]))
-        else:
-            ends.append(float(grid[starts[-1]]) if starts.size else 0.0)
+            continue
+        i = int(hits[0])
+        if i == 0:
+            ends.append(0.0)
+            continue
+        frac = float(room[i - 1] / (room[i - 1] - room[i]))
+        ends.append(float(grid[i - 1] + frac * (grid[i] - grid[i - 1])))
     return ends[0], ends[1]
 
 
-def _variance_ratio(y: FloatArray, shape: SmileShape, floor: float) -> FloatArray:
-    """Return ``V(y)``, total variance over ATM total variance."""
-    lo, hi = shape.y_left, shape.y_right
+def _variance_ratio(
+    y: FloatArray, shape: SmileShape, ends: tuple[float, float], floor: float
+) -> FloatArray:
+    """Return ``V(y)``, total variance over ATM total variance, straight beyond ``ends``."""
+    lo, hi = ends
     v, _ = _svi(np.clip(y, lo, hi), shape.b, shape.rho, shape.s)
     for end in (lo, hi):
         if math.isfinite(end):
@@ -414,11 +430,13 @@ def _variance_ratio(y: FloatArray, shape: SmileShape, floor: float) -> FloatArra
     return np.maximum(v, floor)
 
 
-def _swap_ratio(shape: SmileShape, scale: float, floor: float) -> float:
+def _swap_ratio(
+    shape: SmileShape, scale: float, ends: tuple[float, float], floor: float
+) -> float:
     if shape.b == 0.0 or scale == 0.0:
         return 1.0
     # Gatheral (2006) eq. 11.5 in the short-time limit d2 = -z / sqrt(v(z)).
-    v = _variance_ratio(scale * _Z_GRID, shape, floor)
+    v = _variance_ratio(scale * _Z_GRID, shape, ends, floor)
     d2 = -_Z_GRID / np.sqrt(v)
     f = v * np.exp(-0.5 * d2 * d2) / math.sqrt(2.0 * math.pi)
     return float(np.sum(0.5 * (f[1:] + f[:-1]) * np.abs(np.diff(d2))))
@@ -461,12 +479,14 @@ class ExpirySmile:
         w_atm: ATM total variance.
         scale: ``lambda``, the scale from ``z = ln(K/F) / sqrt(w_atm)`` to the day's ``y``.
         shape: The day's smile shape.
+        ends: Where the SVI core gives way to straight wings, in ``y`` (negative, positive).
         swap_ratio: ``R``, variance-swap variance over ATM variance for this smile.
     """
 
     w_atm: float
     scale: float
     shape: SmileShape
+    ends: tuple[float, float]
     swap_ratio: float
 
 
@@ -477,8 +497,10 @@ def expiry_smile(clock: ExpiryClock, indices: IndexLevels, params: SurfaceParams
     lv = math.log(min(max(indices.vix, VIX_RANGE[0]), VIX_RANGE[1]) / 20.0)
     w_flat = w_swap * math.exp(params.atm_log_ratio + params.atm_log_ratio_vix * lv)
     scale = min(max(w_flat, 0.0) / THETA_REF, 1.0) ** params.smile_term_power
-    ratio = _swap_ratio(shape, scale, params.variance_floor)
-    return ExpirySmile(w_flat / ratio, scale, shape, ratio)
+    # The wing starts use w_flat >= w_atm (R >= 1): the density condition only gets stricter.
+    ends = _wing_starts(shape, scale, w_flat) if shape.b > 0 else (-math.inf, math.inf)
+    ratio = _swap_ratio(shape, scale, ends, params.variance_floor)
+    return ExpirySmile(w_flat / ratio, scale, shape, ends, ratio)
 
 
 def smile_iv(
@@ -499,7 +521,7 @@ def smile_iv(
     if smile.w_atm <= 0.0:
         return np.full(k.shape, np.nan)
     y = smile.scale * k / math.sqrt(smile.w_atm)
-    v = _variance_ratio(y, smile.shape, params.variance_floor)
+    v = _variance_ratio(y, smile.shape, smile.ends, params.variance_floor)
     iv: FloatArray = np.maximum(np.sqrt(smile.w_atm * v / clock.t_years), params.iv_floor)
     return iv
 
