@@ -13,6 +13,9 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Protocol
 
+from core.chain import OptionChain
+from core.hedge import MarketState, VolIndexLevels
+
 
 class Clock(Protocol):
     """Where the time comes from (a `FixedClock` in tests, an accelerated one in the demo)."""
@@ -255,3 +258,31 @@ class DayPositions:
     day: date
     signals: Mapping[str, str] = field(default_factory=dict)  # "track:risk" -> ledger event id
     open_positions: Mapping[str, str] = field(default_factory=dict)  # "track:risk" -> JSON state
+
+
+class DayFeed(Protocol):
+    """Market data for one trading day, as of any moment of it (never looking ahead).
+
+    Implemented by `bot.replay.RecordedDayFeed` over the shipped files; a live feed fills the
+    same shape from Cboe's delayed quotes.
+    """
+
+    day: date
+
+    def chain_at(
+        self, moment: datetime, expiries: Sequence[tuple[str, date]] | None = None
+    ) -> tuple[OptionChain, str | None]:
+        """The chain at `moment` and a note when it is modelled."""
+        ...
+
+    def market_at(self, moment: datetime, chain: OptionChain) -> MarketState:
+        """What the hedge engine sees at `moment`."""
+        ...
+
+    def vol_at(self, moment: datetime) -> VolIndexLevels:
+        """VIX-family levels at `moment`."""
+        ...
+
+    def settlement(self) -> tuple[float, VolIndexLevels, str]:
+        """The settlement print, the closing VIX levels and what they are."""
+        ...

@@ -195,8 +195,14 @@ class RecordedDayFeed:
         seen = self.session.until(moment)
         return seen.last_close if len(seen) else float("nan")
 
-    def chain_at(self, moment: datetime) -> tuple[OptionChain, str | None]:
+    def chain_at(
+        self, moment: datetime, expiries: Sequence[tuple[str, date]] | None = None
+    ) -> tuple[OptionChain, str | None]:
         """The chain to select from at `moment`, and a note when it had to be modelled.
+
+        Args:
+            moment: When the chain is needed.
+            expiries: (root, expiry) pairs a modelled chain must list; default today's SPXW.
 
         Raises:
             ReplayError: If no bar has closed by `moment`.
@@ -211,7 +217,7 @@ class RecordedDayFeed:
         chain = model_chain(
             spot,
             moment,
-            [("SPXW", self.day)],
+            list(expiries or [("SPXW", self.day)]),
             levels,
             rate=MODEL_RATE,
             dividend_yield=MODEL_DIVIDEND_YIELD,

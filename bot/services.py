@@ -1,0 +1,229 @@
+"""The use cases the scheduler runs: publish signals, check hedges, settle, recap, sweep, beat.
+
+Services speak to the world only through ports (`bot/ports.py`) and the notifier. Each is an
+async method taking the run's scheduled time; running one twice for the same time publishes
+nothing new (event ids are deterministic and the ledger and outbox are idempotent on them).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime, timedelta
+
+from bot.notify import Audience, Notifier, PublishReport
+from bot.ports import Clock, DayFeed, SubscriberStatus, SubscriberStore
+from core.calendar import NEW_YORK, next_trading_day, spxw_expirations
+from core.chain import OptionChain
+from core.condor import CondorProfile, select_condor
+from core.hedge import EngineState, OpenCondor, settle, step
+from core.rules import CondorRules, HedgeRules
+from core.types import (
+    CondorSignal,
+    DailyResult,
+    DataStamp,
+    Event,
+    NoTradeCode,
+    NoTradeDay,
+    NoTradeReason,
+    Risk,
+    Track,
+)
+
+logger = logging.getLogger(__name__)
+
+#: A trial reminder goes out this long before the trial ends.
+TRIAL_REMINDER = timedelta(days=2)
+
+
+@dataclass(slots=True)
+class _Open:
+    position: OpenCondor
+    chain: OptionChain
+    state: EngineState
+    audience: Audience
+    result: DailyResult | None = None
+
+
+@dataclass(slots=True)
+class DayReport:
+    """What the day produced, for the recap and the demo's summary."""
+
+    events: list[Event] = field(default_factory=list)
+    reports: list[PublishReport] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class Services:
+    """The bot's use cases over one market-data feed per day."""
+
+    notifier: Notifier
+    subscribers: SubscriberStore
+    feed_for: Callable[[date], DayFeed]
+    rules: CondorRules
+    hedge_rules: HedgeRules
+    clock: Clock
+    counterfactual_event_days: bool = False
+    _open: dict[tuple[date, Track, Risk], _Open] = field(default_factory=dict)
+    _feeds: dict[date, DayFeed] = field(default_factory=dict)
+    day_reports: dict[date, DayReport] = field(default_factory=dict)
+
+    def _feed(self, day: date) -> DayFeed:
+        if day not in self._feeds:
+            self._feeds[day] = self.feed_for(day)
+        return self._feeds[day]
+
+    def _report(self, day: date) -> DayReport:
+        return self.day_reports.setdefault(day, DayReport())
+
+    async def _publish(self, event: Event, audience: Audience) -> None:
+        report = await self.notifier.publish(event, audience)
+        day = event.asof.astimezone(NEW_YORK).date()
+        self._report(day).events.append(event)
+        self._report(day).reports.append(report)
+
+    def _expiries(self, day: date) -> list[tuple[str, date]]:
+        # Today's and the next trading day's SPXW, and the Fridays 30-60 days out.
+        later = spxw_expirations(day + timedelta(days=30), day + timedelta(days=60))
+        fridays = [d for d in later if d.weekday() == 4]
+        return [("SPXW", day), ("SPXW", next_trading_day(day)), *(("SPXW", d) for d in fridays)]
+
+    async def publish_signals(self, track: Track, scheduled_for: datetime) -> None:
+        """Select and publish the track's condor for every risk level at its entry time."""
+        day = scheduled_for.astimezone(NEW_YORK).date()
+        try:
+            feed = self._feed(day)
+            chain, note = feed.chain_at(scheduled_for, self._expiries(day))
+        except (ValueError, KeyError) as error:
+            await self._bad_data(track, scheduled_for, f"market data unavailable: {error}")
+            return
+        if note:
+            self._report(day).notes.append(note)
+        for risk in Risk:
+            event = select_condor(chain, CondorProfile.of(self.rules, track, risk), scheduled_for)
+            audience = Audience(track=str(track), risk=str(risk))
+            await self._publish(event, audience)
+            if isinstance(event, NoTradeDay) and self.counterfactual_event_days:
+                only_event = all(r.code is NoTradeCode.EVENT_DAY for r in event.reasons)
+                if only_event:
+                    profile = CondorProfile.of(self.rules.with_event_days({}), track, risk)
+                    event = select_condor(chain, profile, scheduled_for)
+            if isinstance(event, CondorSignal):
+                self._remember(day, event, chain, audience, feed, scheduled_for)
+            elif any(
+                r.code in (NoTradeCode.BAD_DATA, NoTradeCode.STALE_DATA) for r in event.reasons
+            ):
+                reasons = "; ".join(r.detail for r in event.reasons)
+                await self.notifier.notify_admins(
+                    f"admin-nt-{event.signal_id}", f"{track} {risk}: no trade, {reasons}"
+                )
+
+    def _remember(
+        self,
+        day: date,
+        signal: CondorSignal,
+        chain: OptionChain,
+        audience: Audience,
+        feed: DayFeed,
+        at: datetime,
+    ) -> None:
+        position = OpenCondor.from_signal(
+            signal, self.hedge_rules.contracts, entry_vix=feed.vol_at(at).vix
+        )
+        self._open[(day, signal.track, signal.risk)] = _Open(
+            position=position, chain=chain, state=EngineState(), audience=audience
+        )
+
+    async def _bad_data(self, track: Track, at: datetime, detail: str) -> None:
+        stamp = DataStamp(quote_time=at, source="market data feed")
+        for risk in Risk:
+            day = at.astimezone(NEW_YORK).date()
+            event = NoTradeDay(
+                signal_id=f"nt-{day:%Y%m%d}-{track}-{risk}-nodata",
+                track=track,
+                risk=risk,
+                reasons=(NoTradeReason(code=NoTradeCode.BAD_DATA, detail=detail),),
+                data=stamp,
+                rule_version=self.rules.rule_version,
+                asof=at,
+            )
+            await self._publish(event, Audience(track=str(track), risk=str(risk)))
+        await self.notifier.notify_admins(f"admin-nodata-{track}-{at:%Y%m%dT%H%M}", detail)
+
+    async def check_hedges(self, scheduled_for: datetime) -> None:
+        """Run the hedge engine on every condor expiring today."""
+        day = scheduled_for.astimezone(NEW_YORK).date()
+        for held in list(self._open.values()):
+            if held.position.signal.expiry != day or held.result is not None:
+                continue
+            market = self._feed(day).market_at(scheduled_for, held.chain)
+            held.state, events = step(
+                held.position, held.state, market, self.hedge_rules, scheduled_for
+            )
+            for event in events:
+                await self._publish(event, held.audience)
+
+    async def settle_day(self, scheduled_for: datetime) -> None:
+        """Score every condor that expired today against the settlement."""
+        day = scheduled_for.astimezone(NEW_YORK).date()
+        for held in self._open.values():
+            signal = held.position.signal
+            if signal.expiry != day or held.result is not None:
+                continue
+            settlement, vol, note = self._feed(day).settlement()
+            self._report(day).notes.append(note)
+            result = settle(
+                held.position,
+                held.state,
+                settlement,
+                vol,
+                signal.settles_at,
+                DataStamp(
+                    quote_time=signal.settles_at,
+                    source=f"{held.chain.source}; settlement: {note}",
+                    modelled=held.chain.modelled,
+                ),
+                self.hedge_rules,
+            )
+            held.result = result
+            await self._publish(result, held.audience)
+
+    async def recap(self, scheduled_for: datetime) -> str:
+        """Send the admins the day's recap and return it."""
+        day = scheduled_for.astimezone(NEW_YORK).date()
+        report = self._report(day)
+        kinds: dict[str, int] = {}
+        for event in report.events:
+            kinds[type(event).__name__] = kinds.get(type(event).__name__, 0) + 1
+        results = [e for e in report.events if isinstance(e, DailyResult)]
+        pnl = sum(float(r.pnl_usd_hedged) for r in results)
+        text = (
+            f"recap {day}: "
+            + ", ".join(f"{n} {k}" for k, n in sorted(kinds.items()))
+            + f"; {sum(r.queued for r in report.reports)} deliveries queued; "
+            f"settled P&L (managed + hedged) ${pnl:,.2f}"
+        )
+        await self.notifier.notify_admins(f"recap-{day}", text)
+        return text
+
+    async def trial_sweep(self, scheduled_for: datetime) -> None:
+        """Remind trials two days before they end; expire them at their end."""
+        for subscriber in await self.subscribers.all():
+            end = subscriber.trial_end
+            if subscriber.status is not SubscriberStatus.TRIAL or end is None:
+                continue
+            if scheduled_for >= end:
+                await self.subscribers.put(replace(subscriber, status=SubscriberStatus.EXPIRED))
+            elif end - scheduled_for <= TRIAL_REMINDER:
+                logger.info("trial of %s ends %s", subscriber.key, end.isoformat())
+
+    async def heartbeat(self, scheduled_for: datetime) -> None:
+        """Tell the admins the bot is alive, with what it holds."""
+        open_now = sum(1 for held in self._open.values() if held.result is None)
+        await self.notifier.notify_admins(
+            f"heartbeat-{scheduled_for:%Y%m%dT%H%M}",
+            f"alive at {scheduled_for.astimezone(NEW_YORK):%Y-%m-%d %H:%M} ET; "
+            f"{open_now} open condors",
+        )
