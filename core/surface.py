@@ -28,15 +28,23 @@ model's own smile, times ``exp(atm_log_ratio + atm_log_ratio_vix * ln(VIX / 20))
 discrete, truncated VIX calculation leaves out. A steeper smile (higher SKEW) thus lowers ATM
 against VIX with no separate coefficient.
 
-**Smile.** In ``z = ln(K / F) / sqrt(w_atm)`` (log-moneyness in ATM standard deviations) the
-ratio of total variance to ATM total variance is an SVI curve pinned at 1 at the money (Gatheral,
-"A parsimonious arbitrage-free implied volatility parameterization", 2004):
-``v(z) = 1 + b * (rho * z + sqrt(z**2 + s**2) - s)``, with ``ln b``, ``atanh rho`` and ``ln s``
-linear in ``x = (SKEW - 130) / 10``, ``ln(tau / 30 days)`` and (``b`` only) ``ln(VIX / 20)``.
-``x`` is clipped to the calibrated SKEW range 115-155, VIX to 9-90, and ``tau`` floored at
-`MIN_TAU_YEARS` before entering the shape, so extreme inputs cannot blow the smile up. ``v`` is
-floored at ``variance_floor`` and the IV at ``iv_floor``. Short expiries get a flatter smile in
-``z`` (``b`` grows with ``tau``), as real 0DTE smiles are.
+**Smile.** Let ``z = ln(K / F) / sqrt(w_atm)`` (log-moneyness in ATM standard deviations) and
+``y = lambda * z``. Total variance over ATM total variance is ``V(y)``, an SVI curve pinned at 1
+at the money (Gatheral, "A parsimonious arbitrage-free implied volatility parameterization",
+2004): ``V(y) = 1 + b * (rho * y + sqrt(y**2 + s**2) - s)``, with ``ln b``, ``atanh rho`` and
+``ln s`` linear in ``x = (SKEW - 130) / 10`` (and ``ln b`` in ``ln(VIX / 20)``): one shape per
+day. Expiries differ only through ``lambda = min(w_flat / THETA_REF, 1)**smile_term_power``,
+``w_flat`` being the ATM variance before the division by ``R``: short expiries get a flatter
+smile in ``z``, as real 0DTE smiles are. SKEW is clipped to the calibrated range 115-155 and
+VIX to 9-90 before they shape the smile.
+
+No arbitrage. Where the SVI curve would break Gatheral's density condition for the expiry at
+hand, or grow too fast for the calendar condition, it gives way to straight wings along its
+tangent (`_wing_starts`): no butterfly arbitrage by construction. With one shape per day scaled
+by a ``lambda`` that grows more slowly than ``sqrt(w_atm)``, total variance at a fixed strike
+rises with maturity (the argument of Gatheral and Jacquier's SSVI, 2014, Theorem 4.1: it needs
+``V - y V' / 2 >= 0``, which the elasticity cap keeps); the tests check both on a grid of index
+levels. ``V`` is floored at ``variance_floor`` and the IV at ``iv_floor``.
 
 Limits, stated plainly: the model knows no events (FOMC, CPI): VIX9D prices them only spread over
 nine days, so an event day's 0DTE IV comes out too low. It knows one intraday snapshot of a live
@@ -84,8 +92,6 @@ INDEX_DAYS: Final = (9, 30, 93)
 #: Flat-smile ATM total variance at which the smile reaches its full steepness in ``z``
 #: (``lambda = 1``): 20 % volatility over 30 days. Above it ``lambda`` stays 1.
 THETA_REF: Final = 0.2**2 * 30 / 365
-#: ATM total variance allowed for in the density condition: 70 % volatility over 45 days.
-THETA_MAX: Final = 0.7**2 * 45 / 365
 #: Forward variance floor, as a share of the 30-day swap rate.
 FORWARD_VARIANCE_FLOOR: Final = 0.1
 #: Inputs of the smile's shape are clipped to the calibrated ranges.
@@ -94,13 +100,13 @@ VIX_RANGE: Final = (9.0, 90.0)
 #: Bound on ``short_end_tilt * ln(rate ratio)``: below 1, total variance rises through 9 days.
 MAX_SHORT_END_LOG_TILT: Final = 0.9
 MIN_SHORT_END_LOG_TILT: Final = -1.5
-#: Least value of the density condition (without its V'' term) kept by the SVI core.
+#: Least value of Gatheral's density function ``g`` kept by the smile.
 DENSITY_MARGIN: Final = 0.05
 #: Largest ``a`` in ``lambda = (w / THETA_REF)**a``: keeps total variance rising with time.
 MAX_SMILE_TERM_POWER: Final = 0.35
 #: Largest elasticity ``y V'/V`` kept by the SVI core (calendar condition, see `expiry_smile`).
 MAX_ELASTICITY: Final = 1.8
-#: Grid of |z| searched for the end of the SVI core.
+#: Grid of |y| searched for the end of the SVI core.
 _WING_GRID: Final = np.linspace(0.0, 40.0, 801)
 #: Grid of z on which the variance-swap average of the smile is integrated.
 _Z_GRID: Final = np.linspace(-16.0, 8.0, 1201)
@@ -144,10 +150,11 @@ class SurfaceParams:
         short_end_tilt: How far the rate below 9 days extrapolates the VIX9D/VIX slope.
         atm_log_ratio: ln of ATM variance x R over swap variance, at VIX 20.
         atm_log_ratio_vix: Its change per unit of ln(VIX / 20).
-        wing_log_level, wing_log_skew, wing_log_term, wing_log_vix: ``ln b`` and its slopes in
-            ``x``, ``ln(tau / 30 days)`` and ``ln(VIX / 20)``.
+        wing_log_level, wing_log_skew, wing_log_vix: ``ln b`` and its slopes in ``x`` and
+            ``ln(VIX / 20)``.
         tilt_level, tilt_skew: ``atanh rho`` and its slope in ``x``.
-        curvature_log_level, curvature_log_skew, curvature_log_term: ``ln s`` and its slopes.
+        curvature_log_level, curvature_log_skew: ``ln s`` and its slope in ``x``.
+        smile_term_power: ``a`` in ``lambda = min(w_flat / THETA_REF, 1)**a``.
         smile_scale: Multiplies ``b``; 0 gives a flat smile at the ATM level (what-if and tests).
         variance_floor: Floor on the total-variance ratio ``v(z)``.
         iv_floor: Floor on the model IV.
@@ -187,18 +194,18 @@ class SurfaceParams:
 
 #: Fitted by ``bench/surface_calibration.py --fit`` (replace with its output).
 CALIBRATED: Final = SurfaceParams(
-    overnight_share=0.4733,
-    short_end_tilt=1.246,
-    atm_log_ratio=-0.09976,
-    atm_log_ratio_vix=0.02026,
-    wing_log_level=1.33,
-    wing_log_skew=0.4162,
-    wing_log_vix=0.2178,
-    tilt_level=-0.2201,
-    tilt_skew=0.05849,
-    curvature_log_level=1.51,
-    curvature_log_skew=0.1868,
-    smile_term_power=0.2,
+    overnight_share=0.4178,
+    short_end_tilt=1.619,
+    atm_log_ratio=-0.09922,
+    atm_log_ratio_vix=-0.007973,
+    wing_log_level=0.6347,
+    wing_log_skew=0.2857,
+    wing_log_vix=0.08005,
+    tilt_level=-0.1975,
+    tilt_skew=0.03095,
+    curvature_log_level=2.265,
+    curvature_log_skew=0.09489,
+    smile_term_power=0.1019,
 )
 
 

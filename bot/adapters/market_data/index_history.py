@@ -233,14 +233,15 @@ def load_index_history(path: Path | str, *, name: str | None = None) -> IndexHis
             exc.file, exc.problem, line=exc.line, field=exc.field, value=exc.value
         ) from None
     rows = csv.reader(io.StringIO(text))
-    header = [h.strip().upper() for h in next(rows)]
-    while header and not header[-1]:
-        header.pop()
+    raw = [h.strip() for h in next(rows)]
+    while raw and not raw[-1]:
+        raw.pop()
+    header = [h.upper() for h in raw]
     if len(header) == 5 and header[0] == "DATE" and tuple(header[1:]) == _OHLC:
-        columns: tuple[str, ...] = _OHLC
+        columns: tuple[str, ...] = tuple(raw[1:])
         series = name or _name_from_file(file)
     elif len(header) == 2 and header[0] == "DATE" and header[1]:
-        columns = ("CLOSE",)
+        columns = (raw[1],)
         series = name or header[1]
     else:
         raise IndexFileError(
@@ -264,14 +265,14 @@ def load_index_history(path: Path | str, *, name: str | None = None) -> IndexHis
                 line=line_no,
                 value=",".join(row),
             )
-        day = _parse_date(cells[0], file=file, line=line_no)
+        day = _parse_date(cells[0], file=file, line=line_no, field=raw[0])
         if dates and day <= dates[-1]:
             order = "repeats" if day == dates[-1] else "comes before"
             raise IndexFileError(
                 file,
                 f"dates must be strictly ascending; {day} {order} {dates[-1]} on the line above",
                 line=line_no,
-                field="DATE",
+                field=raw[0],
                 value=cells[0],
             )
         dates.append(day)
@@ -332,7 +333,7 @@ def _name_from_file(file: str) -> str:
     return stem.removesuffix("_History").upper() or stem
 
 
-def _parse_date(text: str, *, file: str, line: int) -> date:
+def _parse_date(text: str, *, file: str, line: int, field: str) -> date:
     try:
         if "/" in text:
             month, day, year = (int(p) for p in text.split("/"))
@@ -343,7 +344,7 @@ def _parse_date(text: str, *, file: str, line: int) -> date:
             file,
             f"expected a date MM/DD/YYYY or YYYY-MM-DD, got {text!r}",
             line=line,
-            field="DATE",
+            field=field,
             value=text,
         ) from None
 

@@ -1,0 +1,156 @@
+from __future__ import annotations
+
+import gzip
+import math
+from datetime import date, datetime
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from bot.adapters.market_data.index_history import (
+    IndexFileError,
+    load_index_history,
+    load_vol_indices,
+)
+from core.calendar import NEW_YORK
+from tests.conftest import ROOT
+
+VIX_DIR = ROOT / "data" / "vix"
+
+
+@pytest.fixture(scope="module")
+def indices():
+    return load_vol_indices(VIX_DIR)
+
+
+def write(tmp_path: Path, name: str, text: str) -> Path:
+    path = tmp_path / name
+    path.write_text(text)
+    return path
+
+
+# --- the shipped files ----------------------------------------------------------------------------
+
+
+def test_shipped_files_load_with_their_ranges(indices):
+    assert indices.vix.name == "VIX"
+    assert indices.vix.dates[0] == date(1990, 1, 2)
+    assert indices.vix9d.dates[0] == date(2011, 1, 4)
+    assert indices.vix3m.dates[0] == date(2009, 9, 18)
+    assert indices.skew.name == "SKEW"
+    assert indices.vvix.name == "VVIX"
+    assert indices.vix.source == "VIX_History.csv.gz"
+    assert len(indices.vix) == 9241
+
+
+def test_close_and_open_of_a_day(indices):
+    assert indices.vix.close_on(date(2023, 3, 22)) == 22.26
+    assert indices.vix.open_on(date(2023, 3, 22)) == 21.80
+    assert indices.skew.close_on(date(2023, 3, 22)) == 123.16
+    assert indices.vix.has_open
+    assert not indices.skew.has_open
+    assert math.isnan(indices.skew.open[0])
+
+
+def test_close_on_a_missing_day_names_the_series_and_the_day(indices):
+    with pytest.raises(
+        KeyError, match=r"VIX9D \(VIX9D_History.csv.gz\) has no value on 2023-03-18"
+    ):
+        indices.vix9d.close_on(date(2023, 3, 18))
+    with pytest.raises(KeyError, match="SKEW .* prints closes only"):
+        indices.skew.open_on(date(2023, 3, 22))
+
+
+def test_latest_at_or_before_steps_back_over_a_weekend(indices):
+    assert indices.vix.latest_at_or_before(date(2023, 3, 19)) == (date(2023, 3, 17), 25.51)
+    with pytest.raises(KeyError, match="no value on or before 2000-01-03"):
+        indices.vix9d.latest_at_or_before(date(2000, 1, 3))
+
+
+def test_levels_during_the_session_use_the_open_and_yesterdays_skew(indices):
+    levels = indices.levels_at(datetime(2023, 3, 22, 10, 0, tzinfo=NEW_YORK))
+    assert (levels.vix, levels.vix9d, levels.vix3m, levels.skew) == (21.80, 23.12, 23.44, 127.46)
+    assert "opening values of 2023-03-22" in levels.observed
+    assert "SKEW close of 2023-03-21" in levels.observed
+
+
+def test_levels_after_the_close_and_before_the_open(indices):
+    after = indices.levels_at(datetime(2023, 3, 22, 16, 15, tzinfo=NEW_YORK))
+    assert (after.vix, after.vix9d, after.vix3m, after.skew) == (22.26, 23.75, 24.38, 123.16)
+    before = indices.levels_at(datetime(2023, 3, 22, 7, 47, tzinfo=NEW_YORK))
+    assert (before.vix, before.skew) == (21.38, 127.46)
+    assert before.observed == "VIX/VIX9D/VIX3M/SKEW closes of 2023-03-21"
+    saturday = indices.levels_at(datetime(2023, 3, 18, 12, 0, tzinfo=NEW_YORK))
+    assert saturday.vix == 25.51
+    with pytest.raises(ValueError, match="timezone-aware"):
+        indices.levels_at(datetime(2023, 3, 22, 10))  # noqa: DTZ001
+
+
+# --- layouts and errors ---------------------------------------------------------------------------
+
+
+def test_ohlc_and_single_value_layouts(tmp_path):
+    ohlc = load_index_history(
+        write(tmp_path, "VIX9D_History.csv", "DATE,OPEN,HIGH,LOW,CLOSE\n01/03/2023,1,2,0.5,1.5\n")
+    )
+    assert ohlc.name == "VIX9D"
+    assert ohlc.close_on(date(2023, 1, 3)) == 1.5
+    single = load_index_history(write(tmp_path, "x.csv", "Date,Skew,\n2023-01-03,130.5,\n\n"))
+    assert single.name == "SKEW"
+    assert single.close_on(date(2023, 1, 3)) == 130.5
+    np.testing.assert_array_equal(single.high, [np.nan])
+
+
+def test_gzipped_file_reads_like_plain(tmp_path):
+    path = tmp_path / "VIX_History.csv.gz"
+    path.write_bytes(gzip.compress(b"DATE,OPEN,HIGH,LOW,CLOSE\n01/03/2023,20,21,19,20.5\n"))
+    assert load_index_history(path).close_on(date(2023, 1, 3)) == 20.5
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("DATE,PX\n", "has a header but no values"),
+        ("WHEN,OPEN,HIGH,LOW,CLOSE\n", "f.csv line 1: expected a header 'DATE,OPEN,HIGH"),
+        (
+            "DATE,OPEN,HIGH,LOW,CLOSE\n01/03/2023,1,2,0.5,abc\n",
+            "f.csv line 2, field 'CLOSE': expected a positive number, got 'abc'",
+        ),
+        (
+            "DATE,OPEN,HIGH,LOW,CLOSE\n01/03/2023,1,2,-0.5,1\n",
+            "line 2, field 'LOW': expected a positive number, got '-0.5'",
+        ),
+        (
+            "DATE,VVIX\n13/03/2023,90\n",
+            "line 2, field 'DATE': expected a date MM/DD/YYYY or YYYY-MM-DD, got '13/03/2023'",
+        ),
+        (
+            "DATE,VVIX\n01/04/2023,90\n01/03/2023,91\n",
+            "line 3, field 'DATE': dates must be strictly ascending; 2023-01-03 comes before",
+        ),
+        ("DATE,VVIX\n01/03/2023,90\n01/03/2023,91\n", "line 3, field 'DATE': .* repeats"),
+        ("DATE,OPEN,HIGH,LOW,CLOSE\n01/03/2023,1,2\n", "line 2: expected 5 fields, got 3"),
+    ],
+)
+def test_bad_files_name_file_line_field_and_value(tmp_path, text, message):
+    with pytest.raises(IndexFileError, match=message):
+        load_index_history(write(tmp_path, "f.csv", text))
+
+
+def test_missing_file_is_an_index_file_error(tmp_path):
+    with pytest.raises(IndexFileError, match="no such file"):
+        load_index_history(tmp_path / "VIX_History.csv")
+    with pytest.raises(IndexFileError, match="no such file"):
+        load_vol_indices(tmp_path)
+
+
+def test_error_carries_its_parts(tmp_path):
+    with pytest.raises(IndexFileError) as caught:
+        load_index_history(write(tmp_path, "f.csv", "DATE,VVIX\n01/03/2023,x\n"))
+    assert (caught.value.file, caught.value.line, caught.value.field, caught.value.value) == (
+        "f.csv",
+        2,
+        "VVIX",
+        "x",
+    )

@@ -1,0 +1,296 @@
+from __future__ import annotations
+
+import dataclasses
+import math
+from datetime import date, datetime, timedelta
+
+import numpy as np
+import pytest
+
+from core.calendar import NEW_YORK
+from core.pricing import black76_price
+from core.surface import (
+    CALIBRATED,
+    SECONDS_PER_YEAR,
+    SURFACE_VERSION,
+    IndexLevels,
+    calendar_clock,
+    clock_span,
+    expiry_clock,
+    expiry_smile,
+    model_chain,
+    model_iv,
+    modelled_half_spread,
+    smile_iv,
+)
+from tests.conftest import load_snapshot
+
+
+def ny(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> datetime:
+    return datetime(year, month, day, hour, minute, tzinfo=NEW_YORK)
+
+
+def years(start: datetime, end: datetime) -> float:
+    return (end - start).total_seconds() / SECONDS_PER_YEAR
+
+
+#: 2023-03-22 (FOMC) at the open, as `VolIndices.levels_at` reads the shipped files.
+MARCH_22 = IndexLevels(vix=21.80, vix9d=23.12, vix3m=23.44, skew=127.46, observed="test")
+#: Index sets across regimes: calm contango, the replay days, a crash, and odd combinations.
+REGIMES = [
+    IndexLevels(vix=12.0, vix9d=10.0, vix3m=14.5, skew=145.0),
+    MARCH_22,
+    IndexLevels(vix=26.19, vix9d=30.76, vix3m=28.14, skew=136.62),
+    IndexLevels(vix=66.0, vix9d=83.5, vix3m=65.6, skew=118.0),
+    IndexLevels(vix=9.5, vix9d=6.0, vix3m=12.0, skew=160.0),
+    IndexLevels(vix=40.0, vix9d=30.0, vix3m=48.0, skew=105.0),
+]
+
+
+# --- variance clock -----------------------------------------------------------------------------
+
+
+def test_clock_span_counts_one_gap_and_one_session_per_trading_day():
+    # Friday close to Monday close: the weekend is one gap, Monday one session.
+    span = clock_span(ny(2023, 3, 17, 16), ny(2023, 3, 20, 16))
+    assert span.overnight == pytest.approx(1.0)
+    assert span.session == pytest.approx(1.0)
+    week = clock_span(ny(2023, 3, 17, 16), ny(2023, 3, 24, 16))
+    assert (week.overnight, week.session) == pytest.approx((5.0, 5.0))
+
+
+def test_clock_span_skips_holidays_and_stops_at_am_settlement():
+    # Thu 2023-04-06 close to Mon 2023-04-10 09:30 (Good Friday closed): one gap, no session.
+    span = clock_span(ny(2023, 4, 6, 16), ny(2023, 4, 10, 9, 30))
+    assert (span.overnight, span.session) == pytest.approx((1.0, 0.0))
+
+
+def test_intraday_profile_front_loads_the_session():
+    first_half_hour = clock_span(ny(2023, 3, 22, 9, 30), ny(2023, 3, 22, 10))
+    midday_half_hour = clock_span(ny(2023, 3, 22, 12, 30), ny(2023, 3, 22, 13))
+    assert first_half_hour.session > 1 / 13 > midday_half_hour.session
+    rest_of_day = clock_span(ny(2023, 3, 22, 10), ny(2023, 3, 22, 16))
+    assert rest_of_day.session == pytest.approx(1 - first_half_hour.session)
+    assert rest_of_day.overnight == 0
+
+
+def test_clock_span_rejects_naive_moments():
+    with pytest.raises(ValueError, match="timezone-aware"):
+        clock_span(datetime(2023, 3, 22, 10), ny(2023, 3, 22, 16))  # noqa: DTZ001
+
+
+# --- level and shape ------------------------------------------------------------------------------
+
+
+def test_flat_indices_without_smile_give_one_flat_volatility():
+    flat = IndexLevels(vix=20.0, vix9d=20.0, vix3m=20.0, skew=130.0)
+    params = dataclasses.replace(CALIBRATED, smile_scale=0.0)
+    # ATM variance is the swap variance times exp(atm_log_ratio) when R = 1 (no smile).
+    expected = 0.20 * math.exp(params.atm_log_ratio / 2)
+    strikes = np.linspace(3000.0, 5000.0, 41)
+    for days in (2, 9, 30, 60):
+        iv = model_iv(strikes, 4000.0, days / 365, flat, params)
+        np.testing.assert_allclose(iv, expected, rtol=1e-9)
+
+
+def test_smile_is_skewed_to_puts_and_flatter_for_short_expiries():
+    qt = ny(2023, 3, 22, 10)
+    iv_0dte = model_iv(
+        [3800.0, 4000.0, 4200.0], 4000.0, years(qt, ny(2023, 3, 22, 16)), MARCH_22, quote_time=qt
+    )
+    t_30 = years(qt, ny(2023, 4, 21, 16))
+    iv_30 = model_iv([3800.0, 4000.0, 4200.0], 4000.0, t_30, MARCH_22, quote_time=qt)
+    assert iv_30[0] > iv_30[1] > iv_30[2]
+    # Skew per ATM standard deviation: steeper a month out than on the day.
+    sd_0 = iv_0dte[1] * math.sqrt(years(qt, ny(2023, 3, 22, 16)))
+    sd_30 = iv_30[1] * math.sqrt(t_30)
+    z_0 = math.log(3900 / 4000) / sd_0
+    z_30 = math.log(3900 / 4000) / sd_30
+    slope_0 = (
+        model_iv([3900.0], 4000.0, years(qt, ny(2023, 3, 22, 16)), MARCH_22, quote_time=qt)[0]
+        / iv_0dte[1]
+        - 1
+    ) / -z_0
+    slope_30 = (model_iv([3900.0], 4000.0, t_30, MARCH_22, quote_time=qt)[0] / iv_30[1] - 1) / -z_30
+    assert 0 < slope_0 < slope_30
+
+
+def test_trading_clock_prices_a_weekend_below_the_calendar_clock():
+    friday_close = ny(2023, 3, 17, 16, 15)
+    t_monday = years(friday_close, ny(2023, 3, 20, 16))
+    trading = model_iv([4000.0], 4000.0, t_monday, MARCH_22, quote_time=friday_close)[0]
+    calendar = model_iv([4000.0], 4000.0, t_monday, MARCH_22)[0]
+    assert trading < 0.9 * calendar
+
+
+def test_expired_expiry_has_no_iv():
+    assert np.isnan(model_iv([4000.0], 4000.0, 0.0, MARCH_22)).all()
+
+
+def test_bad_inputs_raise_with_the_value():
+    with pytest.raises(ValueError, match="vix9d must be a positive number, was -1"):
+        IndexLevels(vix=20.0, vix9d=-1.0, vix3m=20.0, skew=130.0)
+    with pytest.raises(ValueError, match="overnight_share"):
+        dataclasses.replace(CALIBRATED, overnight_share=1.5)
+    with pytest.raises(ValueError, match="smile_term_power"):
+        dataclasses.replace(CALIBRATED, smile_term_power=0.9)
+    with pytest.raises(ValueError, match="forward must be a positive number"):
+        model_iv([4000.0], 0.0, 0.1, MARCH_22)
+
+
+# --- no arbitrage ---------------------------------------------------------------------------------
+
+
+def expiries_after(qt: datetime, days: int) -> list[tuple[datetime, float]]:
+    out = []
+    for d in range(days + 1):
+        day = qt.date() + timedelta(days=d)
+        settle = ny(day.year, day.month, day.day, 16)
+        if day.weekday() < 5 and settle > qt:
+            out.append((settle, years(qt, settle)))
+    return out
+
+
+@pytest.mark.parametrize("levels", REGIMES)
+@pytest.mark.parametrize("qt", [ny(2023, 3, 22, 10), ny(2023, 3, 24, 15, 30)])
+def test_call_prices_fall_and_are_convex_in_strike(levels, qt):
+    strikes = np.arange(2000.0, 6000.0, 1.0)
+    for _, t in expiries_after(qt, 45)[::3]:
+        iv = model_iv(strikes, 4000.0, t, levels, quote_time=qt)
+        price = black76_price(True, 4000.0, strikes, t, 0.0, iv)
+        assert np.all(np.diff(price) <= 1e-12)
+        assert np.all(np.diff(price, 2) >= -1e-12)
+
+
+@pytest.mark.parametrize("levels", REGIMES)
+@pytest.mark.parametrize("qt", [ny(2023, 3, 22, 10), ny(2023, 3, 24, 15, 30)])
+def test_total_variance_rises_with_maturity_at_every_strike(levels, qt):
+    prev = None
+    for _, t in expiries_after(qt, 45):
+        clock = expiry_clock(qt, t)
+        # The strikes a modelled chain lists for this expiry (z from -10 to 6).
+        k = np.linspace(-10.0, 6.0, 161) * math.sqrt(expiry_smile(clock, levels, CALIBRATED).w_atm)
+        if prev is not None:
+            w_now = smile_iv(k, clock, levels, CALIBRATED) ** 2 * t
+            w_before = smile_iv(k, prev[0], levels, CALIBRATED) ** 2 * prev[1]
+            assert np.all(w_now >= w_before * (1 - 1e-12))
+        prev = (clock, t)
+
+
+def test_modelled_chain_mids_fall_with_strike():
+    qt = ny(2023, 3, 22, 10)
+    chain = model_chain(
+        4002.0, qt, [("SPXW", date(2023, 3, 22))], MARCH_22, rate=0.045, dividend_yield=0.016
+    )
+    s = chain.expiry_slice("SPXW", date(2023, 3, 22))
+    assert np.all(np.diff((s.call_bid + s.call_ask) / 2) <= 0)
+    assert np.all(np.diff((s.put_bid + s.put_ask) / 2) >= 0)
+
+
+# --- modelled chains ------------------------------------------------------------------------------
+
+
+def test_model_chain_is_labelled_modelled():
+    qt = ny(2023, 3, 22, 10)
+    expiries = [
+        ("SPXW", date(2023, 3, 22)),
+        ("SPXW", date(2023, 3, 24)),
+        ("SPX", date(2023, 4, 21)),
+    ]
+    chain = model_chain(4002.0, qt, expiries, MARCH_22, rate=0.045, dividend_yield=0.016)
+    assert chain.modelled
+    assert chain.modelled[0] == f"modelled chain: IVs from test via core.surface {SURFACE_VERSION}"
+    assert any("rate 0.0450" in m and "dividend yield 0.0160" in m for m in chain.modelled)
+    assert "modelled chain" in chain.source
+    assert chain.expiries() == (
+        ("SPXW", date(2023, 3, 22)),
+        ("SPXW", date(2023, 3, 24)),
+        ("SPX", date(2023, 4, 21)),
+    )
+    assert np.isnan(chain.cboe_iv).all()
+    assert np.all(chain.bid >= 0)
+    assert np.all(chain.ask > chain.bid)
+
+
+def test_model_chain_quotes_reprice_the_model_iv_near_the_money():
+    qt = ny(2023, 3, 22, 10)
+    expiry = date(2023, 3, 22)
+    chain = model_chain(4002.0, qt, [("SPXW", expiry)], MARCH_22, rate=0.045, dividend_yield=0.016)
+    terms = chain.terms_for("SPXW", expiry)
+    s = chain.expiry_slice("SPXW", expiry)
+    near = np.abs(s.strikes - terms.forward) <= 40
+    model = model_iv(s.strikes[near], terms.forward, terms.t_years, MARCH_22, quote_time=qt)
+    # Quotes are rounded to the tick: a nickel on a 0DTE vega of ~0.25 per point is 0.002.
+    np.testing.assert_allclose(s.call_iv[near], model, atol=0.005)
+    assert abs(terms.forward - 4002.0 * math.exp(0.029 * terms.t_years)) < 0.5
+
+
+def test_model_chain_spans_the_strikes_on_the_step():
+    qt = ny(2023, 3, 22, 10)
+    chain = model_chain(
+        4002.0,
+        qt,
+        [("SPXW", date(2023, 3, 24))],
+        MARCH_22,
+        rate=0.045,
+        dividend_yield=0.016,
+        strikes_step=10.0,
+    )
+    strikes = chain.expiry_slice("SPXW", date(2023, 3, 24)).strikes
+    assert np.all(np.diff(strikes) == 10.0)
+    assert strikes[0] < 3800 and strikes[-1] > 4100
+
+
+def test_model_chain_rejects_a_settled_expiry_and_naive_time():
+    with pytest.raises(ValueError, match="not after the quote time"):
+        model_chain(
+            4002.0,
+            ny(2023, 3, 22, 16, 5),
+            [("SPXW", date(2023, 3, 22))],
+            MARCH_22,
+            rate=0.045,
+            dividend_yield=0.016,
+        )
+    with pytest.raises(ValueError, match="timezone-aware"):
+        model_chain(
+            4002.0,
+            datetime(2023, 3, 22, 10),
+            [("SPXW", date(2023, 3, 22))],  # noqa: DTZ001
+            MARCH_22,
+            rate=0.045,
+            dividend_yield=0.016,
+        )
+    with pytest.raises(ValueError, match="at least one"):
+        model_chain(4002.0, ny(2023, 3, 22, 10), [], MARCH_22, rate=0.045, dividend_yield=0.016)
+
+
+def test_half_spread_follows_the_snapshot_medians():
+    half = modelled_half_spread(np.array([0.0, 0.75, 3.5, 15.0, 35.0, 75.0]))
+    np.testing.assert_allclose(half, [0.025, 0.05, 0.10, 0.20, 0.30, 0.45], atol=0.02)
+
+
+# --- against a real snapshot ----------------------------------------------------------------------
+
+#: In-sample p95 of |model IV - mid IV| on spx_cboe_2024-01-05_close (OTM, bid >= 0.50, 0-45 days)
+#: in bench/surface_calibration.py, rounded up: every expiry's ATM IV should be within it.
+ATM_TOLERANCE_2024_01_05 = 0.025
+
+
+def test_model_reproduces_the_atm_ivs_of_a_real_snapshot():
+    chain = load_snapshot("spx_cboe_2024-01-05_close.csv.gz")
+    # The shipped index closes of 2024-01-05.
+    levels = IndexLevels(vix=13.35, vix9d=11.71, vix3m=15.51, skew=132.68)
+    checked = 0
+    for terms in chain.terms:
+        if terms.expired or (terms.expiry - date(2024, 1, 5)).days > 45:
+            continue
+        s = chain.expiry_slice(terms.root, terms.expiry)
+        otm_iv = np.where(s.strikes > terms.forward, s.call_iv, s.put_iv)
+        ok = np.isfinite(otm_iv)
+        atm = float(np.interp(terms.forward, s.strikes[ok], otm_iv[ok]))
+        model = model_iv(
+            [terms.forward], terms.forward, terms.t_years, levels, quote_time=chain.quote_time
+        )[0]
+        assert abs(model - atm) <= ATM_TOLERANCE_2024_01_05, (terms.expiry, model, atm)
+        checked += 1
+    assert checked >= 25
