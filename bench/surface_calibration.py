@@ -168,7 +168,7 @@ def model(snap: Snapshot, params: SurfaceParams) -> list[NDArray[np.float64]]:
     return [smile_iv(e.log_moneyness, e.clock, snap.levels, params) for e in snap.expiries]
 
 
-def with_vector(base: SurfaceParams, x: Sequence[float]) -> SurfaceParams:
+def with_vector(base: SurfaceParams, x: Sequence[float] | NDArray[np.float64]) -> SurfaceParams:
     return dataclasses.replace(base, **dict(zip(FITTED, (float(v) for v in x), strict=True)))
 
 
@@ -271,9 +271,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
     total_cboe = errors(np.concatenate(all_cboe))
     total_mid = errors(np.concatenate(all_mid))
-    print(
-        f"{'all points':44} {'':16} {'':27} {total_mid.n:5} | {fmt(total_cboe)} | {fmt(total_mid)} |"
-    )
+    totals = f"{fmt(total_cboe)} | {fmt(total_mid)} |"
+    print(f"{'all points':44} {'':16} {'':27} {total_mid.n:5} | {totals}")
     summary = {
         "bench": "surface_calibration",
         "params": {n: round(getattr(params, n), 4) for n in FITTED},

@@ -3,7 +3,11 @@
 Subcommands:
     signal        the condor card for one track and risk level on a chain snapshot
     chain-greeks  IV and greeks recomputed for every row of a chain snapshot
-    demo          every track x risk card on the shipped snapshot
+    demo          a recorded day through scheduler, services, ledger, outbox and console
+    cards         every track x risk card on the shipped snapshot
+    ledger        verify the hash chain, or export it
+    admin         list subscribers, add an admin, grant a trial
+    health        exit 0 when Redis answers (the container healthcheck)
     replay        a real trading day through the condor selector and the ALVH hedge engine
     calendar vix  VIX monthly settlement dates
 """
@@ -11,20 +15,30 @@ Subcommands:
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import sys
-from collections.abc import Sequence
-from datetime import date, datetime
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import replace
+from datetime import date, datetime, timedelta
 from pathlib import Path
+
+from redis.asyncio import Redis
 
 from bot.adapters.event_calendar import EventCalendarError, load_event_days
 from bot.adapters.market_data import load_chain
 from bot.adapters.market_data.common import DataFileError
+from bot.demo import DEFAULT_SPEED, DEMO_DAY, run_demo
+from bot.ports import Subscriber, SubscriberStatus
 from bot.render.calendar_json import vix_settlements_json
 from bot.render.chain_json import chain_greeks_rows
 from bot.render.json_card import event_to_json, event_to_json_rows
 from bot.render.text import render_text
-from bot.replay import ReplayError, replay_day
+from bot.replay import ReplayError, replay_day, replay_days
+from bot.settings import Settings, SettingsError, load_settings
+from bot.storage.embedded import connect
+from bot.storage.ledger_tools import export_records
+from bot.storage.redis_store import RedisLedger, RedisSubscriberStore
 from core.calendar import NEW_YORK
 from core.chain import OptionChain
 from core.condor import CondorProfile, select_condor
@@ -114,7 +128,7 @@ def _chain_greeks(args: argparse.Namespace) -> int:
     return 0
 
 
-def _demo(args: argparse.Namespace) -> int:
+def _cards(args: argparse.Namespace) -> int:
     chain = _load(args.chain, None)
     rules = _rules(args.events)
     asof = chain.quote_time.astimezone(NEW_YORK)
@@ -196,10 +210,46 @@ def build_parser() -> argparse.ArgumentParser:
     greeks.add_argument("--json", action="store_true", help="print a JSON array")
     greeks.set_defaults(run=_chain_greeks)
 
-    demo = sub.add_parser("demo", help="all nine track x risk cards on the shipped snapshot")
-    demo.add_argument("--chain", default=DEMO_CHAIN, help="chain to replay")
-    demo.add_argument("--events", help="event-day CSV (date,label); default: data/events.csv")
+    cards = sub.add_parser("cards", help="all nine track x risk cards on the shipped snapshot")
+    cards.add_argument("--chain", default=DEMO_CHAIN, help="chain to replay")
+    cards.add_argument("--events", help="event-day CSV (date,label); default: data/events.csv")
+    cards.set_defaults(run=_cards)
+
+    demo = sub.add_parser("demo", help="a recorded day through the whole runtime, accelerated")
+    demo.add_argument("--date", default=DEMO_DAY.isoformat(), help="a day of the shipped bars")
+    demo.add_argument(
+        "--speed",
+        type=float,
+        default=DEFAULT_SPEED,
+        help="virtual seconds per real second (0: no waiting)",
+    )
+    demo.add_argument("--state-dir", default="state/demo", help="embedded Redis data directory")
     demo.set_defaults(run=_demo)
+
+    ledger = sub.add_parser("ledger", help="the hash-chained record of every event")
+    ledger_sub = ledger.add_subparsers(dest="ledger", required=True)
+    verify = ledger_sub.add_parser("verify", help="walk the chain; name the first broken record")
+    verify.set_defaults(run=_ledger_verify)
+    export = ledger_sub.add_parser("export", help="print every record")
+    export.add_argument("--json", action="store_true", help="print a JSON array")
+    export.set_defaults(run=_ledger_export)
+
+    admin = sub.add_parser("admin", help="subscriber administration")
+    admin_sub = admin.add_subparsers(dest="admin", required=True)
+    listing = admin_sub.add_parser("subscribers", help="list subscribers")
+    listing.set_defaults(run=_admin_subscribers)
+    add_admin = admin_sub.add_parser("add-admin", help="make a subscriber an admin")
+    add_admin.add_argument("platform")
+    add_admin.add_argument("user_id")
+    add_admin.set_defaults(run=_admin_add)
+    grant = admin_sub.add_parser("grant-trial", help="start or extend a free trial")
+    grant.add_argument("platform")
+    grant.add_argument("user_id")
+    grant.add_argument("--days", type=int, default=7, help="trial length in days")
+    grant.set_defaults(run=_admin_grant)
+
+    health = sub.add_parser("health", help="exit 0 when Redis answers")
+    health.set_defaults(run=_health)
 
     replay = sub.add_parser("replay", help="a real day through the condor and the hedge engine")
     replay.add_argument("--date", required=True, help="trading day, YYYY-MM-DD")
@@ -223,6 +273,131 @@ def build_parser() -> argparse.ArgumentParser:
     vix.add_argument("--json", action="store_true", help="print a JSON array of dates")
     vix.set_defaults(run=_calendar)
     return parser
+
+
+def _demo(args: argparse.Namespace) -> int:
+    day = _parse_day(args.date, "--date")
+    if args.speed < 0:
+        raise CliError(f"--speed must be 0 or more, got {args.speed}")
+    days = replay_days(DATA_DIR)
+    if day not in days:
+        shown = ", ".join(f"{d}" for d in days)
+        raise CliError(
+            f"--date {day}: no recorded bars for that day; the shipped bars hold {shown}"
+        )
+    summary = asyncio.run(
+        run_demo(
+            day=day,
+            speed=args.speed,
+            data_dir=DATA_DIR,
+            state_dir=Path(args.state_dir),
+            out=sys.stdout,
+            rules=CondorRules(),
+        )
+    )
+    print("=" * 72)
+    print(
+        f"condorbot demo {summary.day}: {summary.runs} scheduled runs in "
+        f"{summary.wall_seconds:.1f} s (event calendar off, so FOMC day trades)"
+    )
+    kinds = ", ".join(f"{n} {k}" for k, n in summary.events_by_kind.items())
+    print(f"events: {summary.events} ({kinds})")
+    print(
+        f"deliveries: {summary.delivered} delivered ({summary.queued} signal/alert deliveries "
+        f"queued, the rest admin notices); duplicates {summary.duplicates}; lost {summary.lost}; "
+        f"dead letters {summary.dead_letters}"
+    )
+    state = "verified" if summary.ledger_ok else "BROKEN"
+    print(f"ledger: {summary.ledger_records} records, chain {state}, head {summary.ledger_head}")
+    return 0 if summary.ledger_ok and summary.lost == 0 and summary.duplicates == 0 else 1
+
+
+def _settings() -> Settings:
+    try:
+        return load_settings()
+    except SettingsError as error:
+        raise CliError(str(error)) from None
+
+
+async def _with_redis(work: Callable[[Redis], Awaitable[int]]) -> int:
+    settings = _settings()
+    url = settings.redis_url.get_secret_value() if settings.redis_url else None
+    async with connect(url, settings.state_dir) as redis:
+        return await work(redis)
+
+
+def _ledger_verify(args: argparse.Namespace) -> int:
+    async def work(redis: Redis) -> int:
+        check = await RedisLedger(redis).verify()
+        if check.ok:
+            print(f"ledger ok: {check.records} records, head {check.head}")
+            return 0
+        print(f"ledger BROKEN at record {check.broken_seq}: {check.problem}")
+        return 1
+
+    return asyncio.run(_with_redis(work))
+
+
+def _ledger_export(args: argparse.Namespace) -> int:
+    async def work(redis: Redis) -> int:
+        rows = export_records(await RedisLedger(redis).records())
+        if args.json:
+            print(json.dumps(rows, indent=1))
+        else:
+            for row in rows:
+                print(f"{row['seq']:>6} {row['at']} {row['kind']:<10} {row['event_id']}")
+        return 0
+
+    return asyncio.run(_with_redis(work))
+
+
+def _admin_subscribers(args: argparse.Namespace) -> int:
+    async def work(redis: Redis) -> int:
+        for sub in await RedisSubscriberStore(redis).all():
+            trial = f" trial ends {sub.trial_end:%Y-%m-%d}" if sub.trial_end else ""
+            admin = " admin" if sub.admin else ""
+            print(f"{sub.key} {sub.status}{trial}{admin} tracks={','.join(sub.tracks)}")
+        return 0
+
+    return asyncio.run(_with_redis(work))
+
+
+def _admin_add(args: argparse.Namespace) -> int:
+    async def work(redis: Redis) -> int:
+        store = RedisSubscriberStore(redis)
+        current = await store.get(args.platform, args.user_id)
+        base = current or Subscriber(platform=args.platform, user_id=args.user_id)
+        await store.put(replace(base, admin=True))
+        print(f"{base.key} is an admin")
+        return 0
+
+    return asyncio.run(_with_redis(work))
+
+
+def _admin_grant(args: argparse.Namespace) -> int:
+    if args.days < 1:
+        raise CliError(f"--days must be at least 1, got {args.days}")
+
+    async def work(redis: Redis) -> int:
+        store = RedisSubscriberStore(redis)
+        now = datetime.now(NEW_YORK)
+        current = await store.get(args.platform, args.user_id)
+        base = current or Subscriber(platform=args.platform, user_id=args.user_id)
+        end = now + timedelta(days=args.days)
+        await store.put(
+            replace(base, status=SubscriberStatus.TRIAL, trial_start=now, trial_end=end)
+        )
+        print(f"{base.key}: trial until {end:%Y-%m-%d %H:%M} ET")
+        return 0
+
+    return asyncio.run(_with_redis(work))
+
+
+def _health(args: argparse.Namespace) -> int:
+    async def work(redis: Redis) -> int:
+        return 0 if await redis.ping() else 1
+
+    return asyncio.run(_with_redis(work))
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -150,7 +150,7 @@ class Notifier:
                 platform=subscriber.platform,
                 target=target,
                 event_id=notice_id,
-                text=f"[admin] {text}",
+                text=f"[admin] {text} ({notice_id})",
             )
             queued += await self.outbox.enqueue(delivery)
         return queued

@@ -267,7 +267,10 @@ class DayFeed(Protocol):
     same shape from Cboe's delayed quotes.
     """
 
-    day: date
+    @property
+    def day(self) -> date:
+        """The trading day served."""
+        ...
 
     def chain_at(
         self, moment: datetime, expiries: Sequence[tuple[str, date]] | None = None
@@ -285,4 +288,8 @@ class DayFeed(Protocol):
 
     def settlement(self) -> tuple[float, VolIndexLevels, str]:
         """The settlement print, the closing VIX levels and what they are."""
+        ...
+
+    def last_data_at(self, moment: datetime) -> datetime | None:
+        """When the newest market data known at `moment` was current (None: none yet)."""
         ...

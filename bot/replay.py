@@ -267,6 +267,11 @@ class RecordedDayFeed:
             ),
         )
 
+    def last_data_at(self, moment: datetime) -> datetime | None:
+        """When the newest bar completed by `moment` ended (None: none yet)."""
+        seen = self.session.until(moment)
+        return seen.end_at(len(seen) - 1) if len(seen) else None
+
     def settlement(self) -> tuple[float, VolIndexLevels, str]:
         """The day's settlement print, the closing VIX levels, and a note saying what it is."""
         close = session_close(self.day)

@@ -8,7 +8,7 @@ nothing new (event ids are deterministic and the ledger and outbox are idempoten
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 
@@ -32,6 +32,26 @@ from core.types import (
 )
 
 logger = logging.getLogger(__name__)
+
+
+def service_table(services: Services) -> dict[str, Callable[[datetime], Awaitable[object]]]:
+    """Map the job table's service names to the services' methods."""
+
+    def publish(track: Track) -> Callable[[datetime], Awaitable[None]]:
+        return lambda at: services.publish_signals(track, at)
+
+    return {
+        "publish_0dte": publish(Track.ZERO_DTE),
+        "publish_1dte": publish(Track.ONE_DTE),
+        "publish_45dte": publish(Track.DTE_45),
+        "check_hedges": services.check_hedges,
+        "watch_stale_data": services.watch_stale_data,
+        "settle_day": services.settle_day,
+        "recap": services.recap,
+        "trial_sweep": services.trial_sweep,
+        "heartbeat": services.heartbeat,
+    }
+
 
 #: A trial reminder goes out this long before the trial ends.
 TRIAL_REMINDER = timedelta(days=2)
@@ -65,14 +85,22 @@ class Services:
     rules: CondorRules
     hedge_rules: HedgeRules
     clock: Clock
-    counterfactual_event_days: bool = False
+    stale_after: timedelta = timedelta(minutes=5)
     _open: dict[tuple[date, Track, Risk], _Open] = field(default_factory=dict)
     _feeds: dict[date, DayFeed] = field(default_factory=dict)
+    _feed_errors: dict[date, Exception] = field(default_factory=dict)
     day_reports: dict[date, DayReport] = field(default_factory=dict)
 
     def _feed(self, day: date) -> DayFeed:
+        if day in self._feed_errors:
+            raise self._feed_errors[day]
         if day not in self._feeds:
-            self._feeds[day] = self.feed_for(day)
+            try:
+                self._feeds[day] = self.feed_for(day)
+            except (ValueError, KeyError) as error:
+                # Remember the failure: the watchdog asks every minute, the answer will not change.
+                self._feed_errors[day] = error
+                raise
         return self._feeds[day]
 
     def _report(self, day: date) -> DayReport:
@@ -105,11 +133,6 @@ class Services:
             event = select_condor(chain, CondorProfile.of(self.rules, track, risk), scheduled_for)
             audience = Audience(track=str(track), risk=str(risk))
             await self._publish(event, audience)
-            if isinstance(event, NoTradeDay) and self.counterfactual_event_days:
-                only_event = all(r.code is NoTradeCode.EVENT_DAY for r in event.reasons)
-                if only_event:
-                    profile = CondorProfile.of(self.rules.with_event_days({}), track, risk)
-                    event = select_condor(chain, profile, scheduled_for)
             if isinstance(event, CondorSignal):
                 self._remember(day, event, chain, audience, feed, scheduled_for)
             elif any(
@@ -218,6 +241,25 @@ class Services:
                 await self.subscribers.put(replace(subscriber, status=SubscriberStatus.EXPIRED))
             elif end - scheduled_for <= TRIAL_REMINDER:
                 logger.info("trial of %s ends %s", subscriber.key, end.isoformat())
+
+    async def watch_stale_data(self, scheduled_for: datetime) -> None:
+        """Tell the admins, once per episode, when market data goes stale during the session."""
+        day = scheduled_for.astimezone(NEW_YORK).date()
+        try:
+            latest = self._feed(day).last_data_at(scheduled_for)
+        except (ValueError, KeyError) as error:
+            await self.notifier.notify_admins(f"stale-{day}-nofeed", f"no market data: {error}")
+            return
+        if latest is None:
+            return
+        age = scheduled_for - latest
+        if age > self.stale_after:
+            await self.notifier.notify_admins(
+                f"stale-{day}-{latest:%H%M}",
+                f"market data stale: newest SPX bar ended {latest.astimezone(NEW_YORK):%H:%M} ET, "
+                f"{int(age.total_seconds() // 60)} min before "
+                f"{scheduled_for.astimezone(NEW_YORK):%H:%M} ET",
+            )
 
     async def heartbeat(self, scheduled_for: datetime) -> None:
         """Tell the admins the bot is alive, with what it holds."""

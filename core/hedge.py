@@ -1216,6 +1216,27 @@ def step(
         closed = (*closed, alert.side_tested)
         realised += natural
         closes = (*closes, (alert.side_tested, asof, natural))
+        short, long = (position.signal.legs[i].strike for i in wing)
+        other = "nothing stays open" if len(closed) == 2 else "the other wing stays open"
+        wing_credit = _wing_credit(position, wing)
+        events.append(
+            ExitAlert(
+                alert_id=_alert_id(
+                    "ex", position.signal.signal_id, asof, f"wing-{alert.side_tested}"
+                ),
+                signal_id=position.signal.signal_id,
+                asof=asof,
+                rule=ExitRule.WING_CLOSED,
+                detail=(
+                    f"buy back the {short}/{long} {alert.side_tested} spread now, as the hedge "
+                    f"engine recommends; {other}"
+                ),
+                debit_to_close=_usd(natural),
+                pnl_usd=_usd((wing_credit - natural) * float(SPX_MULTIPLIER) * position.contracts),
+                data=market.data,
+                rule_version=rules.rule_version,
+            )
+        )
     elif not any(_side_of(h) is alert.side_tested for h in held):
         taken = _take_hedge(recommended, position, market, rules, asof)
         if taken is not None:
@@ -1234,6 +1255,17 @@ def step(
         ),
         events,
     )
+
+
+def _wing_credit(position: OpenCondor, wing: tuple[int, int]) -> float:
+    # The fill credit split between the wings in proportion to their mid credits at entry.
+    legs = position.signal.legs
+    mids = [float(legs[i].mid) for i in range(4)]
+    put_credit = mids[1] - mids[0]
+    call_credit = mids[2] - mids[3]
+    total = put_credit + call_credit
+    share = (put_credit if wing == (1, 0) else call_credit) / total if total > 0 else 0.5
+    return float(position.fill_credit) * share
 
 
 def _side_of(hedge: HeldHedge) -> Wing:

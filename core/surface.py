@@ -54,7 +54,6 @@ tested. The rate and dividend yield of a modelled chain are inputs, not market d
 
 from __future__ import annotations
 
-import dataclasses
 import math
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
@@ -437,9 +436,7 @@ def _variance_ratio(
     return np.maximum(v, floor)
 
 
-def _swap_ratio(
-    shape: SmileShape, scale: float, ends: tuple[float, float], floor: float
-) -> float:
+def _swap_ratio(shape: SmileShape, scale: float, ends: tuple[float, float], floor: float) -> float:
     if shape.b == 0.0 or scale == 0.0:
         return 1.0
     # Gatheral (2006) eq. 11.5 in the short-time limit d2 = -z / sqrt(v(z)).

@@ -272,6 +272,7 @@ class ExitRule(StrEnum):
     BREACH = "breach"
     TIME = "time"
     PROFIT_TARGET = "profit_target"
+    WING_CLOSED = "wing_closed"  # one wing bought back on the engine's advice; the other stays
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -88,8 +88,8 @@ def test_no_trade_json_carries_reasons(capsys):
     assert {"rule_version", "signal_id", "track", "risk"} <= card.keys()
 
 
-def test_demo_prints_nine_cards_with_disclaimer_and_rule_version(capsys):
-    status, out, _ = _run(capsys, "demo")
+def test_cards_prints_nine_cards_with_disclaimer_and_rule_version(capsys):
+    status, out, _ = _run(capsys, "cards")
     assert status == 0
     assert out.count("SPX IRON CONDOR |") == 9
     assert out.count("Educational signal, not personal financial advice.") == 9

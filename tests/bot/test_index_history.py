@@ -58,7 +58,7 @@ def test_close_on_a_missing_day_names_the_series_and_the_day(indices):
         KeyError, match=r"VIX9D \(VIX9D_History.csv.gz\) has no value on 2023-03-18"
     ):
         indices.vix9d.close_on(date(2023, 3, 18))
-    with pytest.raises(KeyError, match="SKEW .* prints closes only"):
+    with pytest.raises(KeyError, match=r"SKEW .* prints closes only"):
         indices.skew.open_on(date(2023, 3, 22))
 
 
@@ -129,7 +129,7 @@ def test_gzipped_file_reads_like_plain(tmp_path):
             "DATE,VVIX\n01/04/2023,90\n01/03/2023,91\n",
             "line 3, field 'DATE': dates must be strictly ascending; 2023-01-03 comes before",
         ),
-        ("DATE,VVIX\n01/03/2023,90\n01/03/2023,91\n", "line 3, field 'DATE': .* repeats"),
+        ("DATE,VVIX\n01/03/2023,90\n01/03/2023,91\n", r"line 3, field 'DATE': .* repeats"),
         ("DATE,OPEN,HIGH,LOW,CLOSE\n01/03/2023,1,2\n", "line 2: expected 5 fields, got 3"),
     ],
 )

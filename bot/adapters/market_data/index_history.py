@@ -11,7 +11,7 @@ the high-low range (47 in VIX's 1990-2026 file): they are kept as printed. Files
 
 `VolIndices.levels_at` turns the series into the `core.surface.IndexLevels` of one moment
 without looking ahead: before a session opens the previous close, during it the day's open (the
-close-only SKEW from the previous day), after it the close.
+close-only SKEW from the previous day), after the indices' 16:15 close the close.
 """
 
 from __future__ import annotations
@@ -20,8 +20,9 @@ import csv
 import io
 import math
 from bisect import bisect_right
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Final
 
@@ -41,6 +42,8 @@ __all__ = [
 ]
 
 _OHLC: Final = ("OPEN", "HIGH", "LOW", "CLOSE")
+#: Cboe's volatility indices close 15 minutes after the stock market, with SPX options.
+INDEX_CLOSE_LAG: Final = timedelta(minutes=15)
 #: File name of each series in a data directory, plain or gzipped.
 _FILES: Final = {
     "VIX": "VIX_History.csv",
@@ -166,8 +169,9 @@ class VolIndices:
         """Return the index levels known at ``when``, without looking ahead.
 
         Before the day's 09:30 open (or on a day without a value): the latest closes. From the
-        open to the close: the day's opening values of VIX, VIX9D and VIX3M, and the previous
-        close of SKEW (Cboe prints SKEW's close only). After the close: the day's closes. Cboe's
+        open until the indices close (16:15, 15 minutes after the stock market): the day's
+        opening values of VIX, VIX9D and VIX3M, and the previous close of SKEW (Cboe prints
+        SKEW's close only). After that: the day's closes. Cboe's
         opening values are the first calculation of the day and can be noisy: a chain modelled
         from them says so in its ``observed`` text.
 
@@ -181,7 +185,7 @@ class VolIndices:
         day = local.date()
         ohlc = (self.vix, self.vix9d, self.vix3m)
         listed = all(day in s for s in ohlc)
-        if listed and local >= session_close(day):
+        if listed and local >= session_close(day) + INDEX_CLOSE_LAG:
             return self.levels_on(day)
         if listed and local >= session_open(day):
             skew_day, skew = self.skew.latest_at_or_before(_day_before(day))
@@ -250,38 +254,7 @@ def load_index_history(path: Path | str, *, name: str | None = None) -> IndexHis
             f"{','.join(header)!r}",
             line=1,
         )
-    dates: list[date] = []
-    values: list[list[float]] = []
-    for line_no, row in enumerate(rows, start=2):
-        cells = [c.strip() for c in row]
-        while cells and not cells[-1]:
-            cells.pop()
-        if not cells:
-            continue
-        if len(cells) != 1 + len(columns):
-            raise IndexFileError(
-                file,
-                f"expected {1 + len(columns)} fields, got {len(cells)}",
-                line=line_no,
-                value=",".join(row),
-            )
-        day = _parse_date(cells[0], file=file, line=line_no, field=raw[0])
-        if dates and day <= dates[-1]:
-            order = "repeats" if day == dates[-1] else "comes before"
-            raise IndexFileError(
-                file,
-                f"dates must be strictly ascending; {day} {order} {dates[-1]} on the line above",
-                line=line_no,
-                field=raw[0],
-                value=cells[0],
-            )
-        dates.append(day)
-        values.append(
-            [
-                _parse_value(cell, file=file, line=line_no, field=col)
-                for cell, col in zip(cells[1:], columns, strict=True)
-            ]
-        )
+    dates, values = _read_rows(rows, file=file, date_field=raw[0], columns=columns)
     if not dates:
         raise IndexFileError(file, "has a header but no values")
     table = np.array(values, dtype=np.float64)
@@ -326,6 +299,44 @@ def load_vol_indices(data_dir: Path | str) -> VolIndices:
         skew=loaded["SKEW"],
         vvix=loaded["VVIX"],
     )
+
+
+def _read_rows(
+    rows: Iterator[list[str]], *, file: str, date_field: str, columns: tuple[str, ...]
+) -> tuple[list[date], list[list[float]]]:
+    dates: list[date] = []
+    values: list[list[float]] = []
+    for line_no, row in enumerate(rows, start=2):
+        cells = [c.strip() for c in row]
+        while cells and not cells[-1]:
+            cells.pop()
+        if not cells:
+            continue
+        if len(cells) != 1 + len(columns):
+            raise IndexFileError(
+                file,
+                f"expected {1 + len(columns)} fields, got {len(cells)}",
+                line=line_no,
+                value=",".join(row),
+            )
+        day = _parse_date(cells[0], file=file, line=line_no, field=date_field)
+        if dates and day <= dates[-1]:
+            order = "repeats" if day == dates[-1] else "comes before"
+            raise IndexFileError(
+                file,
+                f"dates must be strictly ascending; {day} {order} {dates[-1]} on the line above",
+                line=line_no,
+                field=date_field,
+                value=cells[0],
+            )
+        dates.append(day)
+        values.append(
+            [
+                _parse_value(cell, file=file, line=line_no, field=col)
+                for cell, col in zip(cells[1:], columns, strict=True)
+            ]
+        )
+    return dates, values
 
 
 def _name_from_file(file: str) -> str:
