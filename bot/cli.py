@@ -8,6 +8,7 @@ Subcommands:
     ledger        verify the hash chain, or export it
     admin         list subscribers, add an admin, grant a trial
     health        exit 0 when Redis answers (the container healthcheck)
+    run           the production service: scheduler, services and delivery workers
     replay        a real trading day through the condor selector and the ALVH hedge engine
     calendar vix  VIX monthly settlement dates
 """
@@ -17,6 +18,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import logging
 import sys
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import replace
@@ -35,6 +37,7 @@ from bot.render.chain_json import chain_greeks_rows
 from bot.render.json_card import event_to_json, event_to_json_rows
 from bot.render.text import render_text
 from bot.replay import ReplayError, replay_day, replay_days
+from bot.service_main import ServiceConfigError, run_service
 from bot.settings import Settings, SettingsError, load_settings
 from bot.storage.embedded import connect
 from bot.storage.ledger_tools import export_records
@@ -248,6 +251,10 @@ def build_parser() -> argparse.ArgumentParser:
     grant.add_argument("--days", type=int, default=7, help="trial length in days")
     grant.set_defaults(run=_admin_grant)
 
+    run = sub.add_parser("run", help="the production service (reads .env)")
+    run.add_argument("--events", help="event-day CSV (date,label); default: data/events.csv")
+    run.set_defaults(run=_run)
+
     health = sub.add_parser("health", help="exit 0 when Redis answers")
     health.set_defaults(run=_health)
 
@@ -391,6 +398,18 @@ def _admin_grant(args: argparse.Namespace) -> int:
         return 0
 
     return asyncio.run(_with_redis(work))
+
+
+def _run(args: argparse.Namespace) -> int:
+    settings = _settings()
+    logging.basicConfig(
+        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s"
+    )
+    try:
+        asyncio.run(run_service(settings, _rules(args.events)))
+    except ServiceConfigError as error:
+        raise CliError(str(error)) from None
+    return 0
 
 
 def _health(args: argparse.Namespace) -> int:
