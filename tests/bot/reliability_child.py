@@ -28,7 +28,7 @@ GO_KEY = "test:go"
 
 class SystemClock:
     def now(self) -> datetime:
-        return datetime.now(UTC)  # noqa: TID251 - a real process on the real clock
+        return datetime.now(UTC)
 
 
 class FilePlatform:

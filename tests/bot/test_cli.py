@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import gzip
-from datetime import date
 import json
+from datetime import date
 from pathlib import Path
 
 import pytest

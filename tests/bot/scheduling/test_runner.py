@@ -48,7 +48,7 @@ class WallClock:
     """The real clock: APScheduler's own loop reads it too."""
 
     def now(self) -> datetime:
-        return datetime.now(UTC)  # noqa: TID251 - the scheduler under test runs on real time
+        return datetime.now(UTC)
 
 
 class HandoverLocks:
