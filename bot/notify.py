@@ -134,6 +134,20 @@ class Notifier:
             already_queued=already,
         )
 
+    async def notify_subscriber(self, subscriber: Subscriber, notice_id: str, text: str) -> bool:
+        """Queue a personal notice (a trial reminder) to one subscriber, once per `notice_id`."""
+        if subscriber.platform not in self.platforms:
+            return False
+        target = subscriber.user_id if subscriber.delivery == "dm" else subscriber.delivery
+        delivery = Delivery(
+            key=f"{notice_id}:{subscriber.platform}:{target}",
+            platform=subscriber.platform,
+            target=target,
+            event_id=notice_id,
+            text=text,
+        )
+        return await self.outbox.enqueue(delivery)
+
     async def notify_admins(self, notice_id: str, text: str) -> int:
         """Queue an operational notice (health, stale data, dead letters) to every admin.
 

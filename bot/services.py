@@ -240,7 +240,13 @@ class Services:
             if scheduled_for >= end:
                 await self.subscribers.put(replace(subscriber, status=SubscriberStatus.EXPIRED))
             elif end - scheduled_for <= TRIAL_REMINDER:
-                logger.info("trial of %s ends %s", subscriber.key, end.isoformat())
+                local_end = end.astimezone(NEW_YORK)
+                await self.notifier.notify_subscriber(
+                    subscriber,
+                    f"trial-reminder-{subscriber.key}-{end:%Y%m%d}",
+                    f"Your free trial ends {local_end:%a %Y-%m-%d %H:%M} ET. "
+                    "Subscribe to keep receiving the signals.",
+                )
 
     async def watch_stale_data(self, scheduled_for: datetime) -> None:
         """Tell the admins, once per episode, when market data goes stale during the session."""
