@@ -171,6 +171,10 @@ async def test_publish_report_counts_what_was_queued_and_skipped(world):
     await world.subscribers.put(_sub("off", levels={"condor": NoticeLevel.OFF}))
     services = world.services()
     await services.publish_signals(Track.ZERO_DTE, AT_10)
-    report = services.day_reports[DAY].reports[0]
+    day = services.day_reports[DAY]
+    balanced = next(
+        i for i, e in enumerate(day.events) if str(getattr(e, "risk", "")) == "balanced"
+    )
+    report = day.reports[balanced]
     assert (report.queued, report.skipped_off, report.already_queued) == (1, 1, 0)
-    assert report.ledger_seq == 1
+    assert report.ledger_seq == balanced + 1
