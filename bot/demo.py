@@ -26,7 +26,13 @@ from bot.scheduling.market_calendar import MarketCalendar
 from bot.scheduling.runner import JobRunner, RunOutcome, occurrences
 from bot.services import Services, service_table
 from bot.storage.embedded import connect
-from bot.storage.redis_store import RedisJobLocks, RedisLedger, RedisOutbox, RedisSubscriberStore
+from bot.storage.redis_store import (
+    RedisDayStore,
+    RedisJobLocks,
+    RedisLedger,
+    RedisOutbox,
+    RedisSubscriberStore,
+)
 from core.calendar import NEW_YORK
 from core.rules import CondorRules, HedgeRules
 from core.types import Track
@@ -147,6 +153,7 @@ async def run_demo(
             rules=rules,
             hedge_rules=hedge_rules,
             clock=clock,
+            days=RedisDayStore(redis),
         )
         console = CountingConsole(stream=out)
         worker = DeliveryWorker(outbox=outbox, publisher=console, clock=clock, consumer="demo")

@@ -260,6 +260,18 @@ class DayPositions:
     open_positions: Mapping[str, str] = field(default_factory=dict)  # "track:risk" -> JSON state
 
 
+class DayStore(Protocol):
+    """The day's signals and open positions (with their hedge-engine state), per track."""
+
+    async def get_day(self, day: date) -> DayPositions:
+        """Return what is stored for `day` (empty when nothing is)."""
+        ...
+
+    async def put_day(self, positions: DayPositions) -> None:
+        """Replace what is stored for `positions.day`."""
+        ...
+
+
 class DayFeed(Protocol):
     """Market data for one trading day, as of any moment of it (never looking ahead).
 

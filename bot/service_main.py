@@ -26,7 +26,13 @@ from bot.scheduling.runner import JobRunner
 from bot.services import Services, service_table
 from bot.settings import MarketDataSource, Settings, quiet_http_logs
 from bot.storage.embedded import connect
-from bot.storage.redis_store import RedisJobLocks, RedisLedger, RedisOutbox, RedisSubscriberStore
+from bot.storage.redis_store import (
+    RedisDayStore,
+    RedisJobLocks,
+    RedisLedger,
+    RedisOutbox,
+    RedisSubscriberStore,
+)
 from core.calendar import NEW_YORK
 from core.rules import CondorRules, HedgeRules
 
@@ -90,6 +96,7 @@ async def run_service(
             rules=rules,
             hedge_rules=hedge_rules,
             clock=clock,
+            days=RedisDayStore(redis),
         )
 
         async def blocked(delivery: Delivery, result: SendResult) -> None:

@@ -7,13 +7,15 @@ nothing new (event ids are deterministic and the ledger and outbox are idempoten
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 
+from bot.codec import from_jsonable, to_jsonable
 from bot.notify import Audience, Notifier, PublishReport
-from bot.ports import Clock, DayFeed, SubscriberStatus, SubscriberStore
+from bot.ports import Clock, DayFeed, DayStore, SubscriberStatus, SubscriberStore
 from core.calendar import NEW_YORK, next_trading_day, spxw_expirations
 from core.chain import OptionChain
 from core.condor import CondorProfile, select_condor
@@ -86,6 +88,8 @@ class Services:
     hedge_rules: HedgeRules
     clock: Clock
     stale_after: timedelta = timedelta(minutes=5)
+    days: DayStore | None = None
+    _restored: set[date] = field(default_factory=set)
     _open: dict[tuple[date, Track, Risk], _Open] = field(default_factory=dict)
     _feeds: dict[date, DayFeed] = field(default_factory=dict)
     _feed_errors: dict[date, Exception] = field(default_factory=dict)
@@ -135,6 +139,7 @@ class Services:
             await self._publish(event, audience)
             if isinstance(event, CondorSignal):
                 self._remember(day, event, chain, audience, feed, scheduled_for)
+                await self._save(self._open[(day, event.track, event.risk)])
             elif any(
                 r.code in (NoTradeCode.BAD_DATA, NoTradeCode.STALE_DATA) for r in event.reasons
             ):
@@ -175,9 +180,49 @@ class Services:
             await self._publish(event, Audience(track=str(track), risk=str(risk)))
         await self.notifier.notify_admins(f"admin-nodata-{track}-{at:%Y%m%dT%H%M}", detail)
 
+    async def _save(self, held: _Open) -> None:
+        # Open positions are kept under their expiry day: that is the day that must find them.
+        if self.days is None:
+            return
+        signal = held.position.signal
+        stored = await self.days.get_day(signal.expiry)
+        key = f"{signal.track}:{signal.risk}"
+        state = {
+            "position": to_jsonable(held.position),
+            "state": to_jsonable(held.state),
+            "settled": held.result is not None,
+        }
+        positions = dict(stored.open_positions)
+        positions[key] = json.dumps(state, sort_keys=True)
+        await self.days.put_day(replace(stored, open_positions=positions))
+
+    async def _restore(self, day: date) -> None:
+        """After a restart, reload the condors expiring `day` and their engine state."""
+        if self.days is None or day in self._restored:
+            return
+        self._restored.add(day)
+        stored = await self.days.get_day(day)
+        for key, text in stored.open_positions.items():
+            data = json.loads(text)
+            position = from_jsonable(OpenCondor, data["position"])
+            signal = position.signal
+            opened = signal.asof.astimezone(NEW_YORK).date()
+            if (opened, signal.track, signal.risk) in self._open or data.get("settled"):
+                continue
+            chain, _ = self._feed(day).chain_at(signal.asof, self._expiries(opened))
+            track, risk = key.split(":")
+            self._open[(opened, signal.track, signal.risk)] = _Open(
+                position=position,
+                chain=chain,
+                state=from_jsonable(EngineState, data["state"]),
+                audience=Audience(track=track, risk=risk),
+            )
+            logger.info("restored %s %s expiring %s", track, risk, day)
+
     async def check_hedges(self, scheduled_for: datetime) -> None:
         """Run the hedge engine on every condor expiring today."""
         day = scheduled_for.astimezone(NEW_YORK).date()
+        await self._restore(day)
         for held in list(self._open.values()):
             if held.position.signal.expiry != day or held.result is not None:
                 continue
@@ -187,10 +232,13 @@ class Services:
             )
             for event in events:
                 await self._publish(event, held.audience)
+            if events:
+                await self._save(held)
 
     async def settle_day(self, scheduled_for: datetime) -> None:
         """Score every condor that expired today against the settlement."""
         day = scheduled_for.astimezone(NEW_YORK).date()
+        await self._restore(day)
         for held in self._open.values():
             signal = held.position.signal
             if signal.expiry != day or held.result is not None:
@@ -212,6 +260,7 @@ class Services:
             )
             held.result = result
             await self._publish(result, held.audience)
+            await self._save(held)
 
     async def recap(self, scheduled_for: datetime) -> str:
         """Send the admins the day's recap and return it."""

@@ -17,6 +17,7 @@ from core.types import Track
 from tests.conftest import ROOT
 from tests.fakes import (
     FixedClock,
+    InMemoryDayStore,
     InMemoryLedger,
     InMemoryOutbox,
     InMemorySubscriberStore,
@@ -178,3 +179,31 @@ async def test_publish_report_counts_what_was_queued_and_skipped(world):
     report = day.reports[balanced]
     assert (report.queued, report.skipped_off, report.already_queued) == (1, 1, 0)
     assert report.ledger_seq == balanced + 1
+
+
+async def test_a_restart_mid_day_resumes_the_positions_without_repeating_alerts(world):
+    days = InMemoryDayStore()
+    await world.subscribers.put(_sub("trader"))
+    first = world.services()
+    first.days = days
+    await first.publish_signals(Track.ZERO_DTE, AT_10)
+    moment = AT_10
+    while moment < datetime(2023, 3, 22, 14, 50, tzinfo=NEW_YORK):
+        moment += timedelta(minutes=5)
+        await first.check_hedges(moment)
+    before = [r.event_id for r in await world.ledger.records()]
+    # The process dies; a new one starts with the same stores and picks the day up.
+    second = world.services()
+    second.days = days
+    again = moment
+    await second.check_hedges(again)  # the same bar again: nothing new
+    assert [r.event_id for r in await world.ledger.records()] == before
+    while moment < datetime(2023, 3, 22, 16, 0, tzinfo=NEW_YORK):
+        moment += timedelta(minutes=5)
+        await second.check_hedges(moment)
+    await second.settle_day(datetime(2023, 3, 22, 16, 15, tzinfo=NEW_YORK))
+    kinds = [r.kind for r in await world.ledger.records()]
+    assert kinds.count("day_result") == 3
+    assert "exit" in kinds  # the put wing's close after 15:50, decided by the restarted process
+    ids = [r.event_id for r in await world.ledger.records()]
+    assert len(ids) == len(set(ids))
