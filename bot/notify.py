@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime, time
 from zoneinfo import ZoneInfo
 
@@ -82,6 +82,21 @@ def _in_quiet_hours(subscriber: Subscriber, moment: datetime) -> bool:
     return start <= local < end if start <= end else local >= start or local < end
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Rendering:
+    """How one platform words its messages: events and operational notices.
+
+    The default is the plain-text card; Telegram registers its HTML renderer, so a delivery's
+    text is ready for its platform when it is queued.
+    """
+
+    event: Callable[[Event], str] = render_text
+    notice: Callable[[str], str] = str
+
+
+_PLAIN = Rendering()
+
+
 @dataclass(slots=True)
 class Notifier:
     """Ledger, then outbox: the only way an event reaches a subscriber."""
@@ -91,6 +106,10 @@ class Notifier:
     outbox: Outbox
     clock: Clock
     platforms: Sequence[str]
+    renderings: Mapping[str, Rendering] = field(default_factory=dict)
+
+    def _rendering(self, platform: str) -> Rendering:
+        return self.renderings.get(platform, _PLAIN)
 
     async def publish(self, event: Event, audience: Audience) -> PublishReport:
         """Record `event` in the ledger, then queue it for every subscriber of `audience`."""
@@ -99,7 +118,7 @@ class Notifier:
         event_id = event_id_of(event)
         payload = json.dumps(body, sort_keys=True, separators=(",", ":"), default=str)
         record = await self.ledger.append(event_id, kind, event.asof.isoformat(), payload)
-        text = render_text(event)
+        texts: dict[str, str] = {}
         queued = skipped = already = 0
         now = self.clock.now()
         for subscriber in await self.subscribers.all():
@@ -113,12 +132,14 @@ class Notifier:
                 continue
             silent = level is NoticeLevel.SILENT or _in_quiet_hours(subscriber, now)
             target = subscriber.user_id if subscriber.delivery == "dm" else subscriber.delivery
+            if subscriber.platform not in texts:
+                texts[subscriber.platform] = self._rendering(subscriber.platform).event(event)
             delivery = Delivery(
                 key=f"{event_id}:{subscriber.platform}:{target}",
                 platform=subscriber.platform,
                 target=target,
                 event_id=event_id,
-                text=text,
+                text=texts[subscriber.platform],
                 silent=silent,
             )
             if await self.outbox.enqueue(delivery):
@@ -164,7 +185,7 @@ class Notifier:
                 platform=subscriber.platform,
                 target=target,
                 event_id=notice_id,
-                text=f"[admin] {text} ({notice_id})",
+                text=self._rendering(subscriber.platform).notice(f"[admin] {text} ({notice_id})"),
             )
             queued += await self.outbox.enqueue(delivery)
         return queued

@@ -25,7 +25,7 @@ from collections.abc import Iterator, Mapping
 from contextvars import ContextVar
 from enum import StrEnum
 from pathlib import Path
-from typing import Any, Final
+from typing import Annotated, Any, Final
 from urllib.parse import urlsplit, urlunsplit
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
@@ -33,6 +33,7 @@ from pydantic.fields import FieldInfo
 from pydantic_settings import (
     BaseSettings,
     EnvSettingsSource,
+    NoDecode,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
 )
@@ -60,6 +61,7 @@ DEFAULT_ENV_FILE: Final = Path(".env")
 _NESTED: Final = "__"
 
 _TELEGRAM_TOKEN = re.compile(r"^\d{3,}:[A-Za-z0-9_-]{20,}$")
+_TELEGRAM_CHAT = re.compile(r"^(-?\d{1,20}|@[A-Za-z][A-Za-z0-9_]{3,31})$")
 _DISCORD_TOKEN = re.compile(r"^[A-Za-z0-9_-]{20,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{20,}$")
 _ADMIN_CHANNEL = re.compile(r"^(telegram|discord|console):(\S+)$")
 _LOG_LEVELS: Final = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
@@ -98,6 +100,45 @@ class TelegramSettings(BaseModel):
 
     token: SecretStr | None = None
     api_url: str = "https://api.telegram.org"
+    channel_0dte: str | None = None
+    channel_1dte: str | None = None
+    channel_45dte: str | None = None
+    admin_chat_id: int | None = None
+    admin_user_ids: Annotated[tuple[int, ...], NoDecode] = ()
+    trial_days: int = Field(default=14, ge=0, le=365)
+    webhook_url: str | None = None
+    webhook_port: int = Field(default=8443, ge=1, le=65535)
+
+    @field_validator("admin_user_ids", mode="before")
+    @classmethod
+    def _user_ids(cls, value: object) -> object:
+        if isinstance(value, str):
+            parts = [p.strip() for p in value.split(",") if p.strip()]
+            if not all(p.lstrip("-").isdigit() for p in parts):
+                raise ValueError(f"expected comma-separated numeric user ids, got {value!r}")
+            return tuple(int(p) for p in parts)
+        return value
+
+    @field_validator("channel_0dte", "channel_1dte", "channel_45dte")
+    @classmethod
+    def _channel(cls, value: str | None) -> str | None:
+        if value is not None and not _TELEGRAM_CHAT.match(value):
+            raise ValueError(f"expected a chat id like -1001234567890 or @name, got {value!r}")
+        return value
+
+    @field_validator("webhook_url")
+    @classmethod
+    def _webhook(cls, value: str | None) -> str | None:
+        return None if value is None else _http_url(value)
+
+    def channel_for(self, track: str) -> str | None:
+        """Return the channel configured for a track value ("0dte", ...), or None."""
+        channels = {
+            "0dte": self.channel_0dte,
+            "1dte": self.channel_1dte,
+            "45dte": self.channel_45dte,
+        }
+        return channels.get(track)
 
     @field_validator("token")
     @classmethod
@@ -122,6 +163,40 @@ class DiscordSettings(BaseModel):
 
     token: SecretStr | None = None
     guild_id: int | None = Field(default=None, gt=0)
+    guild_ids: Annotated[tuple[int, ...], NoDecode] = ()
+    channel_0dte: int | None = Field(default=None, gt=0)
+    channel_1dte: int | None = Field(default=None, gt=0)
+    channel_45dte: int | None = Field(default=None, gt=0)
+    admin_channel_id: int | None = Field(default=None, gt=0)
+    admin_role_id: int | None = Field(default=None, gt=0)
+    admin_user_ids: Annotated[tuple[int, ...], NoDecode] = ()
+    trial_role_id: int | None = Field(default=None, gt=0)
+
+    @field_validator("guild_ids", "admin_user_ids", mode="before")
+    @classmethod
+    def _snowflakes(cls, value: object) -> object:
+        if isinstance(value, str):
+            parts = [p.strip() for p in value.split(",") if p.strip()]
+            if not all(p.isdigit() and int(p) > 0 for p in parts):
+                raise ValueError(f"expected comma-separated positive Discord ids, got {value!r}")
+            return tuple(int(p) for p in parts)
+        return value
+
+    @property
+    def track_channels(self) -> dict[str, int]:
+        """Channel id per track value ("0dte", ...), for the tracks that have one."""
+        channels = {
+            "0dte": self.channel_0dte,
+            "1dte": self.channel_1dte,
+            "45dte": self.channel_45dte,
+        }
+        return {track: channel for track, channel in channels.items() if channel is not None}
+
+    @property
+    def all_guild_ids(self) -> tuple[int, ...]:
+        """`guild_id` and `guild_ids` together, without repeats."""
+        first = () if self.guild_id is None else (self.guild_id,)
+        return tuple(dict.fromkeys((*first, *self.guild_ids)))
 
     @field_validator("token")
     @classmethod

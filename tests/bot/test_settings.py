@@ -209,11 +209,11 @@ def test_other_programs_variables_in_the_environment_are_ignored():
 def test_env_example_lists_every_key_with_a_comment_and_loads():
     example = ROOT / ".env.example"
     lines = example.read_text(encoding="utf-8").splitlines()
-    keys = [line.split("=", 1)[0] for line in lines if re.match(r"^[A-Z_]+=", line)]
+    keys = [line.split("=", 1)[0] for line in lines if re.match(r"^[A-Z][A-Z0-9_]*=", line)]
 
     assert sorted(keys) == sorted(env_keys())
     for i, line in enumerate(lines):
-        if re.match(r"^[A-Z_]+=", line):
+        if re.match(r"^[A-Z][A-Z0-9_]*=", line):
             assert lines[i - 1].startswith("#"), f"{line.split('=')[0]} has no comment above it"
     assert load_settings({}, example) == load_settings({})
 

@@ -11,7 +11,7 @@ the high-low range (47 in VIX's 1990-2026 file): they are kept as printed. Files
 
 `VolIndices.levels_at` turns the series into the `core.surface.IndexLevels` of one moment
 without looking ahead: before a session opens the previous close, during it the day's open (the
-close-only SKEW from the previous day), after the indices' 16:15 close the close.
+close-only SKEW from the previous day), after the 16:00 close the close.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ import math
 from bisect import bisect_right
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from pathlib import Path
 from typing import Final
 
@@ -42,8 +42,6 @@ __all__ = [
 ]
 
 _OHLC: Final = ("OPEN", "HIGH", "LOW", "CLOSE")
-#: Cboe's volatility indices close 15 minutes after the stock market, with SPX options.
-INDEX_CLOSE_LAG: Final = timedelta(minutes=15)
 #: File name of each series in a data directory, plain or gzipped.
 _FILES: Final = {
     "VIX": "VIX_History.csv",
@@ -169,9 +167,10 @@ class VolIndices:
         """Return the index levels known at ``when``, without looking ahead.
 
         Before the day's 09:30 open (or on a day without a value): the latest closes. From the
-        open until the indices close (16:15, 15 minutes after the stock market): the day's
-        opening values of VIX, VIX9D and VIX3M, and the previous close of SKEW (Cboe prints
-        SKEW's close only). After that: the day's closes. Cboe's
+        open to the 16:00 close: the day's opening values of VIX, VIX9D and VIX3M, and the
+        previous close of SKEW (Cboe prints SKEW's close only). From the close on: the day's
+        closes (Cboe's indices settle at 16:15, so between 16:00 and 16:15 this looks up to 15
+        minutes ahead; callers marking the close rely on it). Cboe's
         opening values are the first calculation of the day and can be noisy: a chain modelled
         from them says so in its ``observed`` text.
 
@@ -185,7 +184,7 @@ class VolIndices:
         day = local.date()
         ohlc = (self.vix, self.vix9d, self.vix3m)
         listed = all(day in s for s in ohlc)
-        if listed and local >= session_close(day) + INDEX_CLOSE_LAG:
+        if listed and local >= session_close(day):
             return self.levels_on(day)
         if listed and local >= session_open(day):
             skew_day, skew = self.skew.latest_at_or_before(_day_before(day))

@@ -1,0 +1,1 @@
+"""The Telegram front end: python-telegram-bot `Application`, command handlers, publisher."""

@@ -1,0 +1,462 @@
+"""The Telegram `Application`: subscriber and admin commands, and its manual lifecycle.
+
+Each command is a method of `TelegramCommands` whose docstring's first line is the description
+`setMyCommands` publishes and `/help` prints. Admin commands answer anyone else with a polite
+refusal. The application runs inside the service's task group (`run_telegram`): never
+`run_polling()`, which would own the event loop.
+
+Settings keyboards use short `callback_data` keys (``lv:<kind>``, well under Telegram's 64 bytes)
+that name what to change; the subscriber's state itself lives in the subscriber store.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import html
+import logging
+from collections.abc import Callable, Coroutine, Sequence
+from dataclasses import dataclass, replace
+from datetime import timedelta
+from decimal import Decimal, InvalidOperation
+from typing import Any, Final
+
+from telegram import (
+    BotCommand,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    LinkPreviewOptions,
+    Update,
+)
+from telegram.constants import ParseMode
+from telegram.ext import (
+    AIORateLimiter,
+    Application,
+    ApplicationBuilder,
+    CallbackQueryHandler,
+    CommandHandler,
+    ContextTypes,
+)
+
+from bot.ports import (
+    Clock,
+    Delivery,
+    NoticeLevel,
+    Outbox,
+    Subscriber,
+    SubscriberStatus,
+    SubscriberStore,
+)
+from bot.render.chart import pnl_at_expiry_usd, render_payoff_png
+from bot.render.telegram_html import (
+    render_notice_html,
+    render_signal_caption,
+    render_telegram_html,
+)
+from bot.services import Services
+from bot.settings import quiet_http_logs
+from core.calendar import NEW_YORK
+from core.types import CondorSignal, Event, NoTradeDay
+
+logger = logging.getLogger(__name__)
+
+PLATFORM: Final = "telegram"
+TRACKS: Final = ("0dte", "1dte", "45dte")
+#: Event kinds a subscriber can set to on / silent / off, with their button labels.
+LEVEL_KINDS: Final = {
+    "condor": "Signals",
+    "no_trade": "No-trade days",
+    "hedge": "Hedge alerts",
+    "exit": "Exits",
+    "day_result": "Day results",
+}
+_NEXT_LEVEL: Final = {
+    NoticeLevel.ON: NoticeLevel.SILENT,
+    NoticeLevel.SILENT: NoticeLevel.OFF,
+    NoticeLevel.OFF: NoticeLevel.ON,
+}
+_REFUSED: Final = "Sorry, that command is for the bot's admins."
+_RECEIVING: Final = frozenset({SubscriberStatus.TRIAL, SubscriberStatus.ACTIVE})
+
+Handler = Callable[[Update, ContextTypes.DEFAULT_TYPE], Coroutine[Any, Any, None]]
+
+
+@dataclass(slots=True, kw_only=True)
+class TelegramDeps:
+    """What the commands need: ports and use cases, never storage or adapters.
+
+    Attributes:
+        subscribers: The subscriber store.
+        clock: The time.
+        admin_user_ids: Telegram user ids allowed to run the admin commands.
+        trial_days: Length of the free trial `/start` begins.
+        services: Today's cards and open signals (None: the commands say none yet).
+        outbox: For `/broadcast` and the dead-letter count in `/health`.
+    """
+
+    subscribers: SubscriberStore
+    clock: Clock
+    admin_user_ids: frozenset[int] = frozenset()
+    trial_days: int = 14
+    services: Services | None = None
+    outbox: Outbox | None = None
+
+
+def _first_line(handler: Handler) -> str:
+    return (handler.__doc__ or "").strip().split("\n")[0].rstrip(".")
+
+
+class TelegramCommands:
+    """The command handlers over `TelegramDeps`."""
+
+    def __init__(self, deps: TelegramDeps) -> None:
+        self.deps = deps
+        self.public: dict[str, Handler] = {
+            "start": self.start,
+            "help": self.help,
+            "today": self.today,
+            "status": self.status,
+            "settings": self.settings,
+            "whatif": self.whatif,
+            "trial": self.trial,
+            "stop": self.stop,
+        }
+        self.admin: dict[str, Handler] = {
+            "health": self.health,
+            "subscribers": self.subscribers,
+            "broadcast": self.broadcast,
+        }
+
+    def bot_commands(self) -> list[BotCommand]:
+        """Return the public commands for `setMyCommands`, each with its description."""
+        return [BotCommand(name, _first_line(h)) for name, h in self.public.items()]
+
+    def install(self, application: Application[Any, Any, Any, Any, Any, Any]) -> None:
+        """Register every command, the settings buttons and the error handler."""
+        for name, handler in self.public.items():
+            application.add_handler(CommandHandler(name, handler))
+        for name, handler in self.admin.items():
+            application.add_handler(CommandHandler(name, self._admin_only(handler)))
+        application.add_handler(CallbackQueryHandler(self.on_button, pattern=r"^lv:"))
+        application.add_error_handler(self.on_error)
+
+    # -- helpers ------------------------------------------------------------------------
+
+    @staticmethod
+    async def _reply(update: Update, html: str, **kwargs: Any) -> None:
+        if update.effective_message is None:
+            return
+        await update.effective_message.reply_text(
+            html,
+            parse_mode=ParseMode.HTML,
+            link_preview_options=LinkPreviewOptions(is_disabled=True),
+            **kwargs,
+        )
+
+    @staticmethod
+    def _user_id(update: Update) -> str | None:
+        user = update.effective_user
+        return None if user is None else str(user.id)
+
+    async def _me(self, update: Update) -> Subscriber | None:
+        user_id = self._user_id(update)
+        if user_id is None:
+            return None
+        return await self.deps.subscribers.get(PLATFORM, user_id)
+
+    def _admin_only(self, handler: Handler) -> Handler:
+        async def guarded(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+            user = update.effective_user
+            if user is None or user.id not in self.deps.admin_user_ids:
+                logger.info("admin command refused for user %s", user.id if user else None)
+                await self._reply(update, _REFUSED)
+                return
+            await handler(update, context)
+
+        guarded.__doc__ = handler.__doc__
+        return guarded
+
+    def _today_events(self) -> list[Event]:
+        services = self.deps.services
+        if services is None:
+            return []
+        day = self.deps.clock.now().astimezone(NEW_YORK).date()
+        report = services.day_reports.get(day)
+        return [] if report is None else list(report.events)
+
+    def _todays_card(self, track: str, risks: Sequence[str]) -> CondorSignal | NoTradeDay | None:
+        cards = [
+            e
+            for e in self._today_events()
+            if isinstance(e, CondorSignal | NoTradeDay) and str(e.track) == track
+        ]
+        preferred = [e for e in cards if str(e.risk) in risks] or cards
+        signals = [e for e in preferred if isinstance(e, CondorSignal)]
+        return (signals or preferred or [None])[-1]
+
+    # -- subscriber commands ---------------------------------------------------------------
+
+    async def start(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Subscribe and start your free trial (once per user)."""
+        user_id = self._user_id(update)
+        if user_id is None:
+            return
+        now = self.deps.clock.now()
+        me = await self.deps.subscribers.get(PLATFORM, user_id)
+        days = self.deps.trial_days
+        if me is None:
+            me = Subscriber(
+                platform=PLATFORM,
+                user_id=user_id,
+                status=SubscriberStatus.TRIAL,
+                trial_start=now,
+                trial_end=now + timedelta(days=days),
+            )
+            text = (
+                f"<b>Welcome!</b> Your free {days}-day trial has started: you will get the SPX "
+                "iron-condor cards and hedge alerts here. /help lists the commands."
+            )
+        elif me.status in _RECEIVING:
+            text = "You are already subscribed. /trial shows the days left, /help the commands."
+        elif me.trial_end is not None and me.trial_end > now:
+            me = replace(me, status=SubscriberStatus.TRIAL)
+            text = "Welcome back: your trial continues. /trial shows the days left."
+        elif me.status is SubscriberStatus.ACTIVE:
+            text = "Welcome back."
+        else:
+            me = replace(me, status=SubscriberStatus.EXPIRED)
+            text = "Your free trial has already been used. Ask the admins about a subscription."
+        await self.deps.subscribers.put(me)
+        await self._reply(update, text)
+
+    async def help(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """List the commands."""
+        lines = ["<b>Commands</b>"]
+        lines += [f"/{name} - {html.escape(_first_line(h))}" for name, h in self.public.items()]
+        user = update.effective_user
+        if user is not None and user.id in self.deps.admin_user_ids:
+            lines += ["<b>Admin</b>"]
+            lines += [f"/{name} - {html.escape(_first_line(h))}" for name, h in self.admin.items()]
+        await self._reply(update, "\n".join(lines))
+
+    async def today(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Show today's card for a track (/today 0dte), or why there is no trade."""
+        args = context.args or []
+        track = args[0].lower() if args else "0dte"
+        if track not in TRACKS:
+            await self._reply(update, f"Tracks: {', '.join(TRACKS)}. Try /today 0dte.")
+            return
+        me = await self._me(update)
+        card = self._todays_card(track, me.risks if me else ("balanced",))
+        if card is None:
+            await self._reply(update, f"No {track} card yet today.")
+            return
+        await self._reply(update, render_telegram_html(card))
+
+    async def status(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Show today's signals and hedge alerts so far."""
+        events = self._today_events()
+        if not events:
+            await self._reply(update, "Nothing published yet today.")
+            return
+        counts: dict[str, int] = {}
+        for event in events:
+            counts[type(event).__name__] = counts.get(type(event).__name__, 0) + 1
+        lines = ["<b>Today so far</b>", *(f"{k}: {n}" for k, n in sorted(counts.items()))]
+        await self._reply(update, "\n".join(lines))
+
+    async def whatif(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """P&L of today's condor if SPX settles at PRICE (/whatif 4000 [track])."""
+        args = context.args or []
+        try:
+            price = Decimal(args[0].replace(",", "")) if args else None
+        except InvalidOperation:
+            price = None
+        if price is None or not price.is_finite() or not 0 < price < 100_000:
+            await self._reply(update, "Usage: /whatif PRICE [track], e.g. /whatif 4000 0dte")
+            return
+        track = args[1].lower() if len(args) > 1 else "0dte"
+        me = await self._me(update)
+        card = self._todays_card(track, me.risks if me else ("balanced",))
+        if not isinstance(card, CondorSignal) or update.effective_chat is None:
+            await self._reply(update, f"No {track} condor today to test.")
+            return
+        pnl = pnl_at_expiry_usd(card, float(price))
+        caption = render_signal_caption(card)
+        head = f"<b>If SPX settles at {price:,f}: P&amp;L ${pnl:+,.0f} per contract</b>\n"
+        await context.bot.send_photo(
+            update.effective_chat.id,
+            render_payoff_png(card, price=float(price)),
+            caption=head + caption if len(head) + len(caption) <= 1024 else head,
+            parse_mode=ParseMode.HTML,
+        )
+
+    async def trial(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Show the days left in your free trial."""
+        me = await self._me(update)
+        if me is None or me.trial_end is None:
+            await self._reply(update, "You have no trial yet: /start begins one.")
+            return
+        left = me.trial_end - self.deps.clock.now()
+        if me.status is SubscriberStatus.TRIAL and left.total_seconds() > 0:
+            days = left.days + (1 if left.seconds else 0)
+            end = me.trial_end.astimezone(NEW_YORK)
+            await self._reply(update, f"{days} days left in your trial (ends {end:%Y-%m-%d}).")
+        else:
+            await self._reply(update, "Your trial has ended.")
+
+    async def stop(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Unsubscribe (your track record stays in the ledger)."""
+        me = await self._me(update)
+        if me is None:
+            await self._reply(update, "You are not subscribed.")
+            return
+        await self.deps.subscribers.put(replace(me, status=SubscriberStatus.UNSUBSCRIBED))
+        await self._reply(update, "Unsubscribed. /start brings you back.")
+
+    def _keyboard(self, me: Subscriber) -> InlineKeyboardMarkup:
+        rows = [
+            [
+                InlineKeyboardButton(
+                    f"{label}: {me.levels.get(kind, NoticeLevel.ON)}", callback_data=f"lv:{kind}"
+                )
+            ]
+            for kind, label in LEVEL_KINDS.items()
+        ]
+        return InlineKeyboardMarkup(rows)
+
+    async def settings(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Choose on, silent or off for each kind of message."""
+        me = await self._me(update)
+        if me is None:
+            await self._reply(update, "You are not subscribed: /start first.")
+            return
+        await self._reply(
+            update,
+            "<b>Notifications</b> (tap to cycle on, silent, off)",
+            reply_markup=self._keyboard(me),
+        )
+
+    async def on_button(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Cycle one event kind's notice level from the settings keyboard."""
+        query = update.callback_query
+        if query is None:
+            return
+        kind = (query.data or "").removeprefix("lv:")
+        me = await self.deps.subscribers.get(PLATFORM, str(query.from_user.id))
+        if me is None or kind not in LEVEL_KINDS:
+            await query.answer("Not subscribed or unknown setting.")
+            return
+        levels = dict(me.levels)
+        levels[kind] = _NEXT_LEVEL[levels.get(kind, NoticeLevel.ON)]
+        me = replace(me, levels=levels)
+        await self.deps.subscribers.put(me)
+        await query.answer(f"{LEVEL_KINDS[kind]}: {levels[kind]}")
+        await query.edit_message_text(
+            "<b>Notifications</b> (tap to cycle on, silent, off)",
+            parse_mode=ParseMode.HTML,
+            reply_markup=self._keyboard(me),
+        )
+
+    # -- admin commands -----------------------------------------------------------------
+
+    async def health(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Show the bot's health: time, subscribers, dead letters, today's events."""
+        subscribers = await self.deps.subscribers.all()
+        dead = len(await self.deps.outbox.dead_letters()) if self.deps.outbox else 0
+        now = self.deps.clock.now().astimezone(NEW_YORK)
+        text = (
+            f"alive at {now:%Y-%m-%d %H:%M} ET\nsubscribers: {len(subscribers)}\n"
+            f"dead letters: {dead}\nevents today: {len(self._today_events())}"
+        )
+        await self._reply(update, render_notice_html(text))
+
+    async def subscribers(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Count the Telegram subscribers by status."""
+        counts: dict[str, int] = {}
+        for sub in await self.deps.subscribers.all():
+            if sub.platform == PLATFORM:
+                counts[str(sub.status)] = counts.get(str(sub.status), 0) + 1
+        lines = [f"{k}: {n}" for k, n in sorted(counts.items())] or ["none"]
+        await self._reply(update, render_notice_html("subscribers\n" + "\n".join(lines)))
+
+    async def broadcast(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Send TEXT to every active and trial subscriber through the outbox."""
+        text = " ".join(context.args or []).strip()
+        if not text or self.deps.outbox is None:
+            await self._reply(update, "Usage: /broadcast TEXT")
+            return
+        digest = hashlib.sha256(text.encode()).hexdigest()[:12]
+        queued = 0
+        for sub in await self.deps.subscribers.all():
+            if sub.platform != PLATFORM or sub.status not in _RECEIVING:
+                continue
+            queued += await self.deps.outbox.enqueue(
+                Delivery(
+                    key=f"broadcast-{digest}:{PLATFORM}:{sub.user_id}",
+                    platform=PLATFORM,
+                    target=sub.user_id,
+                    event_id=f"broadcast-{digest}",
+                    text=render_notice_html(text),
+                )
+            )
+        await self._reply(update, f"Broadcast queued to {queued} subscribers.")
+
+    async def on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Log a handler's error (type and message only: never the request URL)."""
+        error = context.error
+        logger.error("telegram handler failed: %s: %s", type(error).__name__, str(error)[:300])
+
+
+def build_application(
+    token: str, *, base_url: str = "https://api.telegram.org/bot"
+) -> Application[Any, Any, Any, Any, Any, Any]:
+    """Build the `Application` with the rate limiter, retries on (install commands after).
+
+    Args:
+        token: The bot token (a secret: never logged).
+        base_url: The Bot API base, ending in ``/bot`` (the token is appended).
+
+    Returns:
+        The application, not yet initialised; its `bot` can back a `TelegramPublisher` at once.
+    """
+    quiet_http_logs()  # httpx logs every request URL at INFO, and the URL holds the token
+    return (
+        ApplicationBuilder()
+        .token(token)
+        .base_url(base_url)
+        .rate_limiter(AIORateLimiter(max_retries=2))
+        .build()
+    )
+
+
+def install_commands(
+    application: Application[Any, Any, Any, Any, Any, Any], deps: TelegramDeps
+) -> TelegramCommands:
+    """Install every command handler over `deps` and return them."""
+    commands = TelegramCommands(deps)
+    commands.install(application)
+    return commands
+
+
+async def run_telegram(
+    application: Application[Any, Any, Any, Any, Any, Any],
+    commands: TelegramCommands,
+    stop: asyncio.Event,
+    *,
+    poll_timeout_s: int = 10,
+) -> None:
+    """Run the application until `stop` is set: initialise, publish commands, poll, shut down."""
+    async with application:
+        await application.bot.set_my_commands(commands.bot_commands())
+        await application.start()
+        updater = application.updater
+        if updater is not None:
+            await updater.start_polling(poll_interval=0.0, timeout=poll_timeout_s)
+        logger.info("telegram bot @%s polling", application.bot.username)
+        try:
+            await stop.wait()
+        finally:
+            if updater is not None and updater.running:
+                await updater.stop()
+            await application.stop()
