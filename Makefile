@@ -37,6 +37,8 @@ bench: venv
 	$(BIN)/python bench/bench_select.py
 	$(BIN)/python bench/bench_hedge.py
 	$(BIN)/python bench/chain_accuracy.py
+	$(BIN)/python bench/surface_calibration.py
+	$(BIN)/python bench/bench_broadcast.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache .hypothesis
