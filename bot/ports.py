@@ -302,6 +302,10 @@ class DayFeed(Protocol):
         """The settlement print, the closing VIX levels and what they are."""
         ...
 
+    def opening_print(self) -> tuple[float, str]:
+        """The day's opening SPX print (AM settlement) and what it is."""
+        ...
+
     def last_data_at(self, moment: datetime) -> datetime | None:
         """When the newest market data known at `moment` was current (None: none yet)."""
         ...

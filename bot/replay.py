@@ -267,6 +267,14 @@ class RecordedDayFeed:
             ),
         )
 
+    def opening_print(self) -> tuple[float, str]:
+        """The first regular-session bar's open: a stand-in for the AM special opening quotation."""
+        first = float(self.session.open[0])
+        return first, (
+            f"AM settlement taken as the day's opening SPX print {first:.2f} (the 09:30 bar's "
+            "open; the official SOQ is computed from each component's opening trade)"
+        )
+
     def last_data_at(self, moment: datetime) -> datetime | None:
         """When the newest bar completed by `moment` ended (None: none yet)."""
         seen = self.session.until(moment)

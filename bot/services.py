@@ -30,6 +30,7 @@ from core.types import (
     NoTradeDay,
     NoTradeReason,
     Risk,
+    Settlement,
     Track,
 )
 
@@ -244,6 +245,8 @@ class Services:
             if signal.expiry != day or held.result is not None:
                 continue
             settlement, vol, note = self._feed(day).settlement()
+            if signal.settlement is Settlement.AM:
+                settlement, note = self._feed(day).opening_print()
             self._report(day).notes.append(note)
             result = settle(
                 held.position,

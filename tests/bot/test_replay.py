@@ -13,7 +13,7 @@ import pytest
 from bot.adapters.event_calendar import load_event_days
 from bot.adapters.market_data.bars_csv import load_bars
 from bot.cli import main
-from bot.replay import Replay, ReplayError, replay_day
+from bot.replay import RecordedDayFeed, Replay, ReplayError, replay_day
 from core.bars import Bars
 from core.calendar import NEW_YORK
 from core.rules import CondorRules, HedgeRules
@@ -216,3 +216,15 @@ def test_replay_refuses_tracks_it_cannot_replay():
             rules=_rules(),
             hedge_rules=HedgeRules(),
         )
+
+
+def test_opening_print_is_the_first_session_bar_open():
+    feed = RecordedDayFeed.load(date(2023, 3, 22), DATA, HedgeRules())
+    price, note = feed.opening_print()
+    bars = _bars("2023-03-22")
+    first = next(i for i in range(len(bars)) if bars.start_at(i).hour == 9)
+    assert price == float(bars.open[first])
+    assert "AM settlement" in note
+    settlement, _, close_note = feed.settlement()
+    assert settlement == bars.last_close
+    assert "official close" in close_note
