@@ -17,6 +17,7 @@ from typing import Any
 from bot.ports import (
     Delivery,
     Ledger,
+    LedgerRecord,
     NoticeLevel,
     Outbox,
     Subscriber,
@@ -24,6 +25,7 @@ from bot.ports import (
     SubscriberStore,
 )
 from core.calendar import NEW_YORK
+from core.performance import TradeOutcome, by_track
 from core.types import Risk, Track
 
 HELP = (
@@ -236,3 +238,59 @@ class Commands:
                 )
             )
         return Reply(title="Broadcast queued", lines=(f"{queued} deliveries queued.",))
+
+
+def trade_outcomes(records: Sequence[LedgerRecord]) -> list[TradeOutcome]:
+    """Join each ledger `day_result` to its condor's track and credit (results without one skip)."""
+    signals: dict[str, dict[str, Any]] = {}
+    outcomes = []
+    for record in records:
+        if record.kind == "condor":
+            signals[record.event_id] = json.loads(record.payload)
+        elif record.kind == "day_result":
+            body = json.loads(record.payload)
+            signal = signals.get(str(body.get("signal_id")))
+            if signal is None:
+                continue
+            outcomes.append(
+                TradeOutcome(
+                    track=str(signal["track"]),
+                    closed_at=datetime.fromisoformat(record.at),
+                    credit_points=Decimal(str(signal["credit_mid"])),
+                    pnl_usd=Decimal(str(body["pnl_usd_hedged"])),
+                    hedge_pnl_usd=Decimal(str(body["hedge_pnl_usd"])),
+                )
+            )
+    return outcomes
+
+
+async def performance_reply(
+    ledger: Ledger, now: datetime, track: str | None = None, days: int | None = None
+) -> Reply:
+    """The track record from the ledger, per track: `/performance [track] [days]`.
+
+    Args:
+        ledger: Where the settled results are.
+        now: The end of the window.
+        track: One track value, or None for every track.
+        days: Only results settled in the last `days` days (None: all of them).
+    """
+    outcomes = trade_outcomes(await ledger.records())
+    if days is not None:
+        outcomes = [o for o in outcomes if o.closed_at >= now - timedelta(days=days)]
+    if track is not None:
+        outcomes = [o for o in outcomes if o.track == track]
+    window = f"last {days} days" if days is not None else "all time"
+    lines = []
+    for name, record in by_track(outcomes).items():
+        lines.append(
+            f"{name.upper()}: {record.trades} trades, win rate {record.win_rate:.0%}, "
+            f"avg credit {record.average_credit_points:,f}, "
+            f"expectancy ${record.expectancy_usd:,.2f}/trade, "
+            f"total ${record.total_pnl_usd:,.2f}, max drawdown ${record.max_drawdown_usd:,.2f}, "
+            f"hedge cost ${record.hedge_cost_usd:,.2f}"
+        )
+    return Reply(
+        title=f"Performance ({track or 'all tracks'}, {window}; per contract)",
+        lines=tuple(lines) or ("No settled trades in that window.",),
+    )

@@ -13,9 +13,9 @@ import os
 import signal
 import socket
 import sys
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import replace
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from bot.commands import Commands
@@ -34,7 +34,7 @@ from bot.ports import Delivery, Publisher, SendResult, SubscriberStatus
 from bot.publishers import ConsolePublisher, JsonLinesPublisher
 from bot.render.discord_embed import render_message
 from bot.render.telegram_html import render_notice_html, render_telegram_html
-from bot.replay import RecordedDayFeed
+from bot.replay import RecordedDayFeed, replay_day
 from bot.scheduling.market_calendar import MarketCalendar
 from bot.scheduling.runner import JobRunner
 from bot.services import Services, service_table
@@ -49,6 +49,7 @@ from bot.storage.redis_store import (
 )
 from core.calendar import NEW_YORK
 from core.rules import CondorRules, HedgeRules
+from core.types import Event, Risk, Track
 
 logger = logging.getLogger(__name__)
 
@@ -111,6 +112,26 @@ async def _telegram_off(stop: asyncio.Event) -> None:
     return None
 
 
+def _replayer(
+    settings: Settings, services: Services
+) -> Callable[[date], Coroutine[Any, Any, Sequence[Event]]]:
+    """`/replay DATE`: the 0dte balanced condor of a recorded day, replayed off the loop."""
+
+    async def replay(day: date) -> Sequence[Event]:
+        run = await asyncio.to_thread(
+            replay_day,
+            day,
+            Track.ZERO_DTE,
+            Risk.BALANCED,
+            data_dir=settings.data_dir,
+            rules=services.rules,
+            hedge_rules=services.hedge_rules,
+        )
+        return run.events
+
+    return replay
+
+
 async def _start_telegram(
     telegram: TelegramApplication | None,
     publisher: TelegramPublisher | None,
@@ -135,6 +156,7 @@ async def _start_telegram(
             trial_days=settings.telegram.trial_days,
             services=services,
             outbox=outbox,
+            replay=_replayer(settings, services),
         ),
     )
 

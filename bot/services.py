@@ -181,6 +181,35 @@ class Services:
             await self._publish(event, Audience(track=str(track), risk=str(risk)))
         await self.notifier.notify_admins(f"admin-nodata-{track}-{at:%Y%m%dT%H%M}", detail)
 
+    async def skip(self, track: Track, reason: str, at: datetime) -> list[NoTradeDay]:
+        """Stand `track` aside today by hand (an admin's `/skip`): a no-trade card per risk level.
+
+        The cards go through the notifier (ledger, then outbox) like any other; skipping the same
+        track twice on one day publishes nothing new (the ids are per day, track and risk).
+
+        Raises:
+            ValueError: If `reason` is blank.
+        """
+        detail = " ".join(reason.split())
+        if not detail:
+            raise ValueError("a skip needs a reason, got an empty one")
+        day = at.astimezone(NEW_YORK).date()
+        stamp = DataStamp(quote_time=at, source="admin decision")
+        events = []
+        for risk in Risk:
+            event = NoTradeDay(
+                signal_id=f"nt-{day:%Y%m%d}-{track}-{risk}-manual",
+                track=track,
+                risk=risk,
+                reasons=(NoTradeReason(code=NoTradeCode.MANUAL, detail=f"skipped: {detail}"),),
+                data=stamp,
+                rule_version=self.rules.rule_version,
+                asof=at,
+            )
+            await self._publish(event, Audience(track=str(track), risk=str(risk)))
+            events.append(event)
+        return events
+
     async def _save(self, held: _Open) -> None:
         # Open positions are kept under their expiry day: that is the day that must find them.
         if self.days is None:

@@ -62,6 +62,7 @@ class NoTradeCode(StrEnum):
     BAD_DATA = "bad_data"
     STALE_DATA = "stale_data"
     NO_STRIKES = "no_strikes"
+    MANUAL = "manual"  # an admin stood the track aside (/skip)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

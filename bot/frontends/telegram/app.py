@@ -15,9 +15,9 @@ import asyncio
 import hashlib
 import html
 import logging
-from collections.abc import Callable, Coroutine, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass, replace
-from datetime import timedelta
+from datetime import date, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any, Final
 
@@ -38,9 +38,11 @@ from telegram.ext import (
     ContextTypes,
 )
 
+from bot.commands import performance_reply
 from bot.ports import (
     Clock,
     Delivery,
+    Ledger,
     NoticeLevel,
     Outbox,
     Subscriber,
@@ -53,10 +55,11 @@ from bot.render.telegram_html import (
     render_signal_caption,
     render_telegram_html,
 )
+from bot.render.text import render_text
 from bot.services import Services
 from bot.settings import quiet_http_logs
 from core.calendar import NEW_YORK
-from core.types import CondorSignal, Event, NoTradeDay
+from core.types import CondorSignal, Event, NoTradeDay, Track
 
 logger = logging.getLogger(__name__)
 
@@ -78,6 +81,9 @@ _NEXT_LEVEL: Final = {
 _REFUSED: Final = "Sorry, that command is for the bot's admins."
 _RECEIVING: Final = frozenset({SubscriberStatus.TRIAL, SubscriberStatus.ACTIVE})
 
+#: Replays one day (`bot.replay.replay_day` as the composition root binds it): its events.
+ReplayDay = Callable[[date], Awaitable[Sequence[Event]]]
+
 Handler = Callable[[Update, ContextTypes.DEFAULT_TYPE], Coroutine[Any, Any, None]]
 
 
@@ -92,6 +98,8 @@ class TelegramDeps:
         trial_days: Length of the free trial `/start` begins.
         services: Today's cards and open signals (None: the commands say none yet).
         outbox: For `/broadcast` and the dead-letter count in `/health`.
+        ledger: For `/performance` (None: the services' notifier's ledger).
+        replay: For `/replay DATE` (None: the command says replays are off).
     """
 
     subscribers: SubscriberStore
@@ -100,6 +108,14 @@ class TelegramDeps:
     trial_days: int = 14
     services: Services | None = None
     outbox: Outbox | None = None
+    ledger: Ledger | None = None
+    replay: ReplayDay | None = None
+
+    def the_ledger(self) -> Ledger | None:
+        """The ledger `/performance` reads."""
+        if self.ledger is not None:
+            return self.ledger
+        return None if self.services is None else self.services.notifier.ledger
 
 
 def _first_line(handler: Handler) -> str:
@@ -116,6 +132,7 @@ class TelegramCommands:
             "help": self.help,
             "today": self.today,
             "status": self.status,
+            "performance": self.performance,
             "settings": self.settings,
             "whatif": self.whatif,
             "trial": self.trial,
@@ -125,6 +142,8 @@ class TelegramCommands:
             "health": self.health,
             "subscribers": self.subscribers,
             "broadcast": self.broadcast,
+            "skip": self.skip,
+            "replay": self.replay,
         }
 
     def bot_commands(self) -> list[BotCommand]:
@@ -265,6 +284,26 @@ class TelegramCommands:
         lines = ["<b>Today so far</b>", *(f"{k}: {n}" for k, n in sorted(counts.items()))]
         await self._reply(update, "\n".join(lines))
 
+    async def performance(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Track record from the ledger (/performance [track] [days])."""
+        track: str | None = None
+        days: int | None = None
+        for arg in context.args or []:
+            word = arg.lower()
+            if word in TRACKS and track is None:
+                track = word
+            elif word.isdigit() and days is None and 0 < int(word) <= 3650:
+                days = int(word)
+            else:
+                await self._reply(update, "Usage: /performance [0dte|1dte|45dte] [days]")
+                return
+        ledger = self.deps.the_ledger()
+        if ledger is None:
+            await self._reply(update, "No track record yet.")
+            return
+        reply = await performance_reply(ledger, self.deps.clock.now(), track, days)
+        await self._reply(update, render_notice_html(reply.text))
+
     async def whatif(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """P&L of today's condor if SPX settles at PRICE (/whatif 4000 [track])."""
         args = context.args or []
@@ -401,6 +440,47 @@ class TelegramCommands:
                 )
             )
         await self._reply(update, f"Broadcast queued to {queued} subscribers.")
+
+    async def skip(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Publish a no-trade card for a track today (/skip TRACK REASON)."""
+        args = context.args or []
+        track = args[0].lower() if args else ""
+        reason = " ".join(args[1:]).strip()
+        if track not in TRACKS or not reason:
+            await self._reply(update, "Usage: /skip 0dte|1dte|45dte REASON")
+            return
+        if self.deps.services is None:
+            await self._reply(update, "The services are not running here.")
+            return
+        events = await self.deps.services.skip(Track(track), reason, self.deps.clock.now())
+        await self._reply(
+            update,
+            render_notice_html(f"{track} skipped today: {len(events)} no-trade cards published."),
+        )
+
+    async def replay(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Replay a recorded day and show its timeline (/replay 2023-03-22)."""
+        args = context.args or []
+        try:
+            day = date.fromisoformat(args[0]) if len(args) == 1 else None
+        except ValueError:
+            day = None
+        if day is None:
+            await self._reply(update, "Usage: /replay YYYY-MM-DD")
+            return
+        if self.deps.replay is None:
+            await self._reply(update, "Replays are not available here.")
+            return
+        try:
+            events = await self.deps.replay(day)
+        except (ValueError, KeyError, OSError) as error:  # no data for that day, and the like
+            await self._reply(update, render_notice_html(f"No replay for {day}: {error}"))
+            return
+        lines = [f"replay {day} (0dte balanced): {len(events)} events"]
+        for event in events:
+            first = render_text(event).split("\n", 1)[0]
+            lines.append(f"{event.asof.astimezone(NEW_YORK):%H:%M} {first}")
+        await self._reply(update, render_notice_html("\n".join(lines)))
 
     async def on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         """Log a handler's error (type and message only: never the request URL)."""

@@ -1,0 +1,583 @@
+"""Backtest: the live condor rules and the ALVH engine over a sequence of historical days.
+
+Pure: the day loop takes day inputs that already know how to serve their chain, their market
+path and their settlement without looking ahead (the composition root builds them from the
+shipped history), runs the very functions the live bot runs (`core.condor.select_condor`,
+`core.hedge.OpenCondor`, `core.hedge.step`, `core.hedge.settle`), applies costs, and computes
+the statistics. Nothing here reads files or the clock.
+
+Three P&L series per trade, all after costs:
+
+* ``held``: the condor held to settlement, nothing managed (no ALVH);
+* ``managed``: the rules' layer-3 exits and the wing buy-backs the ALVH engine recommended;
+* ``hedged``: ``managed`` plus the P&L of the hedges the ALVH engine recommended (full ALVH).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Protocol
+
+import numpy as np
+from numpy.typing import NDArray
+
+from core.chain import OptionChain
+from core.condor import CondorProfile, select_condor
+from core.hedge import EngineState, HeldHedge, MarketState, OpenCondor, VolIndexLevels, settle, step
+from core.types import (
+    CondorSignal,
+    DailyResult,
+    DataStamp,
+    Event,
+    ExitAlert,
+    ExitRule,
+    NoTradeDay,
+)
+
+#: SPX index option multiplier, dollars per point.
+SPX_MULTIPLIER_USD = 100.0
+#: The P&L series every trade carries.
+SERIES = ("held", "managed", "hedged")
+#: VIX regimes (entry VIX close or open, index points): label, lower bound, upper bound.
+VIX_REGIMES: tuple[tuple[str, float, float], ...] = (
+    ("VIX < 15", 0.0, 15.0),
+    ("VIX 15-20", 15.0, 20.0),
+    ("VIX 20-30", 20.0, 30.0),
+    ("VIX >= 30", 30.0, math.inf),
+)
+
+
+class SkipDay(Exception):  # noqa: N818 - a control-flow signal, not an error condition
+    """Raised by a day input whose history is missing or bad: the day is skipped with `reason`."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Costs:
+    """Trading costs, stated as parameters.
+
+    Attributes:
+        commission_per_contract_usd: Per option contract per leg, each time a leg is traded
+            (entry: 4 legs; an exit before settlement: the open legs again; a wing
+            buy-back: 2 legs). Cash settlement is free.
+        slippage_short_dated: Fraction of each leg's bid/ask width given up at entry below the
+            card's limit price, for expiries up to 1 DTE.
+        slippage_long_dated: The same fraction for longer expiries.
+        far_otm_extra: Added to the fraction for legs with |delta| below 0.10 (wide, thin quotes).
+        hedge_commission_per_contract_usd: Per hedge contract (VIX option or future, SPX spread).
+    """
+
+    commission_per_contract_usd: float = 0.65
+    slippage_short_dated: float = 0.25
+    slippage_long_dated: float = 0.15
+    far_otm_extra: float = 0.10
+    hedge_commission_per_contract_usd: float = 1.00
+
+    def __post_init__(self) -> None:
+        for name in (
+            "commission_per_contract_usd",
+            "slippage_short_dated",
+            "slippage_long_dated",
+            "far_otm_extra",
+            "hedge_commission_per_contract_usd",
+        ):
+            value = getattr(self, name)
+            if not (math.isfinite(value) and value >= 0):
+                raise ValueError(f"{name} must be a non-negative number, was {value}")
+
+    def slippage_points(self, signal: CondorSignal, dte_days: int) -> float:
+        """Points of credit lost at entry: sum over legs of fraction x (ask - bid)."""
+        base = self.slippage_short_dated if dte_days <= 1 else self.slippage_long_dated
+        total = 0.0
+        for leg in signal.legs:
+            fraction = base + (self.far_otm_extra if abs(leg.delta) < 0.10 else 0.0)
+            total += fraction * float(leg.ask - leg.bid)
+        return total
+
+    def fill_credit(self, signal: CondorSignal, dte_days: int) -> Decimal:
+        """The credit filled: the card's limit less slippage, never below the natural credit."""
+        filled = float(signal.limit_price) - self.slippage_points(signal, dte_days)
+        filled = max(filled, float(signal.credit_natural), 0.0)
+        return Decimal(repr(round(filled, 2)))
+
+
+class HistoryDay(Protocol):
+    """One historical day as the backtest sees it; each method may raise `SkipDay`."""
+
+    @property
+    def day(self) -> date:
+        """The trading day."""
+        ...
+
+    @property
+    def entry(self) -> datetime:
+        """When the track's signal is made (aware)."""
+        ...
+
+    def chain(self) -> OptionChain:
+        """The chain at `entry` (real snapshot or modelled, labelled as such)."""
+        ...
+
+    def entry_vix(self) -> float:
+        """VIX known at `entry`."""
+        ...
+
+    def markets(self, settles_at: datetime) -> Iterable[MarketState]:
+        """What the engine sees at each step after `entry`, up to `settles_at`."""
+        ...
+
+    def settlement(self, signal: CondorSignal) -> tuple[float, VolIndexLevels, DataStamp]:
+        """The settlement print, the closing VIX levels, and the data stamp."""
+        ...
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Trade:
+    """One condor the rules opened, scored three ways after costs (dollars)."""
+
+    day: date
+    expiry: date
+    signal: CondorSignal
+    result: DailyResult
+    contracts: int
+    fill_credit: Decimal
+    entry_vix: float
+    modelled_chain: bool
+    closed_at: datetime
+    exit_rule: ExitRule | None
+    wings_closed: int
+    hedges_taken: int
+    hedge_cost_usd: float
+    hedge_payoff_usd: float
+    commission_usd: float
+    slippage_usd: float
+    held_usd: float
+    managed_usd: float
+    hedged_usd: float
+    events: tuple[Event, ...] = field(default=(), repr=False)
+
+    def pnl(self, series: str) -> float:
+        """The trade's P&L in one of `SERIES`."""
+        return {"held": self.held_usd, "managed": self.managed_usd, "hedged": self.hedged_usd}[
+            series
+        ]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class NoTrade:
+    """A day the live rules stood aside (the card's reasons)."""
+
+    day: date
+    reasons: tuple[str, ...]
+    codes: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Skipped:
+    """A day not backtested, and why (missing or bad history, a position still open)."""
+
+    day: date
+    reason: str
+
+
+DayOutcome = Trade | NoTrade | Skipped
+
+
+def _dte(signal: CondorSignal, day: date) -> int:
+    return (signal.expiry - day).days
+
+
+def _held_cost(state: EngineState, seen: dict[int, HeldHedge]) -> None:
+    for hedge in state.held:
+        seen.setdefault(id(hedge), hedge)
+
+
+def run_day(
+    source: HistoryDay,
+    profile: CondorProfile,
+    hedge_rules: Any_HedgeRules,
+    costs: Costs,
+    *,
+    keep_events: bool = False,
+) -> DayOutcome:
+    """Run one day: select at entry, step the engine along the path, settle, apply costs.
+
+    The day's inputs serve only what is known at each moment (`HistoryDay`); a `SkipDay`
+    raised anywhere skips the day with its reason.
+    """
+    try:
+        chain = source.chain()
+        event = select_condor(chain, profile, source.entry)
+        if isinstance(event, NoTradeDay):
+            return NoTrade(
+                day=source.day,
+                reasons=tuple(r.detail for r in event.reasons),
+                codes=tuple(str(r.code) for r in event.reasons),
+            )
+        signal = event
+        dte = _dte(signal, source.day)
+        fill = costs.fill_credit(signal, dte)
+        entry_vix = source.entry_vix()
+        position = OpenCondor.from_signal(
+            signal, hedge_rules.contracts, fill_credit=fill, entry_vix=entry_vix
+        )
+        state = EngineState()
+        events: list[Event] = [signal]
+        hedges: dict[int, HeldHedge] = {}
+        closed_at = signal.settles_at
+        for market in source.markets(signal.settles_at):
+            state, new = step(position, state, market, hedge_rules, market.asof)
+            _held_cost(state, hedges)
+            if keep_events:
+                events.extend(new)
+            if state.exit_rule is not None or len(state.closed) == 2:
+                closed_at = state.exit_at or market.asof
+                break
+        price, vol, data = source.settlement(signal)
+    except SkipDay as skip:
+        return Skipped(day=source.day, reason=skip.reason)
+    result = settle(position, state, price, vol, signal.settles_at, data, hedge_rules)
+    if keep_events:
+        events.append(result)
+    n = position.contracts
+    entry_commission = 4 * n * costs.commission_per_contract_usd
+    exit_legs = 2 * len(state.closed)
+    if state.exit_rule is not None:
+        exit_legs = 4
+    exit_commission = exit_legs * n * costs.commission_per_contract_usd
+    hedge_contracts = sum(h.contracts for h in hedges.values())
+    hedge_cost = sum(h.cost_usd for h in hedges.values())
+    hedge_commission = hedge_contracts * costs.hedge_commission_per_contract_usd
+    hedge_pnl = float(result.hedge_pnl_usd)
+    slippage = (float(signal.limit_price) - float(fill)) * SPX_MULTIPLIER_USD * n
+    return Trade(
+        day=source.day,
+        expiry=signal.expiry,
+        signal=signal,
+        result=result,
+        contracts=n,
+        fill_credit=fill,
+        entry_vix=entry_vix,
+        modelled_chain=bool(chain.modelled),
+        closed_at=closed_at,
+        exit_rule=state.exit_rule,
+        wings_closed=len(state.closed),
+        hedges_taken=state.hedges_taken,
+        hedge_cost_usd=hedge_cost + hedge_commission,
+        hedge_payoff_usd=hedge_pnl + hedge_cost,
+        commission_usd=entry_commission + exit_commission + hedge_commission,
+        slippage_usd=slippage,
+        held_usd=float(result.pnl_usd_unhedged) - entry_commission,
+        managed_usd=float(result.pnl_usd_managed) - entry_commission - exit_commission,
+        hedged_usd=float(result.pnl_usd_hedged)
+        - entry_commission
+        - exit_commission
+        - hedge_commission,
+        events=tuple(events),
+    )
+
+
+def run_backtest(
+    days: Iterable[HistoryDay | Skipped],
+    profile: CondorProfile,
+    hedge_rules: Any_HedgeRules,
+    costs: Costs,
+    *,
+    one_at_a_time: bool,
+    on_day: Callable[[DayOutcome], None] | None = None,
+) -> list[DayOutcome]:
+    """Run the day loop in date order.
+
+    Args:
+        days: Day inputs in ascending order (or days already known to be skipped).
+        profile: Track and risk rules.
+        hedge_rules: ALVH rules (`contracts` sizes every trade).
+        costs: Commission and slippage.
+        one_at_a_time: Open no new condor while the previous one is still open (45-DTE);
+            such days are recorded as skipped with the reason.
+        on_day: Called with each outcome (the progress bar's hook).
+    """
+    outcomes: list[DayOutcome] = []
+    busy_until: datetime | None = None
+    for source in days:
+        outcome: DayOutcome
+        if isinstance(source, Skipped):
+            outcome = source
+        elif one_at_a_time and busy_until is not None and source.entry < busy_until:
+            outcome = Skipped(
+                day=source.day,
+                reason=f"a condor opened earlier is open until {busy_until:%Y-%m-%d %H:%M}",
+            )
+        else:
+            outcome = run_day(source, profile, hedge_rules, costs)
+            if isinstance(outcome, Trade):
+                busy_until = outcome.closed_at
+        outcomes.append(outcome)
+        if on_day is not None:
+            on_day(outcome)
+    return outcomes
+
+
+# --- statistics -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Stats:
+    """Statistics of one P&L series (dollars per trade)."""
+
+    trades: int
+    win_rate: float
+    avg_credit_usd: float
+    expectancy_usd: float
+    expectancy_ci95_usd: tuple[float, float]
+    profit_factor: float
+    total_usd: float
+    max_drawdown_usd: float
+    worst_day_usd: float
+    cvar5_usd: float
+    sharpe: float
+    sortino: float
+
+    def as_dict(self) -> dict[str, object]:
+        """Plain values for JSON (infinities as None)."""
+
+        def clean(value: float) -> float | None:
+            return round(value, 4) if math.isfinite(value) else None
+
+        return {
+            "trades": self.trades,
+            "win_rate": clean(self.win_rate),
+            "avg_credit_usd": clean(self.avg_credit_usd),
+            "expectancy_usd": clean(self.expectancy_usd),
+            "expectancy_ci95_usd": [clean(v) for v in self.expectancy_ci95_usd],
+            "profit_factor": clean(self.profit_factor),
+            "total_usd": clean(self.total_usd),
+            "max_drawdown_usd": clean(self.max_drawdown_usd),
+            "worst_day_usd": clean(self.worst_day_usd),
+            "cvar5_usd": clean(self.cvar5_usd),
+            "sharpe": clean(self.sharpe),
+            "sortino": clean(self.sortino),
+        }
+
+
+def bootstrap_mean_ci(
+    pnl: NDArray[np.float64], *, seed: int = 7, resamples: int = 2000
+) -> tuple[float, float]:
+    """The 95 % percentile-bootstrap interval of the mean (Efron and Tibshirani, ch. 13)."""
+    if pnl.size == 0:
+        return (math.nan, math.nan)
+    rng = np.random.default_rng(seed)
+    picks = rng.integers(0, pnl.size, size=(resamples, pnl.size))
+    means = pnl[picks].mean(axis=1)
+    low, high = np.percentile(means, [2.5, 97.5])
+    return (float(low), float(high))
+
+
+def max_drawdown(pnl: NDArray[np.float64]) -> float:
+    """The largest fall of cumulative P&L from a previous peak (starting at 0), as a positive."""
+    if pnl.size == 0:
+        return 0.0
+    equity = np.concatenate([[0.0], np.cumsum(pnl)])
+    return float((np.maximum.accumulate(equity) - equity).max())
+
+
+def cvar(pnl: NDArray[np.float64], level: float = 0.05) -> float:
+    """Mean of the worst `level` share of outcomes (at least one), the expected shortfall."""
+    if pnl.size == 0:
+        return math.nan
+    count = max(1, math.ceil(level * pnl.size))
+    return float(np.sort(pnl)[:count].mean())
+
+
+def compute_stats(
+    pnl: Sequence[float],
+    credits_usd: Sequence[float],
+    days: Sequence[date],
+    *,
+    periods_per_year: float,
+    seed: int = 7,
+) -> Stats:
+    """Statistics of per-trade P&L in trade order.
+
+    Sharpe and Sortino are per trade, annualised by the square root of `periods_per_year`
+    (trades a year over the span); no risk-free rate is subtracted. The worst day sums the
+    trades that settled on the same entry day.
+    """
+    values = np.asarray(pnl, dtype=np.float64)
+    n = int(values.size)
+    if n == 0:
+        nan = math.nan
+        return Stats(
+            trades=0,
+            win_rate=nan,
+            avg_credit_usd=nan,
+            expectancy_usd=nan,
+            expectancy_ci95_usd=(nan, nan),
+            profit_factor=nan,
+            total_usd=0.0,
+            max_drawdown_usd=0.0,
+            worst_day_usd=nan,
+            cvar5_usd=nan,
+            sharpe=nan,
+            sortino=nan,
+        )
+    gains = float(values[values > 0].sum())
+    losses = float(-values[values < 0].sum())
+    mean = float(values.mean())
+    std = float(values.std(ddof=1)) if n > 1 else math.nan
+    downside = np.minimum(values, 0.0)
+    down = float(math.sqrt((downside**2).mean()))
+    scale = math.sqrt(periods_per_year)
+    by_day: dict[date, float] = {}
+    for d, v in zip(days, values, strict=True):
+        by_day[d] = by_day.get(d, 0.0) + float(v)
+    return Stats(
+        trades=n,
+        win_rate=float((values > 0).mean()),
+        avg_credit_usd=float(np.mean(credits_usd)),
+        expectancy_usd=mean,
+        expectancy_ci95_usd=bootstrap_mean_ci(values, seed=seed),
+        profit_factor=gains / losses if losses > 0 else math.inf,
+        total_usd=float(values.sum()),
+        max_drawdown_usd=max_drawdown(values),
+        worst_day_usd=min(by_day.values()),
+        cvar5_usd=cvar(values),
+        sharpe=mean / std * scale if std and std > 0 else math.nan,
+        sortino=mean / down * scale if down > 0 else math.nan,
+    )
+
+
+def regime_of(vix: float) -> str:
+    """The `VIX_REGIMES` label of a VIX level."""
+    for label, low, high in VIX_REGIMES:
+        if low <= vix < high:
+            return label
+    return VIX_REGIMES[-1][0]
+
+
+def _periods_per_year(trades: Sequence[Trade]) -> float:
+    if len(trades) < 2:
+        return 252.0
+    span_days = (trades[-1].day - trades[0].day).days
+    return len(trades) / max(span_days / 365.25, 1 / 365.25)
+
+
+def summarise(trades: Sequence[Trade], series: str, *, seed: int = 7) -> Stats:
+    """Statistics of one series over `trades`."""
+    return compute_stats(
+        [t.pnl(series) for t in trades],
+        [float(t.fill_credit) * SPX_MULTIPLIER_USD * t.contracts for t in trades],
+        [t.day for t in trades],
+        periods_per_year=_periods_per_year(trades),
+        seed=seed,
+    )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Report:
+    """Every figure of a backtest run."""
+
+    outcomes: tuple[DayOutcome, ...]
+    series: tuple[str, ...]
+    overall: dict[str, Stats]
+    by_regime: dict[str, dict[str, Stats]]
+    by_year: dict[str, dict[str, Stats]]
+    hedge_cost_usd: float
+    hedge_payoff_usd: float
+    hedges_taken: int
+    trades: tuple[Trade, ...] = field(default=(), repr=False)
+
+    @property
+    def skipped(self) -> tuple[Skipped, ...]:
+        """Days not backtested, with reasons."""
+        return tuple(o for o in self.outcomes if isinstance(o, Skipped))
+
+    @property
+    def no_trade_days(self) -> tuple[NoTrade, ...]:
+        """Days the rules stood aside."""
+        return tuple(o for o in self.outcomes if isinstance(o, NoTrade))
+
+
+def _groups(trades: Sequence[Trade], key: Callable[[Trade], str]) -> Iterator[tuple[str, list[Trade]]]:
+    groups: dict[str, list[Trade]] = {}
+    for trade in trades:
+        groups.setdefault(key(trade), []).append(trade)
+    yield from sorted(groups.items())
+
+
+def build_report(
+    outcomes: Sequence[DayOutcome], series: Sequence[str] = SERIES, *, seed: int = 7
+) -> Report:
+    """Statistics overall, by VIX regime at entry and by entry year, plus hedge cost/payoff."""
+    unknown = [s for s in series if s not in SERIES]
+    if unknown:
+        raise ValueError(f"series must be among {SERIES}, was {unknown}")
+    trades = tuple(o for o in outcomes if isinstance(o, Trade))
+    overall = {s: summarise(trades, s, seed=seed) for s in series}
+    by_regime = {
+        label: {s: summarise(group, s, seed=seed) for s in series}
+        for label, group in _groups(trades, lambda t: regime_of(t.entry_vix))
+    }
+    by_year = {
+        year: {s: summarise(group, s, seed=seed) for s in series}
+        for year, group in _groups(trades, lambda t: f"{t.day.year}")
+    }
+    return Report(
+        outcomes=tuple(outcomes),
+        series=tuple(series),
+        overall=overall,
+        by_regime=by_regime,
+        by_year=by_year,
+        hedge_cost_usd=sum(t.hedge_cost_usd for t in trades),
+        hedge_payoff_usd=sum(t.hedge_payoff_usd for t in trades),
+        hedges_taken=sum(t.hedges_taken for t in trades),
+        trades=trades,
+    )
+
+
+def exit_count(trades: Sequence[Trade]) -> dict[str, int]:
+    """How many trades ended by each layer-3 exit rule, wing buy-back, or settlement."""
+    counts: dict[str, int] = {}
+    for trade in trades:
+        if trade.exit_rule is not None:
+            key = str(trade.exit_rule)
+        elif trade.wings_closed:
+            key = f"{trade.wings_closed} wing(s) bought back"
+        else:
+            key = "settled"
+        counts[key] = counts.get(key, 0) + 1
+    return counts
+
+
+__all__ = [
+    "SERIES",
+    "VIX_REGIMES",
+    "Costs",
+    "DayOutcome",
+    "ExitAlert",
+    "HistoryDay",
+    "NoTrade",
+    "Report",
+    "SkipDay",
+    "Skipped",
+    "Stats",
+    "Trade",
+    "bootstrap_mean_ci",
+    "build_report",
+    "compute_stats",
+    "cvar",
+    "exit_count",
+    "max_drawdown",
+    "regime_of",
+    "replace",
+    "run_backtest",
+    "run_day",
+    "summarise",
+]
