@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: venv demo test lint types imports check bench clean
+.PHONY: venv demo demo-telegram test lint types imports check bench clean
 
 venv: $(STAMP)
 
@@ -16,6 +16,10 @@ $(STAMP): pyproject.toml
 
 demo: venv
 	$(BIN)/condorbot demo
+
+# The same day also through a fake Telegram Bot API server on 127.0.0.1 (no token needed).
+demo-telegram: venv
+	$(BIN)/condorbot demo --telegram
 
 test: venv
 	$(BIN)/python -m pytest -q
@@ -36,6 +40,7 @@ bench: venv
 	$(BIN)/python bench/bench_pricing.py
 	$(BIN)/python bench/bench_select.py
 	$(BIN)/python bench/bench_hedge.py
+	$(BIN)/python bench/bench_backtest.py
 	$(BIN)/python bench/chain_accuracy.py
 	$(BIN)/python bench/surface_calibration.py
 	$(BIN)/python bench/bench_broadcast.py

@@ -8,8 +8,10 @@ Subcommands:
     ledger        verify the hash chain, or export it
     admin         list subscribers, add an admin, grant a trial
     health        exit 0 when Redis answers (the container healthcheck)
+    discord sync  register the Discord slash commands with the configured guilds
     run           the production service: scheduler, services and delivery workers
     replay        a real trading day through the condor selector and the ALVH hedge engine
+    backtest      the rules and the ALVH hedge over history (core.backtest)
     calendar vix  VIX monthly settlement dates
 """
 
@@ -178,6 +180,49 @@ def _replay(args: argparse.Namespace) -> int:
     return 0
 
 
+def _backtest(args: argparse.Namespace) -> int:
+    from bot import backtest  # keeps matplotlib and rich off other commands
+    from core.backtest import Costs
+
+    track, risk = Track(args.track), Risk(args.risk)
+    start, end = _parse_day(args.start, "--from"), _parse_day(args.end, "--to")
+    if args.contracts < 1:
+        raise CliError(f"--contracts must be at least 1, got {args.contracts}")
+    costs = Costs(
+        commission_per_contract_usd=args.commission,
+        slippage_short_dated=args.slippage,
+        slippage_long_dated=min(args.slippage, Costs().slippage_long_dated),
+    )
+    series = {"none": ("held",), "alvh": ("hedged",), "both": ("held", "managed", "hedged")}
+    try:
+        report = backtest.run_with_progress(
+            track,
+            risk,
+            start,
+            end,
+            data_dir=DATA_DIR,
+            rules=_rules(args.events),
+            hedge_rules=HedgeRules(contracts=args.contracts),
+            costs=costs,
+            series=series[args.hedge],
+        )
+    except backtest.BacktestError as error:
+        raise CliError(str(error)) from None
+    if args.json:
+        obj = backtest.report_json(
+            report, track=track, risk=risk, start=start, end=end, costs=costs
+        )
+        print(backtest.dumps(obj))
+    else:
+        print(
+            backtest.report_text(report, track=track, risk=risk, start=start, end=end, costs=costs)
+        )
+    if args.out:
+        for path in backtest.write_charts(report, Path(args.out), f"{track} {risk}"):
+            print(f"wrote {path}", file=sys.stderr)
+    return 0
+
+
 def _calendar(args: argparse.Namespace) -> int:
     start = _parse_day(args.start, "--from")
     end = _parse_day(args.end, "--to")
@@ -227,6 +272,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="virtual seconds per real second (0: no waiting)",
     )
     demo.add_argument("--state-dir", default="state/demo", help="embedded Redis data directory")
+    demo.add_argument(
+        "--telegram",
+        action="store_true",
+        help="also deliver through a fake Telegram Bot API server on 127.0.0.1 (no token): "
+        "print what it received, write its charts to STATE_DIR/telegram",
+    )
     demo.set_defaults(run=_demo)
 
     ledger = sub.add_parser("ledger", help="the hash-chained record of every event")
@@ -255,6 +306,19 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--events", help="event-day CSV (date,label); default: data/events.csv")
     run.set_defaults(run=_run)
 
+    discord_cmd = sub.add_parser("discord", help="the Discord application")
+    discord_sub = discord_cmd.add_subparsers(dest="discord", required=True)
+    discord_sync = discord_sub.add_parser(
+        "sync", help="register the slash commands (the configured guilds, else globally)"
+    )
+    discord_sync.add_argument(
+        "--guild",
+        type=int,
+        action="append",
+        help="guild id (repeatable); default: DISCORD__GUILD_ID(S)",
+    )
+    discord_sync.set_defaults(run=_discord_sync)
+
     health = sub.add_parser("health", help="exit 0 when Redis answers")
     health.set_defaults(run=_health)
 
@@ -271,6 +335,22 @@ def build_parser() -> argparse.ArgumentParser:
     )
     replay.add_argument("--json", action="store_true", help="print one JSON array of events")
     replay.set_defaults(run=_replay)
+
+    backtest = sub.add_parser("backtest", help="the rules and the ALVH hedge over history")
+    backtest.add_argument("--track", required=True, choices=[t.value for t in Track])
+    backtest.add_argument("--risk", default=Risk.BALANCED.value, choices=[r.value for r in Risk])
+    backtest.add_argument("--from", dest="start", required=True, help="first day, YYYY-MM-DD")
+    backtest.add_argument("--to", dest="end", required=True, help="last day, YYYY-MM-DD")
+    backtest.add_argument("--hedge", default="both", choices=["alvh", "none", "both"])
+    backtest.add_argument("--contracts", type=int, default=10, help="condor contracts per trade")
+    backtest.add_argument("--commission", type=float, default=0.65, help="$ per contract per leg")
+    backtest.add_argument(
+        "--slippage", type=float, default=0.25, help="fraction of bid/ask per leg, <= 1 DTE"
+    )
+    backtest.add_argument("--events", help="event-day CSV (date,label); default: data/events.csv")
+    backtest.add_argument("--json", action="store_true", help="print one JSON object")
+    backtest.add_argument("--out", help="directory for the PNG charts")
+    backtest.set_defaults(run=_backtest)
 
     calendar = sub.add_parser("calendar", help="exchange calendars")
     which = calendar.add_subparsers(dest="calendar", required=True)
@@ -300,6 +380,7 @@ def _demo(args: argparse.Namespace) -> int:
             state_dir=Path(args.state_dir),
             out=sys.stdout,
             rules=CondorRules(),
+            telegram=args.telegram,
         )
     )
     print("=" * 72)
@@ -314,9 +395,17 @@ def _demo(args: argparse.Namespace) -> int:
         f"queued, the rest admin notices); duplicates {summary.duplicates}; lost {summary.lost}; "
         f"dead letters {summary.dead_letters}"
     )
+    if args.telegram:
+        where = summary.telegram_charts[0].parent if summary.telegram_charts else args.state_dir
+        print(
+            f"telegram: {summary.telegram_sent} messages through the fake Bot API "
+            f"({summary.telegram_rejected} rejected), {len(summary.telegram_charts)} charts "
+            f"in {where}"
+        )
     state = "verified" if summary.ledger_ok else "BROKEN"
     print(f"ledger: {summary.ledger_records} records, chain {state}, head {summary.ledger_head}")
-    return 0 if summary.ledger_ok and summary.lost == 0 and summary.duplicates == 0 else 1
+    sound = summary.ledger_ok and summary.lost == 0 and summary.duplicates == 0
+    return 0 if sound and summary.telegram_rejected == 0 else 1
 
 
 def _settings() -> Settings:
@@ -410,6 +499,45 @@ def _run(args: argparse.Namespace) -> int:
     except ServiceConfigError as error:
         raise CliError(str(error)) from None
     return 0
+
+
+def _discord_sync(args: argparse.Namespace) -> int:
+    import discord  # keeps discord.py off the other commands
+
+    from bot.commands import Commands
+    from bot.frontends.discord.bot import BotDeps, CondorBot, sync_app_commands
+    from bot.service_main import SystemClock
+    from bot.storage.redis_store import RedisOutbox
+
+    settings = _settings()
+    if settings.discord.token is None:
+        raise CliError("DISCORD__TOKEN is not set: no Discord application to sync")
+    token = settings.discord.token.get_secret_value()
+    guilds = tuple(args.guild or ()) or settings.discord.all_guild_ids
+
+    async def work(redis: Redis) -> int:
+        clock = SystemClock()
+        commands = Commands(
+            subscribers=RedisSubscriberStore(redis),
+            ledger=RedisLedger(redis),
+            outbox=RedisOutbox(redis, clock=clock),
+            trial_days=settings.trial_days,
+        )
+        bot = CondorBot(BotDeps(commands=commands, clock=clock, settings=settings.discord))
+        synced = await sync_app_commands(bot, token, guilds)
+        for guild, count in synced.items():
+            where = f"guild {guild}" if guild else "global (shown within the hour)"
+            print(f"synced {count} commands: {where}")
+        return 0
+
+    try:
+        return asyncio.run(_with_redis(work))
+    except discord.LoginFailure:
+        raise CliError("DISCORD__TOKEN was refused by Discord (401)") from None
+    except discord.HTTPException as error:
+        raise CliError(
+            f"Discord refused the sync: {error.status} code {error.code}: {error.text}"
+        ) from None
 
 
 def _health(args: argparse.Namespace) -> int:

@@ -34,7 +34,15 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import assert_never
 
-from bot.ports import Clock, Delivery, Outbox, Publisher, SendOutcome, SendResult
+from bot.ports import (
+    AttachmentPublisher,
+    Clock,
+    Delivery,
+    Outbox,
+    Publisher,
+    SendOutcome,
+    SendResult,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -208,6 +216,11 @@ class DeliveryWorker:
 
     async def _send(self, delivery: Delivery) -> SendResult:
         try:
+            if delivery.attachment and isinstance(self.publisher, AttachmentPublisher):
+                return await self.publisher.send_attachment(
+                    delivery.target, delivery.text, delivery.attachment, silent=delivery.silent
+                )
+            # A platform that cannot attach gets the caption alone.
             return await self.publisher.send(delivery.target, delivery.text, silent=delivery.silent)
         except Exception as exc:
             # A publisher that raises is a transient failure (network, a bug fixed by a

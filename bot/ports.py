@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import StrEnum
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from core.chain import OptionChain
 from core.hedge import MarketState, VolIndexLevels
@@ -134,6 +134,18 @@ class LedgerCheck:
     problem: str = ""
 
 
+class KeyValueStore(Protocol):
+    """Small short-lived values by name (the Telegram settings buttons' callback keys)."""
+
+    async def get(self, name: str) -> str | None:
+        """Return the value stored under `name`, or None (never set, or expired)."""
+        ...
+
+    async def put(self, name: str, value: str, *, ttl_seconds: int | None = None) -> None:
+        """Store `value` under `name`, replacing any, expiring after `ttl_seconds` if given."""
+        ...
+
+
 class Ledger(Protocol):
     """The append-only, hash-chained record of every event, written before it is sent."""
 
@@ -164,6 +176,8 @@ class Delivery:
         entry_id: The outbox's own id for the entry (a Redis stream id), for acknowledging.
         silent: Deliver without a notification sound (the subscriber's "silent" level or
             quiet hours).
+        attachment: What to send with the text, rendered at send time ("" for none; e.g.
+            ``payoff:{spec}`` for a payoff chart, the text then being its caption).
     """
 
     key: str
@@ -174,6 +188,7 @@ class Delivery:
     attempts: int = 0
     entry_id: str = ""
     silent: bool = False
+    attachment: str = ""
 
 
 class Outbox(Protocol):
@@ -248,6 +263,17 @@ class Publisher(Protocol):
 
     async def send(self, target: str, text: str, *, silent: bool) -> SendResult:
         """Send one rendered message to one target."""
+        ...
+
+
+@runtime_checkable
+class AttachmentPublisher(Publisher, Protocol):
+    """A publisher that can also send a delivery's `attachment` (a chart) with its text."""
+
+    async def send_attachment(
+        self, target: str, text: str, attachment: str, *, silent: bool
+    ) -> SendResult:
+        """Send the rendered attachment with `text` (its caption) to one target."""
         ...
 
 

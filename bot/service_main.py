@@ -21,25 +21,35 @@ from typing import Any
 from bot.commands import Commands
 from bot.delivery import DeliveryWorker, RetryPolicy, run_workers
 from bot.frontends.discord.bot import BotDeps, CondorBot, ensure_channel_subscribers
+from bot.frontends.discord.members import DmFallback, TrialEndedDm, TrialRoles
 from bot.frontends.discord.publisher import DiscordPublisher
 from bot.frontends.telegram.app import (
     TelegramDeps,
+    Webhook,
     build_application,
+    ensure_telegram_channels,
     install_commands,
+    remove_from_channels,
     run_telegram,
+    webhook_secret,
 )
 from bot.frontends.telegram.publisher import TelegramApplication, TelegramPublisher
 from bot.notify import Notifier, Rendering
-from bot.ports import Delivery, Publisher, SendResult, SubscriberStatus
+from bot.ports import Delivery, Outbox, Publisher, SendResult, Subscriber, SubscriberStatus
 from bot.publishers import ConsolePublisher, JsonLinesPublisher
-from bot.render.discord_embed import render_message
-from bot.render.telegram_html import render_notice_html, render_telegram_html
+from bot.render.discord_embed import discord_chart, render_message
+from bot.render.telegram_html import (
+    render_notice_html,
+    render_telegram_html,
+    telegram_chart,
+)
 from bot.replay import RecordedDayFeed, replay_day
 from bot.scheduling.market_calendar import MarketCalendar
 from bot.scheduling.runner import JobRunner
 from bot.services import Services, service_table
 from bot.settings import MarketDataSource, Settings, quiet_http_logs
 from bot.storage.embedded import connect
+from bot.storage.kv import RedisKeyValue
 from bot.storage.redis_store import (
     RedisDayStore,
     RedisJobLocks,
@@ -91,6 +101,52 @@ def _discord_publisher(settings: Settings) -> DiscordPublisher | None:
     return DiscordPublisher(settings.discord.token.get_secret_value(), channel_ids=channels)
 
 
+def _on_blocked(
+    subscribers: RedisSubscriberStore, dm_fallback: DmFallback
+) -> Callable[[Delivery, SendResult], Coroutine[Any, Any, None]]:
+    async def blocked(delivery: Delivery, result: SendResult) -> None:
+        if await dm_fallback(delivery, result):  # Discord DMs closed: channel delivery
+            return
+        found = await subscribers.get(delivery.platform, delivery.target)
+        if found is not None:
+            await subscribers.put(replace(found, status=SubscriberStatus.BLOCKED))
+
+    return blocked
+
+
+def _discord_trial_roles(
+    publisher: DiscordPublisher | None, settings: Settings, services: Services, outbox: Outbox
+) -> TrialRoles | None:
+    """Chain Discord's trial expiry after the others: the DM saying so, and the trial role.
+
+    Returns:
+        The trial role, granted by /subscribe (None: Discord is off or has no trial role).
+    """
+    if publisher is None:
+        return None
+    roles = (
+        None
+        if settings.discord.trial_role_id is None
+        else TrialRoles(roles=publisher, settings=settings.discord)
+    )
+    tell = TrialEndedDm(outbox=outbox)
+    before = services.on_expired
+
+    async def expired(subscriber: Subscriber) -> None:
+        try:
+            if before is not None:
+                await before(subscriber)
+        finally:
+            try:
+                await tell(subscriber)
+            finally:
+                if roles is not None:
+                    await roles.revoke(subscriber)
+
+    services.on_expired = expired
+    return roles
+
+
 async def _run_discord(bot: CondorBot, token: str, stop: asyncio.Event) -> None:
     async with bot, asyncio.TaskGroup() as group:
         group.create_task(bot.start(token), name="discord:gateway")
@@ -138,6 +194,7 @@ async def _start_telegram(
     settings: Settings,
     services: Services,
     outbox: RedisOutbox,
+    kv: RedisKeyValue,
 ) -> Callable[[asyncio.Event], Coroutine[Any, Any, None]]:
     """Install the commands, initialise the bot (before any worker sends through it).
 
@@ -147,6 +204,11 @@ async def _start_telegram(
     if telegram is None or publisher is None:
         return _telegram_off
     subscribers = services.subscribers
+    channels = {
+        track: channel
+        for track in ("0dte", "1dte", "45dte")
+        if (channel := settings.telegram.channel_for(track)) is not None
+    }
     commands = install_commands(
         telegram,
         TelegramDeps(
@@ -157,8 +219,24 @@ async def _start_telegram(
             services=services,
             outbox=outbox,
             replay=_replayer(settings, services),
+            gate_joins=settings.telegram.private_channels,
+            kv=kv,
+            channels=channels,
         ),
     )
+    await ensure_telegram_channels(subscribers, channels)
+    if settings.telegram.private_channels and channels:
+        bot = telegram.bot
+        private = tuple(channels.values())
+
+        previous = services.on_expired  # another front end's, if any: keep it
+
+        async def expired(subscriber: Subscriber) -> None:
+            if previous is not None:
+                await previous(subscriber)
+            await remove_from_channels(bot, private, subscriber)
+
+        services.on_expired = expired
 
     async def migrated(old: str, new: str) -> None:
         for sub in await subscribers.all():
@@ -167,7 +245,15 @@ async def _start_telegram(
 
     publisher.on_migrated = migrated
     await telegram.initialize()
-    return lambda stop: run_telegram(telegram, commands, stop)
+    webhook = None
+    if settings.telegram.webhook_url is not None and settings.telegram.token is not None:
+        webhook = Webhook(
+            url=settings.telegram.webhook_url,
+            port=settings.telegram.webhook_port,
+            listen=settings.telegram.webhook_listen,
+            secret=webhook_secret(settings.telegram.token.get_secret_value()),
+        )
+    return lambda stop: run_telegram(telegram, commands, stop, webhook=webhook)
 
 
 async def run_service(
@@ -201,8 +287,10 @@ async def run_service(
             clock=clock,
             platforms=tuple(p.platform for p in publishers),
             renderings={
-                "discord": Rendering(event=render_message),
-                "telegram": Rendering(event=render_telegram_html, notice=render_notice_html),
+                "discord": Rendering(event=render_message, chart=discord_chart),
+                "telegram": Rendering(
+                    event=render_telegram_html, notice=render_notice_html, chart=telegram_chart
+                ),
             },
         )
         services = Services(
@@ -216,13 +304,13 @@ async def run_service(
         )
 
         run_telegram_until = await _start_telegram(
-            telegram, telegram_publisher, settings, services, outbox
+            telegram, telegram_publisher, settings, services, outbox, RedisKeyValue(redis)
         )
 
-        async def blocked(delivery: Delivery, result: SendResult) -> None:
-            found = await subscribers.get(delivery.platform, delivery.target)
-            if found is not None:
-                await subscribers.put(replace(found, status=SubscriberStatus.BLOCKED))
+        dm_fallback = DmFallback(subscribers=subscribers, outbox=outbox, settings=settings.discord)
+        trial_roles = _discord_trial_roles(discord_publisher, settings, services, outbox)
+
+        blocked = _on_blocked(subscribers, dm_fallback)
 
         async def dead(delivery: Delivery, error: str) -> None:
             if not delivery.event_id.startswith("dead-"):  # never loop on the admin's own notice
@@ -281,6 +369,9 @@ async def run_service(
                     clock=clock,
                     settings=settings.discord,
                     platforms=notifier.platforms,
+                    trial_roles=trial_roles,
+                    skip=services.skip,
+                    replay=_replayer(settings, services),
                 )
                 token = settings.discord.token.get_secret_value()
                 group.create_task(_run_discord(CondorBot(deps), token, stop), name="discord")

@@ -15,7 +15,7 @@ from datetime import date, datetime, timedelta
 
 from bot.codec import from_jsonable, to_jsonable
 from bot.notify import Audience, Notifier, PublishReport
-from bot.ports import Clock, DayFeed, DayStore, SubscriberStatus, SubscriberStore
+from bot.ports import Clock, DayFeed, DayStore, Subscriber, SubscriberStatus, SubscriberStore
 from core.calendar import NEW_YORK, next_trading_day, spxw_expirations
 from core.chain import OptionChain
 from core.condor import CondorProfile, select_condor
@@ -90,6 +90,9 @@ class Services:
     clock: Clock
     stale_after: timedelta = timedelta(minutes=5)
     days: DayStore | None = None
+    #: Told of each trial the sweep expires (the front ends take away channel access; what
+    #: it returns is ignored).
+    on_expired: Callable[[Subscriber], Awaitable[object]] | None = None
     _restored: set[date] = field(default_factory=set)
     _open: dict[tuple[date, Track, Risk], _Open] = field(default_factory=dict)
     _feeds: dict[date, DayFeed] = field(default_factory=dict)
@@ -320,6 +323,11 @@ class Services:
                 continue
             if scheduled_for >= end:
                 await self.subscribers.put(replace(subscriber, status=SubscriberStatus.EXPIRED))
+                if self.on_expired is not None:
+                    try:
+                        await self.on_expired(subscriber)
+                    except Exception:  # one failed removal never stops the sweep
+                        logger.exception("removing expired trial %s failed", subscriber.key)
             elif end - scheduled_for <= TRIAL_REMINDER:
                 local_end = end.astimezone(NEW_YORK)
                 await self.notifier.notify_subscriber(

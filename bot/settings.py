@@ -108,6 +108,8 @@ class TelegramSettings(BaseModel):
     trial_days: int = Field(default=14, ge=0, le=365)
     webhook_url: str | None = None
     webhook_port: int = Field(default=8443, ge=1, le=65535)
+    webhook_listen: str = "0.0.0.0"  # noqa: S104 - the webhook server must be reachable (in Docker)
+    private_channels: bool = False
 
     @field_validator("admin_user_ids", mode="before")
     @classmethod
@@ -171,6 +173,9 @@ class DiscordSettings(BaseModel):
     admin_role_id: int | None = Field(default=None, gt=0)
     admin_user_ids: Annotated[tuple[int, ...], NoDecode] = ()
     trial_role_id: int | None = Field(default=None, gt=0)
+    #: Mark a member who leaves the guild unsubscribed: needs the privileged "Server Members"
+    #: intent, switched on in the developer portal as well.
+    track_members: bool = False
 
     @field_validator("guild_ids", "admin_user_ids", mode="before")
     @classmethod

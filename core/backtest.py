@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Protocol
@@ -27,13 +27,23 @@ from numpy.typing import NDArray
 
 from core.chain import OptionChain
 from core.condor import CondorProfile, select_condor
-from core.hedge import EngineState, HeldHedge, MarketState, OpenCondor, VolIndexLevels, settle, step
+from core.hedge import (
+    EngineState,
+    HeldHedge,
+    MarketState,
+    OpenCondor,
+    VolIndexLevels,
+    settle,
+    step,
+)
+from core.performance import TradeOutcome
+from core.performance import max_drawdown as ledger_max_drawdown
+from core.rules import HedgeRules
 from core.types import (
     CondorSignal,
     DailyResult,
     DataStamp,
     Event,
-    ExitAlert,
     ExitRule,
     NoTradeDay,
 )
@@ -51,7 +61,7 @@ VIX_REGIMES: tuple[tuple[str, float, float], ...] = (
 )
 
 
-class SkipDay(Exception):  # noqa: N818 - a control-flow signal, not an error condition
+class SkipDay(Exception):
     """Raised by a day input whose history is missing or bad: the day is skipped with `reason`."""
 
     def __init__(self, reason: str) -> None:
@@ -163,6 +173,18 @@ class Trade:
     hedged_usd: float
     events: tuple[Event, ...] = field(default=(), repr=False)
 
+    def outcome(self, series: str = "hedged") -> TradeOutcome:
+        """The trade as the live track record counts it (`core.performance`), per contract."""
+        per_contract = Decimal(repr(self.pnl(series) / self.contracts)).quantize(Decimal("0.01"))
+        hedge = (self.hedge_payoff_usd - self.hedge_cost_usd) / self.contracts
+        return TradeOutcome(
+            track=str(self.signal.track),
+            closed_at=self.closed_at,
+            credit_points=self.signal.credit_mid,
+            pnl_usd=per_contract,
+            hedge_pnl_usd=Decimal(repr(hedge)).quantize(Decimal("0.01")),
+        )
+
     def pnl(self, series: str) -> float:
         """The trade's P&L in one of `SERIES`."""
         return {"held": self.held_usd, "managed": self.managed_usd, "hedged": self.hedged_usd}[
@@ -188,6 +210,8 @@ class Skipped:
 
 
 DayOutcome = Trade | NoTrade | Skipped
+#: The reason prefix of a day the engine could not price (reported apart: it biases the tail).
+ENGINE_ERROR = "engine error"
 
 
 def _dte(signal: CondorSignal, day: date) -> int:
@@ -202,7 +226,7 @@ def _held_cost(state: EngineState, seen: dict[int, HeldHedge]) -> None:
 def run_day(
     source: HistoryDay,
     profile: CondorProfile,
-    hedge_rules: Any_HedgeRules,
+    hedge_rules: HedgeRules,
     costs: Costs,
     *,
     keep_events: bool = False,
@@ -241,9 +265,13 @@ def run_day(
                 closed_at = state.exit_at or market.asof
                 break
         price, vol, data = source.settlement(signal)
+        result = settle(position, state, price, vol, signal.settles_at, data, hedge_rules)
     except SkipDay as skip:
         return Skipped(day=source.day, reason=skip.reason)
-    result = settle(position, state, price, vol, signal.settles_at, data, hedge_rules)
+    except ValueError as error:
+        # The engine refused its inputs (e.g. a VIX term structure it cannot price): the day
+        # is reported as skipped, with the engine's own words, never scored silently.
+        return Skipped(day=source.day, reason=f"{ENGINE_ERROR}: {error}")
     if keep_events:
         events.append(result)
     n = position.contracts
@@ -287,7 +315,7 @@ def run_day(
 def run_backtest(
     days: Iterable[HistoryDay | Skipped],
     profile: CondorProfile,
-    hedge_rules: Any_HedgeRules,
+    hedge_rules: HedgeRules,
     costs: Costs,
     *,
     one_at_a_time: bool,
@@ -381,11 +409,13 @@ def bootstrap_mean_ci(
 
 
 def max_drawdown(pnl: NDArray[np.float64]) -> float:
-    """The largest fall of cumulative P&L from a previous peak (starting at 0), as a positive."""
+    """The largest fall of cumulative P&L from a previous peak (starting at 0), as a positive.
+
+    Delegates to `core.performance.max_drawdown`, the function the live track record uses.
+    """
     if pnl.size == 0:
         return 0.0
-    equity = np.concatenate([[0.0], np.cumsum(pnl)])
-    return float((np.maximum.accumulate(equity) - equity).max())
+    return float(ledger_max_drawdown(Decimal(repr(float(v))) for v in pnl))
 
 
 def cvar(pnl: NDArray[np.float64], level: float = 0.05) -> float:
@@ -505,7 +535,9 @@ class Report:
         return tuple(o for o in self.outcomes if isinstance(o, NoTrade))
 
 
-def _groups(trades: Sequence[Trade], key: Callable[[Trade], str]) -> Iterator[tuple[str, list[Trade]]]:
+def _groups(
+    trades: Sequence[Trade], key: Callable[[Trade], str]
+) -> Iterator[tuple[str, list[Trade]]]:
     groups: dict[str, list[Trade]] = {}
     for trade in trades:
         groups.setdefault(key(trade), []).append(trade)
@@ -557,11 +589,11 @@ def exit_count(trades: Sequence[Trade]) -> dict[str, int]:
 
 
 __all__ = [
+    "ENGINE_ERROR",
     "SERIES",
     "VIX_REGIMES",
     "Costs",
     "DayOutcome",
-    "ExitAlert",
     "HistoryDay",
     "NoTrade",
     "Report",
@@ -576,7 +608,6 @@ __all__ = [
     "exit_count",
     "max_drawdown",
     "regime_of",
-    "replace",
     "run_backtest",
     "run_day",
     "summarise",

@@ -78,6 +78,27 @@ class InMemorySubscriberStore:
         return [self._subs[k] for k in sorted(self._subs)]
 
 
+class InMemoryKeyValue:
+    """`KeyValueStore` in a dict; TTLs timed with `time.monotonic` (Redis times them itself)."""
+
+    def __init__(self) -> None:
+        self.values: dict[str, tuple[str, float | None]] = {}
+
+    async def get(self, name: str) -> str | None:
+        found = self.values.get(name)
+        if found is None:
+            return None
+        value, expires = found
+        if expires is not None and time.monotonic() >= expires:
+            del self.values[name]
+            return None
+        return value
+
+    async def put(self, name: str, value: str, *, ttl_seconds: int | None = None) -> None:
+        expires = None if ttl_seconds is None else time.monotonic() + ttl_seconds
+        self.values[name] = (value, expires)
+
+
 class InMemoryDayStore:
     def __init__(self) -> None:
         self._days: dict[date, DayPositions] = {}

@@ -9,6 +9,9 @@ short strikes, spot when the signal was made, and the expected-move band around 
 from __future__ import annotations
 
 import io
+import json
+from dataclasses import dataclass
+from datetime import date
 from decimal import Decimal
 
 import numpy as np
@@ -22,20 +25,93 @@ from core.types import CondorSignal
 MULTIPLIER = 100
 
 
-def pnl_at_expiry_usd(signal: CondorSignal, price: float) -> float:
+#: How a delivery's `attachment` names a payoff chart: this prefix, then `Payoff.to_json()`.
+PAYOFF_PREFIX = "payoff:"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Payoff:
+    """What the payoff chart needs of a condor: small enough to travel in an outbox entry.
+
+    Attributes:
+        strikes: Long put, short put, short call, long call.
+        credit_points: Mid credit.
+        spot: SPX when the signal was made.
+        expected_move_points: Half-width of the expected-move band.
+        break_evens: Low and high break-even.
+        expiry: Expiry day.
+    """
+
+    strikes: tuple[float, float, float, float]
+    credit_points: float
+    spot: float
+    expected_move_points: float
+    break_evens: tuple[float, float]
+    expiry: date
+
+    @classmethod
+    def of(cls, signal: CondorSignal) -> Payoff:
+        """Return the chart's view of `signal`."""
+        lp, sp, sc, lc = (float(leg.strike) for leg in signal.legs)
+        return cls(
+            strikes=(lp, sp, sc, lc),
+            credit_points=float(signal.credit_mid),
+            spot=float(signal.spot),
+            expected_move_points=float(signal.expected_move_points),
+            break_evens=(float(signal.break_even_low), float(signal.break_even_high)),
+            expiry=signal.expiry,
+        )
+
+    def to_json(self) -> str:
+        """Return the spec as compact JSON."""
+        body = {
+            "k": list(self.strikes),
+            "c": self.credit_points,
+            "s": self.spot,
+            "m": self.expected_move_points,
+            "b": list(self.break_evens),
+            "e": self.expiry.isoformat(),
+        }
+        return json.dumps(body, separators=(",", ":"))
+
+    @classmethod
+    def from_json(cls, text: str) -> Payoff:
+        """Parse `to_json`'s output.
+
+        Raises:
+            ValueError: If `text` is not such a spec.
+        """
+        try:
+            body = json.loads(text)
+            lp, sp, sc, lc = (float(k) for k in body["k"])
+            low, high = (float(b) for b in body["b"])
+            return cls(
+                strikes=(lp, sp, sc, lc),
+                credit_points=float(body["c"]),
+                spot=float(body["s"]),
+                expected_move_points=float(body["m"]),
+                break_evens=(low, high),
+                expiry=date.fromisoformat(body["e"]),
+            )
+        except (KeyError, TypeError, json.JSONDecodeError) as error:
+            raise ValueError(f"expected a payoff spec, got {text[:80]!r}: {error}") from None
+
+
+def pnl_at_expiry_usd(signal: CondorSignal | Payoff, price: float) -> float:
     """Return the condor's P&L per contract in USD if SPX settles at `price` (mid credit)."""
-    return float(_pnl(signal, np.array([price], dtype=np.float64))[0])
+    spec = signal if isinstance(signal, Payoff) else Payoff.of(signal)
+    return float(_pnl(spec, np.array([price], dtype=np.float64))[0])
 
 
-def _pnl(signal: CondorSignal, prices: NDArray[np.float64]) -> NDArray[np.float64]:
-    lp, sp, sc, lc = (float(leg.strike) for leg in signal.legs)
+def _pnl(spec: Payoff, prices: NDArray[np.float64]) -> NDArray[np.float64]:
+    lp, sp, sc, lc = spec.strikes
     put_spread = np.clip(sp - prices, 0.0, sp - lp)
     call_spread = np.clip(prices - sc, 0.0, lc - sc)
-    result: NDArray[np.float64] = (float(signal.credit_mid) - put_spread - call_spread) * MULTIPLIER
+    result: NDArray[np.float64] = (spec.credit_points - put_spread - call_spread) * MULTIPLIER
     return result
 
 
-def render_payoff_png(signal: CondorSignal, *, price: float | None = None) -> bytes:
+def render_payoff_png(signal: CondorSignal | Payoff, *, price: float | None = None) -> bytes:
     """Draw the payoff at expiry as a PNG.
 
     Args:
@@ -45,15 +121,16 @@ def render_payoff_png(signal: CondorSignal, *, price: float | None = None) -> by
     Returns:
         The PNG file's bytes (about 40 KB, 800 x 450 pixels).
     """
-    lp, sp, sc, lc = (float(leg.strike) for leg in signal.legs)
-    spot = float(signal.spot)
-    move = float(signal.expected_move_points)
+    spec = signal if isinstance(signal, Payoff) else Payoff.of(signal)
+    lp, sp, sc, lc = spec.strikes
+    spot = spec.spot
+    move = spec.expected_move_points
     low = min(lp, spot - move) - (sp - lp) * 0.6
     high = max(lc, spot + move) + (lc - sc) * 0.6
     if price is not None:
         low, high = min(low, price - 5.0), max(high, price + 5.0)
     prices = np.linspace(low, high, 600)
-    pnl = _pnl(signal, prices)
+    pnl = _pnl(spec, prices)
 
     figure = Figure(figsize=(8, 4.5), dpi=100)
     FigureCanvasAgg(figure)
@@ -66,7 +143,7 @@ def render_payoff_png(signal: CondorSignal, *, price: float | None = None) -> by
     for strike in (sp, sc):
         axes.axvline(strike, color="tab:orange", linestyle="--", linewidth=1)
     axes.axvline(spot, color="tab:blue", linewidth=1.2, label=f"spot {spot:,.2f}")
-    for be in (float(signal.break_even_low), float(signal.break_even_high)):
+    for be in spec.break_evens:
         axes.plot([be], [0.0], marker="o", color="black")
         axes.annotate(
             f"{be:,.2f}",
@@ -77,10 +154,10 @@ def render_payoff_png(signal: CondorSignal, *, price: float | None = None) -> by
             fontsize=8,
         )
     if price is not None:
-        value = pnl_at_expiry_usd(signal, price)
+        value = pnl_at_expiry_usd(spec, price)
         axes.plot([price], [value], marker="D", color="tab:purple", label=f"at {price:,.2f}")
     axes.set_title(
-        f"SPX iron condor {lp:g}/{sp:g}/{sc:g}/{lc:g}, expiry {signal.expiry:%Y-%m-%d}",
+        f"SPX iron condor {lp:g}/{sp:g}/{sc:g}/{lc:g}, expiry {spec.expiry:%Y-%m-%d}",
         fontsize=10,
     )
     axes.set_xlabel("SPX at expiry")

@@ -22,6 +22,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Final, assert_never
 
+from bot.render.chart import PAYOFF_PREFIX, Payoff
 from bot.render.text import (
     _TRACK_TITLE,
     DISCLAIMER,
@@ -58,6 +59,7 @@ __all__ = [
     "TOTAL_MAX",
     "EmbedField",
     "EmbedSpec",
+    "discord_chart",
     "embed_problems",
     "escape_markdown",
     "message_payload",
@@ -506,3 +508,21 @@ def message_payload(spec: EmbedSpec, *, content: str | None = None) -> str:
 def render_message(event: Event) -> str:
     """Render an event as a Discord create-message body (JSON text, one embed)."""
     return message_payload(render_embed(event))
+
+
+def discord_chart(event: Event) -> tuple[str, str] | None:
+    """Return a signal's payoff-chart attachment and its one-line caption; None otherwise.
+
+    The notifier queues it as its own delivery (key suffix ``:chart``) just before the card;
+    `DiscordPublisher.send_attachment` draws the PNG and uploads it with the caption as the
+    message content. The figures stay on the card that follows.
+    """
+    if not isinstance(event, CondorSignal):
+        return None
+    lp, sp, sc, lc = event.legs
+    caption = (
+        f"Payoff at expiry: {event.root} {event.expiry:%Y-%m-%d} {_strike(lp.strike)}/"
+        f"{_strike(sp.strike)} puts, {_strike(sc.strike)}/{_strike(lc.strike)} calls, "
+        f"{event.track} {event.risk} (the card follows)"
+    )
+    return PAYOFF_PREFIX + Payoff.of(event).to_json(), _cut(caption, CONTENT_MAX)

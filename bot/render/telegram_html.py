@@ -20,6 +20,7 @@ from collections.abc import Sequence
 from decimal import Decimal
 from typing import Final
 
+from bot.render.chart import PAYOFF_PREFIX, Payoff
 from bot.render.text import DISCLAIMER, render_text
 from core.calendar import NEW_YORK
 from core.types import CondorSignal, Event
@@ -140,6 +141,16 @@ def render_signal_caption(signal: CondorSignal) -> str:
         f"<i>{e(DISCLAIMER)}</i>",
     ]
     return fit_lines(head, body, foot, CAPTION_LIMIT)
+
+
+def telegram_chart(event: Event) -> tuple[str, str] | None:
+    """Return a signal's payoff-chart attachment and its caption; None for other events.
+
+    The notifier queues it as a photo delivery just before the full card (photo, then text).
+    """
+    if not isinstance(event, CondorSignal):
+        return None
+    return PAYOFF_PREFIX + Payoff.of(event).to_json(), render_signal_caption(event)
 
 
 def render_notice_html(text: str) -> str:

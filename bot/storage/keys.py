@@ -17,6 +17,7 @@ All keys share one prefix (default `condorbot`) so several deployments can share
 | `<p>:outbox:dead` | list | dead-lettered deliveries with their error |
 | `<p>:job:<name>:<utc iso time>` | string | one scheduled run of a job was claimed |
 | `<p>:leader` | string | the scheduler leader's owner id (with a TTL) |
+| `<p>:kv:<name>` | string | a small value by name (e.g. `tgcb:<8 hex>`, a settings button; TTL) |
 """
 
 from __future__ import annotations
@@ -95,3 +96,7 @@ class Keys:
     def leader(self) -> str:
         """Return the key holding the scheduler leader's owner id."""
         return f"{self.prefix}:leader"
+
+    def kv(self, name: str) -> str:
+        """Return the key of one small named value (`KeyValueStore`)."""
+        return f"{self.prefix}:kv:{name}"

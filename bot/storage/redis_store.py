@@ -397,6 +397,7 @@ def delivery_to_json(delivery: Delivery, **extra: Any) -> str:
         "text": delivery.text,
         "attempts": delivery.attempts,
         "silent": delivery.silent,
+        **({"attachment": delivery.attachment} if delivery.attachment else {}),
         **extra,
     }
     return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
@@ -413,6 +414,7 @@ def delivery_from_json(text: str, entry_id: str = "") -> Delivery:
         text=body["text"],
         attempts=int(body.get("attempts", 0)),
         silent=bool(body.get("silent", False)),
+        attachment=str(body.get("attachment", "")),
         entry_id=entry_id,
     )
 
@@ -602,6 +604,7 @@ def delivery_with_attempt(delivery: Delivery) -> Delivery:
         text=delivery.text,
         attempts=delivery.attempts + 1,
         silent=delivery.silent,
+        attachment=delivery.attachment,
     )
 
 

@@ -2,7 +2,13 @@
 
 Routes (under ``/api/v10``): ``GET /users/@me`` (login), ``POST /users/@me/channels`` (open a
 DM), ``POST /channels/{id}/messages`` (JSON or multipart with ``payload_json`` and
-``files[n]``). Like Discord it checks the bot token (401), refuses a message that breaks a
+``files[n]``), ``PUT``/``DELETE /guilds/{g}/members/{u}/roles/{r}`` (member roles: 204, or 404
+code 10007 Unknown Member / 10011 Unknown Role, 403 code 50013 for a role above the bot's),
+``GET /oauth2/applications/@me`` (the application, read by ``Client.login``) and ``PUT
+/applications/{a}/commands`` and ``/applications/{a}/guilds/{g}/commands`` (the command sync:
+bulk overwrite, answered with the commands as Discord stores them).
+
+Like Discord it checks the bot token (401), refuses a message that breaks a
 limit (400 code 50035 "Invalid Form Body" with the nested ``errors`` object, or 50006 for an
 empty message), answers 404 code 10003 for an unknown channel, 403 code 50013 for a channel the
 bot may not post in and 403 code 50007 for a user who does not take DMs, and sends rate-limit
@@ -26,6 +32,7 @@ from aiohttp import BodyPartReader, web
 
 API = "/api/v10"
 BOT_USER_ID = "1100000000000000001"
+APPLICATION_ID = "1100000000000000001"  # a bot's user id is its application's id
 
 _EMBED_LIMITS = {"title": 256, "description": 4096}
 _FIELD_LIMITS = {"name": 256, "value": 1024}
@@ -133,6 +140,11 @@ class FakeDiscord:
         self.closed_dms: set[str] = set()  # users who do not take DMs (50007)
         self.dm_channels: dict[str, str] = {}  # DM channel id -> user id
         self.requests: list[tuple[str, str]] = []
+        self.members: dict[str, set[str]] = {}  # guild -> member user ids
+        self.roles: dict[str, set[str]] = {}  # guild -> role ids
+        self.forbidden_roles: set[str] = set()  # roles above the bot's own (403 50013)
+        self.member_roles: dict[tuple[str, str], set[str]] = {}  # (guild, user) -> role ids
+        self.commands: dict[str | None, list[dict[str, Any]]] = {}  # guild (None: global)
         self._ids = itertools.count(1_200_000_000_000_000_000)
         self._limits: dict[str, list[tuple[float, bool]]] = {}  # channel -> queued 429s
         self._global_limits: list[float] = []
@@ -326,11 +338,73 @@ class FakeDiscord:
             headers=self._headers(f"messages-{channel_id}"),
         )
 
+    async def _role(self, request: web.Request) -> web.Response:
+        guild, user, role = (request.match_info[k] for k in ("guild_id", "user_id", "role_id"))
+        if guild not in self.members:
+            return self._error(404, 10004, "Unknown Guild")
+        if user not in self.members[guild]:
+            return self._error(404, 10007, "Unknown Member")
+        if role not in self.roles.get(guild, set()):
+            return self._error(404, 10011, "Unknown Role")
+        if role in self.forbidden_roles:
+            return self._error(403, 50013, "Missing Permissions")
+        held = self.member_roles.setdefault((guild, user), set())
+        if request.method == "PUT":
+            held.add(role)
+        else:
+            held.discard(role)
+        return web.Response(status=204, headers=self._headers(f"roles-{guild}"))
+
+    async def _application(self, request: web.Request) -> web.Response:
+        owner = {"id": "1400000000000000099", "username": "owner", "discriminator": "0"}
+        return _json(
+            {
+                "id": APPLICATION_ID,
+                "name": "condorbot",
+                "description": "",
+                "icon": None,
+                "bot_public": False,
+                "bot_require_code_grant": False,
+                "owner": {**owner, "avatar": None, "global_name": None},
+                "verify_key": "0" * 64,
+                "flags": 0,
+            },
+            headers=self._headers("app"),
+        )
+
+    async def _sync(self, request: web.Request) -> web.Response:
+        if request.match_info["application_id"] != APPLICATION_ID:
+            return self._error(403, 50001, "Missing Access")
+        guild = request.match_info.get("guild_id")
+        if guild is not None and guild not in self.members:
+            return self._error(403, 50001, "Missing Access")
+        body = await request.json()
+        stored = [
+            {
+                **command,
+                "id": self.next_id(),
+                "application_id": APPLICATION_ID,
+                "version": self.next_id(),
+                **({"guild_id": guild} if guild else {}),
+            }
+            for command in body
+        ]
+        self.commands[guild] = stored
+        return _json(stored, headers=self._headers(f"commands-{guild}"))
+
     def app(self) -> web.Application:
         app = web.Application(middlewares=[self._middleware])
         app.router.add_get(f"{API}/users/@me", self._me)
         app.router.add_post(f"{API}/users/@me/channels", self._open_dm)
         app.router.add_post(f"{API}/channels/{{channel_id}}/messages", self._post)
+        member_role = f"{API}/guilds/{{guild_id}}/members/{{user_id}}/roles/{{role_id}}"
+        app.router.add_put(member_role, self._role)
+        app.router.add_delete(member_role, self._role)
+        app.router.add_get(f"{API}/oauth2/applications/@me", self._application)
+        app.router.add_put(f"{API}/applications/{{application_id}}/commands", self._sync)
+        app.router.add_put(
+            f"{API}/applications/{{application_id}}/guilds/{{guild_id}}/commands", self._sync
+        )
         return app
 
 

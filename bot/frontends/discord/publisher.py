@@ -23,8 +23,14 @@ What Discord answers becomes a `SendResult`:
 The message body: the notifier's delivery text is either a create-message body made by
 `bot.render.discord_embed.message_payload` (JSON with ``embeds``) and sent as it is, or a
 plain-text card, which goes in an embed (`text_embed`) unless it is a single short line.
-Mentions are never resolved (``allowed_mentions`` is empty), so no card can ping ``@everyone``.
+Mentions are never resolved (``allowed_mentions`` is empty), so no card can ping ``@everyone``;
+the one exception is a plain notice that begins with a user mention (``<@id> ...``, the note to
+a subscriber moved to channel delivery), which may ping that one user and nobody else.
 ``silent`` sets the SUPPRESS_NOTIFICATIONS message flag (Discord's ``@silent``).
+
+`send_attachment` is the outbox's chart route (`bot.ports.AttachmentPublisher`): a delivery
+whose ``attachment`` is a ``payoff:`` spec is drawn into a PNG and uploaded as ``payoff.png``
+with the delivery's text (its one-line caption), just before the signal's card.
 """
 
 from __future__ import annotations
@@ -33,6 +39,7 @@ import asyncio
 import io
 import json
 import logging
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
@@ -43,15 +50,19 @@ from discord.http import HTTPClient, MultipartParameters, handle_message_paramet
 from discord.utils import MISSING
 
 from bot.ports import SendOutcome, SendResult
+from bot.render.chart import PAYOFF_PREFIX, Payoff, render_payoff_png
 from bot.render.discord_embed import CONTENT_MAX, text_embed
 
 logger = logging.getLogger(__name__)
 
 #: "Cannot send messages to this user": DMs closed, the bot blocked, or no shared guild.
 CANNOT_DM: Final = 50007
+#: The file name of the payoff chart uploaded with a signal.
+PAYOFF_FILENAME: Final = "payoff.png"
 #: Seconds of 429 that discord.py may wait out in place before we hand the wait to the outbox.
 #: discord.py's own floor is 30.
 MAX_INLINE_RATELIMIT_S: Final = 30.0
+_LEADING_MENTION: Final = re.compile(r"<@!?(\d+)>")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -167,6 +178,62 @@ class DiscordPublisher:
             return SendResult(outcome=SendOutcome.RETRY, detail=f"{type(error).__name__}: {error}")
         return SendResult(outcome=SendOutcome.SENT)
 
+    async def send_attachment(
+        self, target: str, text: str, attachment: str, *, silent: bool
+    ) -> SendResult:
+        """Upload a delivery's attachment (a ``payoff:`` chart, drawn here) with `text`.
+
+        The chart is drawn at send time from the small spec the outbox entry holds, off the
+        event loop (matplotlib takes about 0.1 s); a spec we cannot read is FAILED (dead letter).
+        """
+        if not attachment.startswith(PAYOFF_PREFIX):
+            return SendResult(
+                outcome=SendOutcome.FAILED, detail=f"unknown attachment {attachment[:40]!r}"
+            )
+        try:
+            spec = Payoff.from_json(attachment.removeprefix(PAYOFF_PREFIX))
+        except ValueError as error:
+            return SendResult(outcome=SendOutcome.FAILED, detail=f"bad payoff spec: {error}")
+        png = await asyncio.to_thread(render_payoff_png, spec)
+        return await self.send_message(
+            target,
+            text,
+            silent=silent,
+            attachments=(Attachment(filename=PAYOFF_FILENAME, data=png),),
+        )
+
+    async def add_role(self, guild_id: int, user_id: int, role_id: int, *, reason: str) -> bool:
+        """Give a guild member a role; False (logged) when Discord refuses."""
+        return await self._member_role(guild_id, user_id, role_id, add=True, reason=reason)
+
+    async def remove_role(self, guild_id: int, user_id: int, role_id: int, *, reason: str) -> bool:
+        """Take a role from a guild member; False (logged) when Discord refuses."""
+        return await self._member_role(guild_id, user_id, role_id, add=False, reason=reason)
+
+    async def _member_role(
+        self, guild_id: int, user_id: int, role_id: int, *, add: bool, reason: str
+    ) -> bool:
+        try:
+            await self.start()
+            assert self._http is not None  # noqa: S101 - set by start()
+            change = self._http.add_role if add else self._http.remove_role
+            await change(guild_id, user_id, role_id, reason=reason)
+        except discord.HTTPException as error:
+            logger.warning(
+                "discord role %s %s for user %s in guild %s refused: %s code %s",
+                role_id,
+                "grant" if add else "removal",
+                user_id,
+                guild_id,
+                error.status,
+                error.code,
+            )
+            return False
+        except (aiohttp.ClientError, OSError, TimeoutError) as error:
+            logger.warning("discord role change for user %s failed: %s", user_id, error)
+            return False
+        return True
+
     async def _dm_channel(self, user_id: str) -> str:
         found = self._dm_channels.get(user_id)
         if found is None:
@@ -184,12 +251,16 @@ class DiscordPublisher:
         embeds = [discord.Embed.from_dict(e) for e in body.get("embeds", [])]
         files = [discord.File(io.BytesIO(a.data), filename=a.filename) for a in attachments]
         flags = discord.MessageFlags(suppress_notifications=True) if silent else MISSING
+        mentions = discord.AllowedMentions.none()
+        leading = _LEADING_MENTION.match(content) if isinstance(content, str) else None
+        if leading is not None:
+            mentions.users = [discord.Object(id=int(leading.group(1)))]
         return handle_message_parameters(
             content=content if content else MISSING,
             embeds=embeds if embeds else MISSING,
             files=files if files else MISSING,
             flags=flags,
-            allowed_mentions=discord.AllowedMentions.none(),
+            allowed_mentions=mentions,
         )
 
 

@@ -5,8 +5,12 @@ Each command is a method of `TelegramCommands` whose docstring's first line is t
 refusal. The application runs inside the service's task group (`run_telegram`): never
 `run_polling()`, which would own the event loop.
 
-Settings keyboards use short `callback_data` keys (``lv:<kind>``, well under Telegram's 64 bytes)
-that name what to change; the subscriber's state itself lives in the subscriber store.
+`/settings` is one inline keyboard over tracks, risk levels, delivery (DM or the track channel),
+quiet hours and on / silent / off per event kind. Each button's `callback_data` is a short key,
+``s:<8 hex>`` (10 bytes, Telegram allows 64), naming an action kept in the `KeyValueStore`
+(Redis: ``<prefix>:kv:tgcb:<8 hex>``, 30 days) with the user it was drawn for; a press by
+anyone else, or of an expired key, changes nothing. The subscriber's state itself lives in the
+subscriber store.
 """
 
 from __future__ import annotations
@@ -14,14 +18,17 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import html
+import json
 import logging
-from collections.abc import Awaitable, Callable, Coroutine, Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any, Final
+from urllib.parse import urlsplit
 
 from telegram import (
+    Bot,
     BotCommand,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
@@ -29,11 +36,13 @@ from telegram import (
     Update,
 )
 from telegram.constants import ParseMode
+from telegram.error import TelegramError
 from telegram.ext import (
     AIORateLimiter,
     Application,
     ApplicationBuilder,
     CallbackQueryHandler,
+    ChatJoinRequestHandler,
     CommandHandler,
     ContextTypes,
 )
@@ -42,6 +51,7 @@ from bot.commands import performance_reply
 from bot.ports import (
     Clock,
     Delivery,
+    KeyValueStore,
     Ledger,
     NoticeLevel,
     Outbox,
@@ -78,6 +88,12 @@ _NEXT_LEVEL: Final = {
     NoticeLevel.SILENT: NoticeLevel.OFF,
     NoticeLevel.OFF: NoticeLevel.ON,
 }
+RISKS: Final = ("conservative", "balanced", "aggressive")
+#: Quiet-hour presets offered by /settings: (start, end) in the subscriber's time zone, or off.
+QUIET_PRESETS: Final = (None, ("22:00", "07:00"), ("21:00", "08:00"), ("23:00", "06:00"))
+#: `callback_data` of a settings button: this prefix and 8 hex digits.
+CALLBACK_PREFIX: Final = "s:"
+CALLBACK_TTL_S: Final = 30 * 24 * 3600
 _REFUSED: Final = "Sorry, that command is for the bot's admins."
 _RECEIVING: Final = frozenset({SubscriberStatus.TRIAL, SubscriberStatus.ACTIVE})
 
@@ -100,6 +116,11 @@ class TelegramDeps:
         outbox: For `/broadcast` and the dead-letter count in `/health`.
         ledger: For `/performance` (None: the services' notifier's ledger).
         replay: For `/replay DATE` (None: the command says replays are off).
+        gate_joins: Answer join requests to the bot's private channels: approved for active
+            trials and subscriptions, declined for anyone else.
+        kv: Where the settings buttons' callback keys live (None: a dict in this process,
+            which a restart forgets).
+        channels: Track value -> its channel, offered by /settings as "in the channel".
     """
 
     subscribers: SubscriberStore
@@ -110,12 +131,28 @@ class TelegramDeps:
     outbox: Outbox | None = None
     ledger: Ledger | None = None
     replay: ReplayDay | None = None
+    gate_joins: bool = False
+    kv: KeyValueStore | None = None
+    channels: Mapping[str, str] = field(default_factory=dict)
 
     def the_ledger(self) -> Ledger | None:
         """The ledger `/performance` reads."""
         if self.ledger is not None:
             return self.ledger
         return None if self.services is None else self.services.notifier.ledger
+
+
+class _LocalKeyValue:
+    """A `KeyValueStore` in a dict (no TTL): the fallback when no store is given."""
+
+    def __init__(self) -> None:
+        self.values: dict[str, str] = {}
+
+    async def get(self, name: str) -> str | None:
+        return self.values.get(name)
+
+    async def put(self, name: str, value: str, *, ttl_seconds: int | None = None) -> None:
+        self.values[name] = value
 
 
 def _first_line(handler: Handler) -> str:
@@ -127,6 +164,7 @@ class TelegramCommands:
 
     def __init__(self, deps: TelegramDeps) -> None:
         self.deps = deps
+        self.kv: KeyValueStore = deps.kv if deps.kv is not None else _LocalKeyValue()
         self.public: dict[str, Handler] = {
             "start": self.start,
             "help": self.help,
@@ -156,7 +194,9 @@ class TelegramCommands:
             application.add_handler(CommandHandler(name, handler))
         for name, handler in self.admin.items():
             application.add_handler(CommandHandler(name, self._admin_only(handler)))
-        application.add_handler(CallbackQueryHandler(self.on_button, pattern=r"^lv:"))
+        application.add_handler(CallbackQueryHandler(self.on_button, pattern=r"^s:[0-9a-f]{8}$"))
+        if self.deps.gate_joins:
+            application.add_handler(ChatJoinRequestHandler(self.on_join_request))
         application.add_error_handler(self.on_error)
 
     # -- helpers ------------------------------------------------------------------------
@@ -353,48 +393,118 @@ class TelegramCommands:
         await self.deps.subscribers.put(replace(me, status=SubscriberStatus.UNSUBSCRIBED))
         await self._reply(update, "Unsubscribed. /start brings you back.")
 
-    def _keyboard(self, me: Subscriber) -> InlineKeyboardMarkup:
+    async def _button(self, me: Subscriber, label: str, action: str, value: str) -> Any:
+        """One settings button; its action is kept under a short key (same action, same key)."""
+        digest = hashlib.sha256(f"{me.user_id}|{action}|{value}".encode()).hexdigest()[:8]
+        payload = json.dumps({"u": me.user_id, "a": action, "v": value}, separators=(",", ":"))
+        await self.kv.put(f"tgcb:{digest}", payload, ttl_seconds=CALLBACK_TTL_S)
+        return InlineKeyboardButton(label, callback_data=f"{CALLBACK_PREFIX}{digest}")
+
+    def _my_channel(self, me: Subscriber) -> str | None:
+        return next((self.deps.channels[t] for t in me.tracks if t in self.deps.channels), None)
+
+    async def _keyboard(self, me: Subscriber) -> InlineKeyboardMarkup:
+        def tick(on: bool, label: str) -> str:
+            return f"✅ {label}" if on else label
+
         rows = [
-            [
-                InlineKeyboardButton(
-                    f"{label}: {me.levels.get(kind, NoticeLevel.ON)}", callback_data=f"lv:{kind}"
-                )
-            ]
-            for kind, label in LEVEL_KINDS.items()
+            [await self._button(me, tick(t in me.tracks, t.upper()), "track", t) for t in TRACKS],
+            [await self._button(me, tick(r in me.risks, r), "risk", r) for r in RISKS],
         ]
+        delivery = [await self._button(me, tick(me.delivery == "dm", "By DM"), "delivery", "dm")]
+        if self._my_channel(me) is not None:
+            in_channel = me.delivery != "dm"
+            delivery.append(
+                await self._button(me, tick(in_channel, "In the channel"), "delivery", "channel")
+            )
+        rows.append(delivery)
+        quiet = []
+        for preset in QUIET_PRESETS:
+            current = (me.quiet_start, me.quiet_end) if me.quiet_start else None
+            label = "No quiet hours" if preset is None else f"{preset[0][:2]}-{preset[1][:2]}"
+            value = "off" if preset is None else f"{preset[0]}-{preset[1]}"
+            quiet.append(await self._button(me, tick(current == preset, label), "quiet", value))
+        rows.append(quiet)
+        for kind, label in LEVEL_KINDS.items():
+            level = me.levels.get(kind, NoticeLevel.ON)
+            rows.append([await self._button(me, f"{label}: {level}", "level", kind)])
         return InlineKeyboardMarkup(rows)
 
+    @staticmethod
+    def _settings_text(me: Subscriber) -> str:
+        quiet = f"{me.quiet_start}-{me.quiet_end} ({me.time_zone})" if me.quiet_start else "off"
+        delivery = "by DM" if me.delivery == "dm" else f"in the channel {me.delivery}"
+        lines = [
+            f"Tracks: {', '.join(me.tracks) or 'none'}",
+            f"Risk: {', '.join(me.risks) or 'none'}",
+            f"Delivery: {delivery}",
+            f"Quiet hours (silent): {quiet}",
+            "Tap to change; the alert buttons cycle on, silent, off.",
+        ]
+        return "<b>Settings</b>\n" + html.escape("\n".join(lines), quote=False)
+
     async def settings(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        """Choose on, silent or off for each kind of message."""
+        """Choose tracks, risk, delivery, quiet hours, and on/silent/off per message kind."""
         me = await self._me(update)
         if me is None:
             await self._reply(update, "You are not subscribed: /start first.")
             return
-        await self._reply(
-            update,
-            "<b>Notifications</b> (tap to cycle on, silent, off)",
-            reply_markup=self._keyboard(me),
-        )
+        await self._reply(update, self._settings_text(me), reply_markup=await self._keyboard(me))
+
+    def _apply(self, me: Subscriber, action: str, value: str) -> Subscriber | str:
+        """Return the changed subscriber, or why the change is refused."""
+        match action:
+            case "track" if value in TRACKS:
+                tracks = tuple(t for t in TRACKS if (t in me.tracks) != (t == value))
+                return replace(me, tracks=tracks) if tracks else "Keep at least one track."
+            case "risk" if value in RISKS:
+                risks = tuple(r for r in RISKS if (r in me.risks) != (r == value))
+                return replace(me, risks=risks) if risks else "Keep at least one risk level."
+            case "delivery" if value == "dm":
+                return replace(me, delivery="dm")
+            case "delivery" if value == "channel":
+                channel = self._my_channel(me)
+                return (
+                    "No channel for your tracks."
+                    if channel is None
+                    else replace(me, delivery=channel)
+                )
+            case "quiet" if value == "off":
+                return replace(me, quiet_start=None, quiet_end=None)
+            case "quiet" if any(p is not None and value == f"{p[0]}-{p[1]}" for p in QUIET_PRESETS):
+                start, end = value.split("-")
+                return replace(me, quiet_start=start, quiet_end=end)
+            case "level" if value in LEVEL_KINDS:
+                levels = dict(me.levels)
+                levels[value] = _NEXT_LEVEL[levels.get(value, NoticeLevel.ON)]
+                return replace(me, levels=levels)
+        return "Unknown setting."
 
     async def on_button(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        """Cycle one event kind's notice level from the settings keyboard."""
+        """Apply one settings button (looked up by its short key) and redraw the keyboard."""
         query = update.callback_query
         if query is None:
             return
-        kind = (query.data or "").removeprefix("lv:")
-        me = await self.deps.subscribers.get(PLATFORM, str(query.from_user.id))
-        if me is None or kind not in LEVEL_KINDS:
-            await query.answer("Not subscribed or unknown setting.")
+        user_id = str(query.from_user.id)
+        stored = await self.kv.get(f"tgcb:{(query.data or '').removeprefix(CALLBACK_PREFIX)}")
+        try:
+            action = json.loads(stored) if stored else {}
+        except ValueError:
+            action = {}
+        me = await self.deps.subscribers.get(PLATFORM, user_id)
+        if me is None or not isinstance(action, dict) or action.get("u") != user_id:
+            await query.answer("This button has expired: send /settings again.")
             return
-        levels = dict(me.levels)
-        levels[kind] = _NEXT_LEVEL[levels.get(kind, NoticeLevel.ON)]
-        me = replace(me, levels=levels)
-        await self.deps.subscribers.put(me)
-        await query.answer(f"{LEVEL_KINDS[kind]}: {levels[kind]}")
+        changed = self._apply(me, str(action.get("a")), str(action.get("v")))
+        if isinstance(changed, str):
+            await query.answer(changed)
+            return
+        await self.deps.subscribers.put(changed)
+        await query.answer("Saved.")
         await query.edit_message_text(
-            "<b>Notifications</b> (tap to cycle on, silent, off)",
+            self._settings_text(changed),
             parse_mode=ParseMode.HTML,
-            reply_markup=self._keyboard(me),
+            reply_markup=await self._keyboard(changed),
         )
 
     # -- admin commands -----------------------------------------------------------------
@@ -482,10 +592,64 @@ class TelegramCommands:
             lines.append(f"{event.asof.astimezone(NEW_YORK):%H:%M} {first}")
         await self._reply(update, render_notice_html("\n".join(lines)))
 
+    async def on_join_request(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Let into a private channel only users whose trial or subscription is running."""
+        request = update.chat_join_request
+        if request is None:
+            return
+        me = await self.deps.subscribers.get(PLATFORM, str(request.from_user.id))
+        now = self.deps.clock.now()
+        running = me is not None and (
+            me.status is SubscriberStatus.ACTIVE
+            or (
+                me.status is SubscriberStatus.TRIAL and (me.trial_end is None or me.trial_end > now)
+            )
+        )
+        if running:
+            await request.approve()
+        else:
+            await request.decline()
+        logger.info(
+            "join request to %s: %s", request.chat.id, "approved" if running else "declined"
+        )
+
     async def on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         """Log a handler's error (type and message only: never the request URL)."""
         error = context.error
         logger.error("telegram handler failed: %s: %s", type(error).__name__, str(error)[:300])
+
+
+async def ensure_telegram_channels(subscribers: SubscriberStore, channels: dict[str, str]) -> None:
+    """Keep one always-active subscriber per track channel, so the notifier posts there.
+
+    Args:
+        subscribers: The store.
+        channels: Track value -> channel id or @name (tracks without a channel left out).
+    """
+    for track, channel in channels.items():
+        await subscribers.put(
+            Subscriber(
+                platform=PLATFORM,
+                user_id=f"channel-{track}",
+                status=SubscriberStatus.ACTIVE,
+                tracks=(track,),
+                risks=("balanced",),
+                delivery=channel,
+            )
+        )
+
+
+async def remove_from_channels(bot: Bot, channels: Sequence[str], subscriber: Subscriber) -> None:
+    """Remove a Telegram user from the private channels (ban, then unban: they may rejoin)."""
+    if subscriber.platform != PLATFORM or not subscriber.user_id.lstrip("-").isdigit():
+        return
+    user_id = int(subscriber.user_id)
+    for channel in channels:
+        try:
+            await bot.ban_chat_member(channel, user_id)
+            await bot.unban_chat_member(channel, user_id, only_if_banned=True)
+        except TelegramError as error:
+            logger.warning("removing %s from %s failed: %s", user_id, channel, error.message)
 
 
 def build_application(
@@ -519,21 +683,64 @@ def install_commands(
     return commands
 
 
+@dataclass(frozen=True, slots=True)
+class Webhook:
+    """Where Telegram posts updates when the bot runs on a webhook instead of polling.
+
+    Attributes:
+        url: The public HTTPS URL given to `setWebhook` (its path is the path listened on).
+        port: The local port PTB's webhook server listens on.
+        listen: The local address it binds.
+        secret: The `secret_token` Telegram sends with every update; other posts are refused.
+    """
+
+    url: str
+    port: int
+    listen: str
+    secret: str
+
+    @property
+    def path(self) -> str:
+        """The URL's path, which the local server answers on."""
+        return urlsplit(self.url).path.lstrip("/")
+
+
+def webhook_secret(token: str) -> str:
+    """A stable `secret_token` derived from the bot token (Telegram allows [A-Za-z0-9_-])."""
+    return hashlib.sha256(f"webhook:{token}".encode()).hexdigest()[:32]
+
+
 async def run_telegram(
     application: Application[Any, Any, Any, Any, Any, Any],
     commands: TelegramCommands,
     stop: asyncio.Event,
     *,
     poll_timeout_s: int = 10,
+    webhook: Webhook | None = None,
 ) -> None:
-    """Run the application until `stop` is set: initialise, publish commands, poll, shut down."""
+    """Run the application until `stop` is set: initialise, publish commands, receive, shut down.
+
+    Updates come by long polling, or, with `webhook`, from PTB's webhook server
+    (`updater.start_webhook`, which also calls `setWebhook`).
+    """
     async with application:
         await application.bot.set_my_commands(commands.bot_commands())
         await application.start()
         updater = application.updater
-        if updater is not None:
+        if updater is not None and webhook is not None:
+            await updater.start_webhook(
+                listen=webhook.listen,
+                port=webhook.port,
+                url_path=webhook.path,
+                webhook_url=webhook.url,
+                secret_token=webhook.secret,
+            )
+            logger.info(
+                "telegram bot @%s on a webhook, port %d", application.bot.username, webhook.port
+            )
+        elif updater is not None:
             await updater.start_polling(poll_interval=0.0, timeout=poll_timeout_s)
-        logger.info("telegram bot @%s polling", application.bot.username)
+            logger.info("telegram bot @%s polling", application.bot.username)
         try:
             await stop.wait()
         finally:

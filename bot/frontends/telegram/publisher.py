@@ -39,6 +39,7 @@ from telegram.ext import Application
 from telegram.warnings import PTBDeprecationWarning
 
 from bot.ports import SendOutcome, SendResult
+from bot.render.chart import PAYOFF_PREFIX, Payoff, render_payoff_png
 
 logger = logging.getLogger(__name__)
 
@@ -136,6 +137,21 @@ class TelegramPublisher:
         except TelegramError as error:
             return self._classify(target, error)
         return SendResult(outcome=SendOutcome.SENT)
+
+    async def send_attachment(
+        self, target: str, text: str, attachment: str, *, silent: bool
+    ) -> SendResult:
+        """Send a delivery's attachment (a ``payoff:`` chart) with `text` as its caption."""
+        if not attachment.startswith(PAYOFF_PREFIX):
+            return SendResult(
+                outcome=SendOutcome.FAILED, detail=f"unknown attachment {attachment[:40]!r}"
+            )
+        try:
+            spec = Payoff.from_json(attachment.removeprefix(PAYOFF_PREFIX))
+        except ValueError as error:
+            return SendResult(outcome=SendOutcome.FAILED, detail=f"bad payoff spec: {error}")
+        png = await asyncio.to_thread(render_payoff_png, spec)  # ~0.1 s of matplotlib: off the loop
+        return await self.send_photo(target, png, text, silent=silent)
 
     @staticmethod
     def _classify(target: str, error: TelegramError) -> SendResult:

@@ -20,6 +20,7 @@ from bot.ports import (
     DayPositions,
     Delivery,
     JobLocks,
+    KeyValueStore,
     Ledger,
     NoticeLevel,
     Outbox,
@@ -27,6 +28,7 @@ from bot.ports import (
     SubscriberStatus,
     SubscriberStore,
 )
+from bot.storage.kv import RedisKeyValue
 from bot.storage.ledger_tools import GENESIS_HASH, record_hash
 from bot.storage.redis_store import (
     RedisDayStore,
@@ -39,6 +41,7 @@ from tests.fakes import (
     FixedClock,
     InMemoryDayStore,
     InMemoryJobLocks,
+    InMemoryKeyValue,
     InMemoryLedger,
     InMemoryOutbox,
     InMemorySubscriberStore,
@@ -71,6 +74,7 @@ class Backend:
     ledger: Ledger
     outbox: CountingOutbox
     locks: LeaderLocks
+    kv: KeyValueStore
 
 
 @pytest.fixture(params=["memory", "redis"])
@@ -85,6 +89,7 @@ def backend(request: pytest.FixtureRequest) -> Backend:
             InMemoryLedger(),
             InMemoryOutbox(clock, reclaim_idle_ms=RECLAIM_MS),
             InMemoryJobLocks(),
+            InMemoryKeyValue(),
         )
     client = request.getfixturevalue("redis_client")
     return Backend(
@@ -95,6 +100,7 @@ def backend(request: pytest.FixtureRequest) -> Backend:
         RedisLedger(client),
         RedisOutbox(client, clock=clock, reclaim_idle_ms=RECLAIM_MS),
         RedisJobLocks(client),
+        RedisKeyValue(client),
     )
 
 
@@ -392,3 +398,21 @@ async def test_lead_passes_to_another_owner_after_the_ttl(backend: Backend):
 async def test_lead_rejects_a_non_positive_ttl(backend: Backend):
     with pytest.raises(ValueError, match="ttl_seconds"):
         await backend.locks.lead("a", 0)
+
+
+# --- key-value ---------------------------------------------------------------------------
+
+
+async def test_kv_round_trips_replaces_and_misses(backend: Backend):
+    assert await backend.kv.get("tgcb:00000000") is None
+    await backend.kv.put("tgcb:00000000", '{"a": 1}')
+    assert await backend.kv.get("tgcb:00000000") == '{"a": 1}'
+    await backend.kv.put("tgcb:00000000", "second", ttl_seconds=60)
+    assert await backend.kv.get("tgcb:00000000") == "second"
+
+
+async def test_kv_value_expires_after_its_ttl(backend: Backend):
+    await backend.kv.put("short", "v", ttl_seconds=1)
+    assert await backend.kv.get("short") == "v"
+    await asyncio.sleep(1.1)
+    assert await backend.kv.get("short") is None

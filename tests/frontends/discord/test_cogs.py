@@ -43,6 +43,7 @@ class User:
 class Sent:
     embed: Any
     ephemeral: bool
+    view: Any = None
 
 
 class Response:
@@ -53,9 +54,13 @@ class Response:
     def is_done(self) -> bool:
         return self.deferred or bool(self.sent)
 
-    async def send_message(self, *, embed: Any, ephemeral: bool) -> None:
+    async def send_message(self, *, embed: Any, ephemeral: bool, view: Any = None) -> None:
         assert not self.is_done(), "an interaction is answered once"
-        self.sent.append(Sent(embed, ephemeral))
+        self.sent.append(Sent(embed, ephemeral, view))
+
+    async def edit_message(self, *, embed: Any, view: Any) -> None:
+        assert not self.is_done(), "an interaction is answered once"
+        self.sent.append(Sent(embed, True, view))  # edits the ephemeral message in place
 
     async def defer(self, *, ephemeral: bool, thinking: bool) -> None:
         assert not self.is_done()

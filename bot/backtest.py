@@ -1,0 +1,682 @@
+"""Backtest composition: build each historical day's inputs from the shipped data.
+
+The rules are not re-implemented here: each day is served to `core.backtest.run_day`, which runs
+`select_condor`, the ALVH engine's `step` and `settle` exactly as the live bot and the replay do.
+This module only decides what the engine sees, and says what is modelled:
+
+* **Chain at entry**: the real Cboe snapshot when one was recorded within 30 minutes of the
+  entry time (`bot.replay.RecordedDayFeed.chain_at`), otherwise `core.surface.model_chain` on
+  the day's VIX/VIX9D/VIX3M opening values and the previous SKEW close (labelled modelled).
+* **Intraday path**: the real SPX 1-minute bars where shipped (2023-03-16 ... 2023-03-31);
+  elsewhere a deterministic path through the day's open, the extreme nearer the open, the other
+  extreme and the close, each stretch walked at constant speed (time shared in proportion to the
+  points travelled, rounded to the minute), as 1-minute bars. No noise is added: the path is
+  the simplest one consistent with the day's OHLC, and the engine samples it every 5 minutes.
+* **Intraday VIX**: the day's opening values moved with SPX by the rules' sensitivity
+  (`RecordedDayFeed.vol_at`); closes at the close.
+* **Multi-day tracks**: the 1-DTE condor is marked every 5 minutes to its expiry; the 45-DTE
+  condor once a day at 15:45 ET (daily marking), one position at a time.
+
+A day whose history is missing or bad is skipped with the reason; nothing is filled in.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from bot.adapters.market_data.bars_csv import list_days, load_bars
+from bot.adapters.market_data.breadth_csv import load_all_breadth
+from bot.adapters.market_data.index_history import (
+    IndexHistory,
+    VolIndices,
+    load_index_history,
+    load_vol_indices,
+)
+from bot.replay import MAX_BREADTH_AGE_DAYS, RecordedDayFeed
+from core.backtest import (
+    ENGINE_ERROR,
+    SERIES,
+    Costs,
+    DayOutcome,
+    NoTrade,
+    Report,
+    SkipDay,
+    Skipped,
+    Stats,
+    Trade,
+    build_report,
+    exit_count,
+    run_backtest,
+)
+from core.bars import Bars, Breadth, choose_breadth
+from core.calendar import (
+    NEW_YORK,
+    NYSE_HOLIDAYS,
+    SPXW_SCHEDULE_START,
+    is_trading_day,
+    next_trading_day,
+    previous_trading_day,
+    session_close,
+    session_open,
+    spx_monthly_expiration,
+    spxw_expirations,
+    trading_days_between,
+)
+from core.chain import OptionChain
+from core.condor import CondorProfile
+from core.hedge import MarketState, VolIndexLevels
+from core.rules import CondorRules, HedgeRules
+from core.types import CondorSignal, DataStamp, Risk, Track
+
+#: The shipped SPX daily history (Yahoo ^GSPC, see data/SOURCES.md).
+SPX_DAILY_FILE = "spx/SPX_History_2006_2026.csv.gz"
+#: Engine cadence on intraday paths, minutes.
+STEP_MINUTES = 5
+#: When the 45-DTE condor is marked each day (the track's entry time).
+DAILY_MARK_MINUTES_BEFORE_CLOSE = 15
+#: The 45-DTE chain lists the SPXW (or SPX monthly) expiries nearest the target, for speed.
+LONG_EXPIRIES_LISTED = 3
+#: The path-model description every report carries.
+PATH_MODEL = (
+    "intraday SPX path: real 1-minute bars where shipped; elsewhere a deterministic path "
+    "open -> nearer extreme -> other extreme -> close at constant speed, as 1-minute bars, "
+    "sampled every 5 minutes by the engine"
+)
+
+
+class BacktestError(ValueError):
+    """A backtest that cannot run (bad range, unsupported option)."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True, eq=False)
+class History:
+    """The shipped daily history, loaded once."""
+
+    data_dir: Path
+    spx: IndexHistory
+    indices: VolIndices
+    breadth: tuple[Breadth, ...]
+    minute_file: Path | None
+    minute_days: frozenset[date]
+    spx_rows: dict[date, int] = field(default_factory=dict)
+    feeds: dict[date, RecordedDayFeed] = field(default_factory=dict)
+
+    @classmethod
+    def load(cls, data_dir: Path) -> History:
+        """Load SPX OHLC, the Cboe volatility indices, NYSE breadth and the 1-minute bars."""
+        minute = sorted((data_dir / "intraday").glob("SPX_1min_*"))
+        minute_file = minute[0] if minute else None
+        spx = load_index_history(data_dir / SPX_DAILY_FILE, name="SPX")
+        return cls(
+            data_dir=data_dir,
+            spx=spx,
+            spx_rows={d: i for i, d in enumerate(spx.dates)},
+            indices=load_vol_indices(data_dir / "vix"),
+            breadth=load_all_breadth(data_dir / "breadth"),
+            minute_file=minute_file,
+            minute_days=frozenset(list_days(minute_file)) if minute_file else frozenset(),
+        )
+
+
+def check_day(history: History, day: date) -> None:
+    """Raise `SkipDay` naming what is missing or bad in the day's daily history."""
+    spx = history.spx
+    if day not in spx:
+        raise SkipDay(f"no SPX daily OHLC for {day:%Y-%m-%d} in {spx.source}")
+    o, h, low, c = _ohlc(history, day)
+    values = (o, h, low, c)
+    if not all(math.isfinite(v) and v > 0 for v in values) or not (
+        low <= min(o, c) + 1e-6 and max(o, c) <= h + 1e-6
+    ):
+        raise SkipDay(
+            f"bad SPX OHLC on {day:%Y-%m-%d}: open {o:.2f} high {h:.2f} low {low:.2f} close {c:.2f}"
+        )
+    for series in (history.indices.vix, history.indices.vix9d, history.indices.vix3m):
+        if day not in series:
+            first = series.dates[0] if len(series) else None
+            raise SkipDay(
+                f"no {series.name} value for {day:%Y-%m-%d} (series starts {first:%Y-%m-%d})"
+                if first
+                else f"no {series.name} history"
+            )
+        if not math.isfinite(series.open_on(day)):
+            raise SkipDay(f"no {series.name} opening value for {day:%Y-%m-%d}")
+    try:
+        skew_day, _ = history.indices.skew.latest_at_or_before(previous_trading_day(day))
+    except KeyError:
+        raise SkipDay(f"no SKEW close before {day:%Y-%m-%d}") from None
+    if trading_days_between(skew_day, day) > MAX_BREADTH_AGE_DAYS:
+        raise SkipDay(f"SKEW close before {day:%Y-%m-%d} is stale ({skew_day:%Y-%m-%d})")
+
+
+def _ohlc(history: History, day: date) -> tuple[float, float, float, float]:
+    spx, i = history.spx, history.spx_rows[day]
+    return float(spx.open[i]), float(spx.high[i]), float(spx.low[i]), float(spx.close[i])
+
+
+def path_knots(
+    open_: float, high: float, low: float, close: float, minutes: int
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """The deterministic path's knots: (minutes after the open, SPX level).
+
+    Open at 0, the extreme nearer the open first (the high on a tie), the other extreme, the
+    close at `minutes`; time is shared in proportion to the points travelled on each stretch
+    and rounded to whole minutes, so the path touches the day's high and low exactly.
+    """
+    first, second = (high, low) if abs(high - open_) <= abs(open_ - low) else (low, high)
+    levels = np.array([open_, first, second, close], dtype=np.float64)
+    legs = np.abs(np.diff(levels))
+    total = float(legs.sum())
+    if total <= 0:
+        return np.array([0.0, float(minutes)]), np.array([open_, close])
+    times = np.concatenate([[0.0], np.round(np.cumsum(legs) / total * minutes)])
+    times[-1] = float(minutes)
+    return times, levels
+
+
+def synthetic_bars(day: date, open_: float, high: float, low: float, close: float) -> Bars:
+    """1-minute bars along `path_knots` for the day's regular session."""
+    start = session_open(day)
+    minutes = int((session_close(day) - start).total_seconds() // 60)
+    knots_t, knots_v = path_knots(open_, high, low, close, minutes)
+    grid = np.arange(minutes + 1, dtype=np.float64)
+    path = np.interp(grid, knots_t, knots_v)
+    opens, closes = path[:-1], path[1:]
+    starts = [start + timedelta(minutes=i) for i in range(minutes)]
+    return Bars.from_starts(
+        starts,
+        opens,
+        np.maximum(opens, closes),
+        np.minimum(opens, closes),
+        closes,
+        symbol="SPX",
+        source=f"modelled SPX path through the {day:%Y-%m-%d} daily OHLC",
+        interval_minutes=1,
+    )
+
+
+def _ad_line(history: History, day: date) -> tuple[NDArray[np.float64] | None, str]:
+    chosen = choose_breadth(history.breadth, previous_trading_day(day))
+    latest = chosen.before(day).last_date if chosen is not None else None
+    if chosen is None or latest is None or trading_days_between(latest, day) > MAX_BREADTH_AGE_DAYS:
+        shown = f"{latest:%Y-%m-%d}" if latest else "none"
+        return None, (
+            f"no NYSE advance/decline data near {day:%Y-%m-%d} (latest {shown}): "
+            "A/D trigger unavailable"
+        )
+    kind = "official NYSE counts" if chosen.official else "publisher-computed counts"
+    return chosen.before(day).ad_line(), (
+        f"daily A/D line through {latest:%Y-%m-%d} ({kind}); no intraday breadth: prior days' line"
+    )
+
+
+def _day_bars(history: History, day: date) -> Bars:
+    if day in history.minute_days and history.minute_file is not None:
+        return load_bars(history.minute_file, day=day)
+    check_day(history, day)
+    return synthetic_bars(day, *_ohlc(history, day))
+
+
+def day_feed(history: History, day: date, hedge_rules: HedgeRules) -> RecordedDayFeed:
+    """The day's `RecordedDayFeed` (real or modelled bars), cached; raises `SkipDay`."""
+    cached = history.feeds.get(day)
+    if cached is not None:
+        return cached
+    check_day(history, day)
+    bars = _day_bars(history, day)
+    session = bars.within(session_open(day), session_close(day))
+    if len(session) == 0:
+        raise SkipDay(f"no SPX bars in the {day:%Y-%m-%d} session")
+    warmup: NDArray[np.float64] = np.empty(0)
+    before = previous_trading_day(day)
+    try:
+        prior = _day_bars(history, before)
+        prior_session = prior.within(session_open(before), session_close(before))
+        warmup = np.asarray(prior_session.resample(5).close, dtype=np.float64)
+    except SkipDay:
+        pass  # no warm-up: the indicators start from the day's own bars
+    ad_line, ad_note = _ad_line(history, day)
+    feed = RecordedDayFeed(
+        day=day,
+        data_dir=history.data_dir,
+        bars=bars,
+        session=session,
+        warmup=warmup,
+        indices=history.indices,
+        ad_line=ad_line,
+        ad_note=ad_note,
+        open_spot=float(session.close[0]),
+        hedge_rules=hedge_rules,
+    )
+    if len(history.feeds) > 64:
+        history.feeds.pop(next(iter(history.feeds)))
+    history.feeds[day] = feed
+    return feed
+
+
+def expiries_for(track: Track, day: date) -> list[tuple[str, date]]:
+    """The (root, expiry) pairs a modelled chain lists for the track; raises `SkipDay`."""
+    if track is Track.DTE_45:
+        lo, hi = day + timedelta(days=30), day + timedelta(days=60)
+        if day >= SPXW_SCHEDULE_START:
+            found = [("SPXW", d) for d in spxw_expirations(lo, hi)]
+        else:
+            months = {(lo.year, lo.month), (hi.year, hi.month)}
+            mid = day + timedelta(days=45)
+            months.add((mid.year, mid.month))
+            found = [
+                ("SPX", e)
+                for e in sorted(spx_monthly_expiration(y, m) for y, m in months)
+                if lo <= e <= hi
+            ]
+        if not found:
+            raise SkipDay(f"no listed expiry 30-60 days after {day:%Y-%m-%d}")
+        target = day + timedelta(days=45)
+        found.sort(key=lambda pair: abs((pair[1] - target).days))
+        return sorted(found[:LONG_EXPIRIES_LISTED], key=lambda pair: pair[1])
+    if day < SPXW_SCHEDULE_START:
+        raise SkipDay(
+            f"SPXW expirations before {SPXW_SCHEDULE_START:%Y-%m-%d} are not modelled "
+            "(core.calendar)"
+        )
+    if track is Track.ZERO_DTE:
+        if day not in spxw_expirations(day, day):
+            raise SkipDay(f"no SPXW expiration on {day:%Y-%m-%d}: no 0DTE condor listed")
+        return [("SPXW", day)]
+    ahead = spxw_expirations(day + timedelta(days=1), day + timedelta(days=7))
+    return [("SPXW", d) for d in ahead[:3]]
+
+
+@dataclass(slots=True, kw_only=True, eq=False)
+class BacktestDay:
+    """One historical day served to `core.backtest.run_day` without looking ahead."""
+
+    day: date
+    entry: datetime
+    track: Track
+    history: History
+    hedge_rules: HedgeRules
+    _chain: OptionChain | None = None
+    notes: list[str] = field(default_factory=list)
+
+    def _feed(self, day: date | None = None) -> RecordedDayFeed:
+        return day_feed(self.history, day or self.day, self.hedge_rules)
+
+    def settlement(self, signal: CondorSignal) -> tuple[float, VolIndexLevels, DataStamp]:
+        """The expiry's settlement print (AM: the opening print) and closing VIX levels."""
+        try:
+            return self._settlement(signal)
+        except KeyError as error:
+            # A closing index value the settlement needs is not in the history.
+            raise SkipDay(f"settlement on {signal.expiry:%Y-%m-%d}: {error.args[0]}") from None
+
+    def chain(self) -> OptionChain:
+        """The real snapshot near `entry` if one was recorded, else the modelled chain."""
+        if self._chain is None:
+            feed = self._feed()
+            try:
+                chain, note = feed.chain_at(self.entry, expiries_for(self.track, self.day))
+            except KeyError as error:
+                raise SkipDay(f"chain on {self.day:%Y-%m-%d}: {error.args[0]}") from None
+            if note:
+                self.notes.append(note)
+            self._chain = chain
+        return self._chain
+
+    def entry_vix(self) -> float:
+        """VIX at entry (opening VIX moved with SPX since the open)."""
+        return self._feed().vol_at(self.entry).vix
+
+    def markets(self, settles_at: datetime) -> Iterator[MarketState]:
+        """Engine inputs from 5 minutes after entry to settlement, one day at a time."""
+        chain = self.chain()
+        day = self.day
+        last_day = settles_at.astimezone(NEW_YORK).date()
+        while day <= last_day:
+            feed = self._feed(day)
+            close = min(session_close(day), settles_at)
+            if self.track is Track.DTE_45 and day != self.day:
+                moments = [close - timedelta(minutes=DAILY_MARK_MINUTES_BEFORE_CLOSE)]
+            else:
+                start = self.entry if day == self.day else session_open(day)
+                moments = []
+                moment = start + timedelta(minutes=STEP_MINUTES)
+                while moment <= close:
+                    moments.append(moment)
+                    moment += timedelta(minutes=STEP_MINUTES)
+            for moment in moments:
+                try:
+                    market = feed.market_at(moment, chain)
+                except KeyError as error:
+                    raise SkipDay(f"market on {day:%Y-%m-%d}: {error.args[0]}") from None
+                # The entry chain is stale on later days: no parity scan on it.
+                yield market if day == self.day else replace(market, chain=None)
+            day = next_trading_day(day)
+
+    def _settlement(self, signal: CondorSignal) -> tuple[float, VolIndexLevels, DataStamp]:
+        feed = self._feed(signal.expiry)
+        price, vol, note = feed.settlement()
+        if signal.root == "SPX":
+            price, note = feed.opening_print()
+        chain = self.chain()
+        return (
+            price,
+            vol,
+            DataStamp(
+                quote_time=signal.settles_at,
+                source=f"{feed.bars.source}; {chain.source}; Cboe VIX/VIX9D/VIX3M closes",
+                modelled=(
+                    *chain.modelled,
+                    note,
+                    "VIX futures estimated from the closing term structure",
+                ),
+            ),
+        )
+
+
+def backtest_days(
+    track: Track,
+    start: date,
+    end: date,
+    *,
+    history: History,
+    rules: CondorRules,
+    hedge_rules: HedgeRules,
+) -> Iterator[BacktestDay | Skipped]:
+    """Every NYSE trading day in [start, end] as a lazily built `BacktestDay`."""
+    entry_time = rules.track(track).entry_time
+    day = start
+    while day <= end:
+        if is_trading_day(day, NYSE_HOLIDAYS):
+            entry = datetime.combine(day, entry_time, NEW_YORK)
+            yield BacktestDay(
+                day=day, entry=entry, track=track, history=history, hedge_rules=hedge_rules
+            )
+        day += timedelta(days=1)
+
+
+def run(
+    track: Track,
+    risk: Risk,
+    start: date,
+    end: date,
+    *,
+    data_dir: Path,
+    rules: CondorRules,
+    hedge_rules: HedgeRules,
+    costs: Costs,
+    series: Sequence[str] = SERIES,
+    history: History | None = None,
+    on_day: Callable[[DayOutcome], None] | None = None,
+) -> Report:
+    """Backtest one track and risk level over [start, end] and compute every figure."""
+    if start > end:
+        raise BacktestError(f"--from must not be after --to, was {start} > {end}")
+    history = history or History.load(data_dir)
+    outcomes = run_backtest(
+        backtest_days(track, start, end, history=history, rules=rules, hedge_rules=hedge_rules),
+        CondorProfile.of(rules, track, risk),
+        hedge_rules,
+        costs,
+        one_at_a_time=track is Track.DTE_45,
+        on_day=on_day,
+    )
+    return build_report(outcomes, series)
+
+
+def run_with_progress(
+    track: Track,
+    risk: Risk,
+    start: date,
+    end: date,
+    *,
+    data_dir: Path,
+    rules: CondorRules,
+    hedge_rules: HedgeRules,
+    costs: Costs,
+    series: Sequence[str] = SERIES,
+) -> Report:
+    """`run` with a rich progress bar on stderr (shown only when stderr is a terminal)."""
+    from rich.console import Console  # only the command line needs it
+    from rich.progress import Progress
+
+    console = Console(stderr=True)
+    total = sum(
+        1 for i in range((end - start).days + 1) if is_trading_day(start + timedelta(days=i))
+    )
+    with Progress(console=console, transient=True, disable=not console.is_terminal) as progress:
+        task = progress.add_task(f"backtest {track} {risk}", total=max(total, 0))
+        return run(
+            track,
+            risk,
+            start,
+            end,
+            data_dir=data_dir,
+            rules=rules,
+            hedge_rules=hedge_rules,
+            costs=costs,
+            series=series,
+            on_day=lambda _: progress.advance(task),
+        )
+
+
+# --- output ------------------------------------------------------------------------------------
+
+
+def _stats_rows(stats: dict[str, Stats]) -> dict[str, Any]:
+    return {name: s.as_dict() for name, s in stats.items()}
+
+
+def report_json(
+    report: Report, *, track: Track, risk: Risk, start: date, end: date, costs: Costs
+) -> dict[str, Any]:
+    """One JSON object with every figure of the report."""
+    trades = report.trades
+    modelled = sum(t.modelled_chain for t in trades)
+    return {
+        "track": str(track),
+        "risk": str(risk),
+        "from": f"{start:%Y-%m-%d}",
+        "to": f"{end:%Y-%m-%d}",
+        "series": list(report.series),
+        "series_meaning": {
+            "held": "condor held to settlement, no management, no hedge",
+            "managed": "layer-3 exits and ALVH wing buy-backs, no hedge instruments",
+            "hedged": "managed plus the hedges ALVH recommended (full ALVH)",
+        },
+        "costs": {
+            "commission_per_contract_usd": costs.commission_per_contract_usd,
+            "slippage_short_dated": costs.slippage_short_dated,
+            "slippage_long_dated": costs.slippage_long_dated,
+            "far_otm_extra": costs.far_otm_extra,
+            "hedge_commission_per_contract_usd": costs.hedge_commission_per_contract_usd,
+        },
+        "days": len(report.outcomes),
+        "trades": len(trades),
+        "no_trade_days": len(report.no_trade_days),
+        "skipped_days": len(report.skipped),
+        "engine_error_days": sum(s.reason.startswith(ENGINE_ERROR) for s in report.skipped),
+        "chains": {"modelled": modelled, "real": len(trades) - modelled},
+        "path_model": PATH_MODEL,
+        "overall": _stats_rows(report.overall),
+        "by_vix_regime": {k: _stats_rows(v) for k, v in report.by_regime.items()},
+        "by_year": {k: _stats_rows(v) for k, v in report.by_year.items()},
+        "hedge": {
+            "hedges_taken": report.hedges_taken,
+            "cost_usd": round(report.hedge_cost_usd, 2),
+            "payoff_usd": round(report.hedge_payoff_usd, 2),
+        },
+        "exits": exit_count(trades),
+        "skipped": [{"day": f"{s.day:%Y-%m-%d}", "reason": s.reason} for s in report.skipped],
+        "no_trade": [
+            {"day": f"{n.day:%Y-%m-%d}", "reasons": list(n.codes)} for n in report.no_trade_days
+        ],
+        "trade_list": [
+            {
+                "day": f"{t.day:%Y-%m-%d}",
+                "expiry": f"{t.expiry:%Y-%m-%d}",
+                "signal_id": t.signal.signal_id,
+                "fill_credit": float(t.fill_credit),
+                "entry_vix": round(t.entry_vix, 2),
+                "modelled_chain": t.modelled_chain,
+                "exit": str(t.exit_rule) if t.exit_rule else None,
+                "held_usd": round(t.held_usd, 2),
+                "managed_usd": round(t.managed_usd, 2),
+                "hedged_usd": round(t.hedged_usd, 2),
+                "hedge_cost_usd": round(t.hedge_cost_usd, 2),
+                "hedge_payoff_usd": round(t.hedge_payoff_usd, 2),
+            }
+            for t in trades
+        ],
+    }
+
+
+def _fmt(value: float, money: bool = True) -> str:
+    if not math.isfinite(value):
+        return "n/a"
+    return f"{value:,.0f}" if money else f"{value:.2f}"
+
+
+def report_text(
+    report: Report, *, track: Track, risk: Risk, start: date, end: date, costs: Costs
+) -> str:
+    """The report as a plain-text table, with what is modelled said plainly."""
+    trades = report.trades
+    modelled = sum(t.modelled_chain for t in trades)
+    lines = [
+        f"backtest {track} {risk} {start:%Y-%m-%d} .. {end:%Y-%m-%d}: {len(report.outcomes)} "
+        f"trading days, {len(trades)} trades, {len(report.no_trade_days)} no-trade days, "
+        f"{len(report.skipped)} skipped",
+        f"chains: {modelled} modelled (core.surface), {len(trades) - modelled} real snapshots",
+        PATH_MODEL,
+        f"costs: ${costs.commission_per_contract_usd:.2f}/contract/leg, slippage "
+        f"{costs.slippage_short_dated:.0%} (<=1 DTE) / {costs.slippage_long_dated:.0%} of bid/ask"
+        f" per leg, +{costs.far_otm_extra:.0%} for |delta| < 0.10; hedges "
+        f"${costs.hedge_commission_per_contract_usd:.2f}/contract",
+        "",
+        _table(report.overall),
+        "",
+        f"hedges taken {report.hedges_taken}: cost ${report.hedge_cost_usd:,.0f}, payoff "
+        f"${report.hedge_payoff_usd:,.0f} (VIX instruments valued off futures estimated from "
+        "the VIX term structure: modelled)",
+        f"exits: {exit_count(trades)}",
+    ]
+    for title, groups in (("by VIX regime", report.by_regime), ("by year", report.by_year)):
+        lines += ["", title]
+        for label, stats in groups.items():
+            parts = [
+                f"{name} {_fmt(s.total_usd)} ({s.trades} tr, win {s.win_rate:.0%})"
+                for name, s in stats.items()
+            ]
+            lines.append(f"  {label:<10} " + "; ".join(parts))
+    errors = [s for s in report.skipped if s.reason.startswith(ENGINE_ERROR)]
+    if errors:
+        lines += [
+            "",
+            f"WARNING: {len(errors)} day(s) the hedge engine could not price are left out "
+            "(they may be tail days): " + ", ".join(f"{s.day:%Y-%m-%d}" for s in errors[:10]),
+        ]
+    if report.skipped:
+        reasons: dict[str, int] = {}
+        for s in report.skipped:
+            key = s.reason.split(" for ")[0].split(" on ")[0][:70]
+            reasons[key] = reasons.get(key, 0) + 1
+        lines += ["", "skipped days (first reason words: count):"]
+        lines += [f"  {k}: {v}" for k, v in sorted(reasons.items(), key=lambda kv: -kv[1])]
+    return "\n".join(lines)
+
+
+def _table(overall: dict[str, Stats]) -> str:
+    header = (
+        f"{'series':<8} {'trades':>6} {'win':>5} {'credit$':>8} {'exp$':>8} "
+        f"{'exp 95% CI':>17} {'PF':>5} {'total$':>10} {'maxDD$':>9} {'worst$':>9} "
+        f"{'CVaR5$':>8} {'Sharpe':>6} {'Sortino':>7}"
+    )
+    rows = [header]
+    for name, s in overall.items():
+        ci = f"[{_fmt(s.expectancy_ci95_usd[0])}, {_fmt(s.expectancy_ci95_usd[1])}]"
+        rows.append(
+            f"{name:<8} {s.trades:>6} {s.win_rate:>5.0%} {_fmt(s.avg_credit_usd):>8} "
+            f"{_fmt(s.expectancy_usd):>8} {ci:>17} {_fmt(s.profit_factor, False):>5} "
+            f"{_fmt(s.total_usd):>10} {_fmt(s.max_drawdown_usd):>9} {_fmt(s.worst_day_usd):>9} "
+            f"{_fmt(s.cvar5_usd):>8} {_fmt(s.sharpe, False):>6} {_fmt(s.sortino, False):>7}"
+        )
+    return "\n".join(rows)
+
+
+def write_charts(report: Report, out_dir: Path, title: str) -> list[Path]:
+    """Equity (each series), drawdown and P&L histogram PNGs into `out_dir` (matplotlib Agg)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    trades = report.trades
+    days = np.array([t.day for t in trades], dtype="datetime64[D]")
+    written: list[Path] = []
+    charts: list[tuple[str, str]] = [
+        ("equity", "cumulative P&L, $"),
+        ("drawdown", "drawdown from peak, $"),
+        ("pnl_hist", "trades"),
+    ]
+    for name, ylabel in charts:
+        fig, ax = plt.subplots(figsize=(9, 4.5), dpi=100)
+        for series in report.series:
+            pnl = np.array([t.pnl(series) for t in trades], dtype=np.float64)
+            if name == "pnl_hist":
+                ax.hist(pnl, bins=60, alpha=0.5, label=series)
+                ax.set_xlabel("P&L per trade, $")
+                continue
+            equity = np.cumsum(pnl)
+            values = (
+                equity
+                if name == "equity"
+                else equity - np.maximum.accumulate(np.concatenate([[0.0], equity]))[1:]
+            )
+            ax.plot(days, values, label=series, linewidth=1)
+        ax.set_title(f"{title}: {name.replace('_', ' ')}")
+        ax.set_ylabel(ylabel)
+        ax.legend()
+        ax.grid(alpha=0.3)
+        fig.tight_layout()
+        path = out_dir / f"{name}.png"
+        fig.savefig(path)
+        plt.close(fig)
+        written.append(path)
+    return written
+
+
+def dumps(obj: dict[str, Any]) -> str:
+    """JSON text of a report object."""
+    return json.dumps(obj, indent=2)
+
+
+__all__ = [
+    "PATH_MODEL",
+    "BacktestDay",
+    "BacktestError",
+    "History",
+    "NoTrade",
+    "Trade",
+    "backtest_days",
+    "check_day",
+    "day_feed",
+    "dumps",
+    "expiries_for",
+    "path_knots",
+    "report_json",
+    "report_text",
+    "run",
+    "synthetic_bars",
+    "write_charts",
+]
