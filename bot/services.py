@@ -19,7 +19,7 @@ from bot.ports import Clock, DayFeed, DayStore, Subscriber, SubscriberStatus, Su
 from core.calendar import NEW_YORK, next_trading_day, spxw_expirations
 from core.chain import OptionChain
 from core.condor import CondorProfile, select_condor
-from core.hedge import EngineState, OpenCondor, settle, step
+from core.hedge import EngineState, OpenCondor, mark, settle, step
 from core.rules import CondorRules, HedgeRules
 from core.types import (
     CondorSignal,
@@ -29,6 +29,7 @@ from core.types import (
     NoTradeCode,
     NoTradeDay,
     NoTradeReason,
+    PositionMark,
     Risk,
     Settlement,
     Track,
@@ -67,6 +68,15 @@ class _Open:
     state: EngineState
     audience: Audience
     result: DailyResult | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OpenView:
+    """An open condor as `/status` shows it: the signal, its mark (None: no price) and state."""
+
+    signal: CondorSignal
+    mark: PositionMark | None
+    hedge_state: str
 
 
 @dataclass(slots=True)
@@ -336,6 +346,37 @@ class Services:
                     f"Your free trial ends {local_end:%a %Y-%m-%d %H:%M} ET. "
                     "Subscribe to keep receiving the signals.",
                 )
+
+    def open_positions(self, now: datetime) -> list[OpenView]:
+        """Every open condor marked to market at `now`, with its hedge-engine state in words."""
+        views: list[OpenView] = []
+        for held in self._open.values():
+            if held.result is not None:
+                continue
+            signal = held.position.signal
+            day = now.astimezone(NEW_YORK).date()
+            try:
+                feed = self._feed(day)
+                spot = feed.market_at(now, held.chain).spot if day == feed.day else float("nan")
+                vix = feed.vol_at(now).vix
+            except (ValueError, KeyError):
+                spot, vix = float("nan"), float("nan")
+            position = held.position.with_closed(
+                held.state.closed, held.state.realised_points
+            ).at_vix(vix)
+            marked = mark(position, spot, now) if spot == spot and spot > 0 else None
+            state = held.state
+            words = []
+            if state.exit_rule is not None:
+                words.append(f"closed by the {state.exit_rule} rule")
+            words += [f"{side} wing bought back" for side in state.closed]
+            words += [f"holding {h.contracts} {h.instrument}" for h in state.held]
+            views.append(
+                OpenView(
+                    signal=signal, mark=marked, hedge_state="; ".join(words) or "no action yet"
+                )
+            )
+        return views
 
     async def watch_stale_data(self, scheduled_for: datetime) -> None:
         """Tell the admins, once per episode, when market data goes stale during the session."""

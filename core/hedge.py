@@ -392,6 +392,22 @@ def triggers_agree(readings: tuple[TriggerReading, ...], rules: HedgeRules) -> b
 # --- VIX side ----------------------------------------------------------------------------------
 
 
+def estimate_future(vol: VolIndexLevels, t_years: float) -> tuple[float, str]:
+    """Estimate the VIX future settling in `t_years`, and say how.
+
+    On crash days the VIX term structure can invert so far that no consistent forward variance
+    exists (VIX9D above about 1.8 x VIX); the estimate then falls back to spot VIX rather than
+    stopping the engine, and the alert says so.
+    """
+    try:
+        return estimate_vix_future(vol.vix, vol.vix9d, vol.vix3m, t_years, vvix=vol.vvix).price, ""
+    except ValueError as error:
+        return vol.vix, (
+            f"term structure admits no consistent forward ({error}): future taken as spot VIX "
+            f"{vol.vix:.2f} (modelled)"
+        )
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class _VixSeries:
     settlement: date
@@ -399,6 +415,7 @@ class _VixSeries:
     t_years: float
     future: float
     days: float
+    note: str = ""
 
 
 def _vix_series(day: date, asof: datetime, vol: VolIndexLevels, min_days: float) -> _VixSeries:
@@ -415,13 +432,14 @@ def _vix_series(day: date, asof: datetime, vol: VolIndexLevels, min_days: float)
         if vix_last_trading_day(settlement) >= day and days >= min_days:
             break
         settlement = next_vix_expiration(settlement, weekly=weekly)
-    future = estimate_vix_future(vol.vix, vol.vix9d, vol.vix3m, t, vvix=vol.vvix).price
+    future, note = estimate_future(vol, t)
     return _VixSeries(
         settlement=settlement,
         last_trade=vix_last_trading_day(settlement),
         t_years=t,
         future=future,
         days=days,
+        note=note,
     )
 
 
@@ -484,6 +502,7 @@ def _hedge_actions(
     basis_note = (
         f"{name} future {series.future:.2f} estimated from the VIX term structure "
         f"({series.days:.1f} days to settlement; last trade {series.last_trade:%a %Y-%m-%d})"
+        + (f"; {series.note}" if series.note else "")
     )
     vol_note = (
         f"VIX options priced with Black-76 on that future, {low:g}-strike IV {low_iv:.0%} "
@@ -1032,7 +1051,7 @@ class HeldHedge:
             hour=9, minute=30
         )
         t = max((settles_at - asof).total_seconds() / _YEAR_SECONDS, 1e-9)
-        future = estimate_vix_future(vol.vix, vol.vix9d, vol.vix3m, t, vvix=vol.vvix).price
+        future, _ = estimate_future(vol, t)
         if self.strikes is None:
             return (future - self.entry_future - 2 * VIX_HALF_SPREAD) * n
         strikes = np.array(self.strikes)

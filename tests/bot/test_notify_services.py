@@ -207,3 +207,22 @@ async def test_a_restart_mid_day_resumes_the_positions_without_repeating_alerts(
     assert "exit" in kinds  # the put wing's close after 15:50, decided by the restarted process
     ids = [r.event_id for r in await world.ledger.records()]
     assert len(ids) == len(set(ids))
+
+
+async def test_open_positions_are_marked_to_market_with_their_hedge_state(world):
+    await world.subscribers.put(_sub("trader"))
+    services = world.services()
+    await services.publish_signals(Track.ZERO_DTE, AT_10)
+    at_ten = services.open_positions(AT_10 + timedelta(minutes=1))
+    assert len(at_ten) == 3
+    assert all(v.mark is not None and v.hedge_state == "no action yet" for v in at_ten)
+    moment = AT_10
+    while moment < datetime(2023, 3, 22, 15, 55, tzinfo=NEW_YORK):
+        moment += timedelta(minutes=5)
+        await services.check_hedges(moment)
+    views = {str(v.signal.risk): v for v in services.open_positions(moment)}
+    balanced = views["balanced"]
+    assert balanced.mark is not None
+    assert balanced.mark.spot == pytest.approx(3951.89, abs=0.01)  # the 15:54 bar's close
+    assert "put wing bought back" in balanced.hedge_state
+    assert balanced.mark.put_distance_points == float("inf")  # that wing is closed

@@ -321,3 +321,13 @@ def test_day_result_scores_with_and_without_management(position, signal):
     assert held.pnl_usd_managed == held.pnl_usd_unhedged
     inside = settle(position, state, float(signal.spot), _vol(), close, data, RULES)
     assert float(inside.pnl_usd_unhedged) == pytest.approx(credit * 100 * RULES.contracts)
+
+
+def test_an_inverted_term_structure_falls_back_to_spot_vix_instead_of_failing(position, signal):
+    at = ENTRY + timedelta(hours=5)
+    spot = float(signal.short_put.strike) + 8
+    crash = _vol(vix=40.0, vix9d=80.0, vix3m=30.0)  # VIX9D twice VIX: no consistent forward
+    alert = evaluate(position, _market(spot, at, _falling(end=spot), vol=crash), RULES, at)
+    assert isinstance(alert, HedgeAlert)
+    notes = " ".join(note for a in alert.actions for note in a.notes)
+    assert "future taken as spot VIX 40.00" in notes

@@ -313,16 +313,31 @@ class TelegramCommands:
         await self._reply(update, render_telegram_html(card))
 
     async def status(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        """Show today's signals and hedge alerts so far."""
+        """Show the open signals marked to market, their hedge state, and today's events."""
+        services = self.deps.services
+        now = self.deps.clock.now()
+        lines: list[str] = []
+        for view in services.open_positions(now) if services is not None else []:
+            legs = "/".join(f"{leg.strike}" for leg in view.signal.legs)
+            head = f"<b>{view.signal.track} {view.signal.risk}</b> {html.escape(legs)}"
+            if view.mark is None:
+                lines.append(f"{head}: no price right now; {html.escape(view.hedge_state)}")
+                continue
+            m = view.mark
+            lines.append(
+                f"{head}: SPX {m.spot:,.2f}, worth {m.value_points:.2f} to close, "
+                f"P&amp;L ${m.pnl_usd:+,.0f}, delta ${m.delta_usd_per_point:+,.0f}/pt; "
+                f"{html.escape(view.hedge_state)}"
+            )
         events = self._today_events()
-        if not events:
-            await self._reply(update, "Nothing published yet today.")
-            return
-        counts: dict[str, int] = {}
-        for event in events:
-            counts[type(event).__name__] = counts.get(type(event).__name__, 0) + 1
-        lines = ["<b>Today so far</b>", *(f"{k}: {n}" for k, n in sorted(counts.items()))]
-        await self._reply(update, "\n".join(lines))
+        if events:
+            counts: dict[str, int] = {}
+            for event in events:
+                counts[type(event).__name__] = counts.get(type(event).__name__, 0) + 1
+            lines += ["<b>Today so far</b>", *(f"{k}: {n}" for k, n in sorted(counts.items()))]
+        await self._reply(
+            update, "\n".join(lines) or "No open signals and nothing published yet today."
+        )
 
     async def performance(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """Track record from the ledger (/performance [track] [days])."""
@@ -355,6 +370,9 @@ class TelegramCommands:
             await self._reply(update, "Usage: /whatif PRICE [track], e.g. /whatif 4000 0dte")
             return
         track = args[1].lower() if len(args) > 1 else "0dte"
+        if track not in TRACKS:
+            await self._reply(update, f"Tracks: {', '.join(TRACKS)}. e.g. /whatif 4000 0dte")
+            return
         me = await self._me(update)
         card = self._todays_card(track, me.risks if me else ("balanced",))
         if not isinstance(card, CondorSignal) or update.effective_chat is None:

@@ -206,3 +206,12 @@ async def test_token_never_in_logs(running, caplog):
     await ask(server, 7, "/health")
     secret = TOKEN.split(":", 1)[1]
     assert all(secret not in r.getMessage() for r in caplog.records)
+
+
+async def test_whatif_with_a_junk_track_gets_the_usage_not_a_rejected_reply(running, caplog):
+    # Found by a 1,000-command run: "/whatif 4000 &" echoed the "&" into HTML.
+    server = running[0]
+    reply = await ask(server, 105, "/whatif 4000 &")
+    assert "Tracks:" in reply
+    assert not [r for r in server.rejected if r[1] == 400]
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
