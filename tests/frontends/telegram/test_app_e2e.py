@@ -190,11 +190,18 @@ async def test_random_commands_raise_no_unhandled_error(running, caplog):
              "health", "subscribers", "broadcast", "performance", "skip", "replay",
              "nope"]  # fmt: skip
     junk = ["", "0dte", "45DTE", "<b>", "&", "4,000", "-1", "1e9", "nan", "🦅", "x" * 300]
-    for i in range(200):
+    for i in range(1000):  # the 1,000 random commands and arguments
         args = " ".join(rng.choice(junk) for _ in range(rng.randint(0, 3)))
         server.user_sends(100 + i % 7, f"/{rng.choice(names)} {args}".strip())
-    await server.wait_pending_updates_consumed()
-    await asyncio.sleep(0.5)
+    await server.wait_pending_updates_consumed(within_s=120)
+    # Then wait until the replies stop coming (the rate limiter paces them), so every handler
+    # has run before the Application shuts down.
+    settled = -1
+    for _ in range(240):
+        if len(server.sent) == settled:
+            break
+        settled = len(server.sent)
+        await asyncio.sleep(1.0)
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
     assert not [r for r in server.rejected if r[1] == 400]
 
