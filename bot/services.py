@@ -361,9 +361,9 @@ class Services:
                 vix = feed.vol_at(now).vix
             except (ValueError, KeyError):
                 spot, vix = float("nan"), float("nan")
-            position = held.position.with_closed(
-                held.state.closed, held.state.realised_points
-            ).at_vix(vix)
+            position = held.position.with_closed(held.state.closed, held.state.realised_points).at(
+                vix, now
+            )
             marked = mark(position, spot, now) if spot == spot and spot > 0 else None
             state = held.state
             words = []

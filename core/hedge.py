@@ -29,7 +29,7 @@ from core.chain import OptionChain
 from core.indicators import divergence, macd, rsi_wilder
 from core.pricing import black76_greeks, black76_price
 from core.rules import HedgeRules
-from core.surface import modelled_half_spread
+from core.surface import CALIBRATED, clock_span, modelled_half_spread
 from core.types import (
     SPX_MULTIPLIER,
     CondorSignal,
@@ -89,6 +89,7 @@ class OpenCondor:
     half_spreads: tuple[float, float, float, float]
     entry_vix: float | None = None
     iv_scale: float = 1.0
+    entry_tau: float | None = None
     open_legs: tuple[bool, bool, bool, bool] = (True, True, True, True)
     realised_points: float = 0.0
 
@@ -118,6 +119,9 @@ class OpenCondor:
                 float(signal.legs[3].ask - signal.legs[3].bid) / 2,
             ),
             entry_vix=entry_vix,
+            entry_tau=clock_span(signal.data.quote_time, signal.settles_at).tau_years(
+                CALIBRATED.overnight_share
+            ),
         )
 
     def with_closed(self, closed: tuple[Wing, ...], realised_points: float) -> OpenCondor:
@@ -139,6 +143,31 @@ class OpenCondor:
         if self.entry_vix is None or not (math.isfinite(vix) and vix > 0):
             return self
         return replace(self, iv_scale=vix / self.entry_vix)
+
+    def at(self, vix: float, asof: datetime) -> OpenCondor:
+        """Return the position re-marked at `asof`: VIX ratio times the trading-time factor.
+
+        Leg IVs are quoted on the calendar (ACT/365), but variance accrues in trading time: a
+        night carries far less of it than its hours. Holding each leg's implied variance per
+        unit of trading time fixed, its calendar IV at `asof` is the entry IV times
+        ``sqrt((tau_now / tau_entry) * (t_entry / t_now))`` (tau on `core.surface`'s clock).
+        Without this, a 1DTE condor opened at 15:45 would lose most of its value overnight.
+        """
+        marked = self.at_vix(vix)
+        factor = self.clock_factor(asof)
+        return marked if factor == 1.0 else replace(marked, iv_scale=marked.iv_scale * factor)
+
+    def clock_factor(self, asof: datetime) -> float:
+        """The trading-time factor of `at` (1 at entry, and when either clock is spent)."""
+        t_now = self.t_years(asof)
+        t_entry = self.signal.t_years
+        if self.entry_tau is None or self.entry_tau <= 0 or t_now <= 0 or t_entry <= 0:
+            return 1.0
+        span = clock_span(asof, self.signal.settles_at)
+        tau_now = span.tau_years(CALIBRATED.overnight_share)
+        if tau_now <= 0:
+            return 1.0
+        return math.sqrt((tau_now / self.entry_tau) * (t_entry / t_now))
 
     def closing_half_spreads(self, values: NDArray[np.float64]) -> NDArray[np.float64]:
         """Half spreads to close each leg now: the entry width, narrowing as a leg cheapens."""
@@ -872,7 +901,7 @@ def evaluate(
     decision (gaps, NaN, stale bars), else a `HedgeAlert` with every priced action and one
     recommended.
     """
-    position = position.at_vix(market.vol.vix)
+    position = position.at(market.vol.vix, asof)
     signal = position.signal
     if market.data_issues or not math.isfinite(market.spot) or market.spot <= 0:
         reasons = market.data_issues or (f"SPX price is {market.spot}",)
@@ -1171,7 +1200,7 @@ def step(
     """
     if state.exit_rule is not None or len(state.closed) == 2:
         return state, []
-    position = position.with_closed(state.closed, state.realised_points).at_vix(market.vol.vix)
+    position = position.with_closed(state.closed, state.realised_points).at(market.vol.vix, asof)
     events: list[Event] = []
     if position.t_years(asof) <= 0:
         return state, events  # settled: the day's result scores it
