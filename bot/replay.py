@@ -165,11 +165,14 @@ class RecordedDayFeed:
         warmup: NDArray[np.float64] = np.empty(0)
         if bars is None:
             path = _bars_file(data_dir)
-            bars = load_bars(path, day=day)
-            before = [d for d in list_days(path) if d < day]
+            every_day = load_bars(path)  # read the file once; pick the day and its prior
+            if day not in every_day.days:
+                load_bars(path, day=day)  # raises, naming the days the file holds
+            bars = every_day.on(day)
+            before = [d for d in every_day.days if d < day]
             if before:
                 # The prior session's 5-minute closes warm up RSI and MACD before 10:00.
-                prior = load_bars(path, day=before[-1])
+                prior = every_day.on(before[-1])
                 prior_session = prior.within(session_open(before[-1]), session_close(before[-1]))
                 warmup = np.asarray(prior_session.resample(5).close, dtype=np.float64)
         session = bars.within(session_open(day), session_close(day))
