@@ -14,6 +14,8 @@ CHANNEL_0DTE = "1300000000000000001"
 NO_PERMISSION_CHANNEL = "1300000000000000002"
 ALICE = "1400000000000000001"
 BOB_NO_DMS = "1400000000000000002"
+GUILD = "1500000000000000001"
+TRIAL_ROLE = "1600000000000000001"
 
 
 @pytest.fixture
@@ -27,3 +29,10 @@ async def fake_discord(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[FakeDis
         # discord.py builds every URL from Route.BASE: the one seam its HTTP client offers.
         monkeypatch.setattr(discord.http.Route, "BASE", fake.url)
         yield fake
+
+
+@pytest.fixture
+def guild(fake_discord: FakeDiscord) -> FakeDiscord:
+    fake_discord.members[GUILD] = {ALICE, BOB_NO_DMS}
+    fake_discord.roles[GUILD] = {TRIAL_ROLE}
+    return fake_discord

@@ -5,14 +5,13 @@ Through the services, the delivery worker and discord.py's real HTTP client agai
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 import discord
 import pytest
 
 from bot.cli import main
 from bot.commands import Commands
-from bot.delivery import DeliveryWorker, RetryPolicy
 from bot.frontends.discord.bot import (
     AccountCog,
     BotDeps,
@@ -20,71 +19,36 @@ from bot.frontends.discord.bot import (
     ensure_channel_subscribers,
     sync_app_commands,
 )
-from bot.frontends.discord.members import DmFallback, TrialRoles
+from bot.frontends.discord.members import TrialRoles
 from bot.frontends.discord.publisher import DiscordPublisher
-from bot.notify import Audience, Notifier, Rendering
+from bot.notify import Audience
 from bot.ports import Subscriber, SubscriberStatus
-from bot.render.discord_embed import render_message
 from bot.services import Services
 from bot.settings import DiscordSettings
-from core.calendar import NEW_YORK
 from core.rules import CondorRules, HedgeRules
-from tests.fakes import FixedClock, InMemoryLedger, InMemoryOutbox, InMemorySubscriberStore
-from tests.frontends.discord.conftest import ALICE, BOB_NO_DMS, CHANNEL_0DTE, TOKEN
+from tests.frontends.discord.conftest import (
+    ALICE,
+    BOB_NO_DMS,
+    CHANNEL_0DTE,
+    GUILD,
+    TOKEN,
+    TRIAL_ROLE,
+)
 from tests.frontends.discord.events import replayed_events
 from tests.frontends.discord.test_cogs import Interaction, call
-from tests.frontends.fake_discord import FakeDiscord
-
-NOW = datetime(2023, 3, 22, 10, 30, tzinfo=NEW_YORK)
-GUILD = "1500000000000000001"
-TRIAL_ROLE = "1600000000000000001"
-SETTINGS = DiscordSettings(
-    channel_0dte=int(CHANNEL_0DTE), guild_id=int(GUILD), trial_role_id=int(TRIAL_ROLE)
+from tests.frontends.discord.world import (
+    AUDIENCE,
+    NOW,
+    SETTINGS,
+    World,
 )
-
-
-class World:
-    def __init__(self, publisher: DiscordPublisher) -> None:
-        self.clock = FixedClock(NOW)
-        self.store = InMemorySubscriberStore()
-        self.outbox = InMemoryOutbox(self.clock)
-        self.ledger = InMemoryLedger()
-        self.publisher = publisher
-        self.notifier = Notifier(
-            subscribers=self.store,
-            ledger=self.ledger,
-            outbox=self.outbox,
-            clock=self.clock,
-            platforms=("discord",),
-            renderings={"discord": Rendering(event=render_message)},
-        )
-        self.fallback = DmFallback(subscribers=self.store, outbox=self.outbox, settings=SETTINGS)
-        self.worker = DeliveryWorker(
-            outbox=self.outbox,
-            publisher=publisher,
-            clock=self.clock,
-            policy=RetryPolicy(max_attempts=2),
-            on_blocked=self.blocked,
-        )
-        self.deactivated: list[str] = []
-
-    async def sub(self, user_id: str) -> Subscriber:
-        found = await self.store.get("discord", user_id)
-        assert found is not None
-        return found
-
-    async def blocked(self, delivery, result) -> None:
-        if not await self.fallback(delivery, result):
-            self.deactivated.append(delivery.target)
+from tests.frontends.fake_discord import FakeDiscord
 
 
 @pytest.fixture
 async def world(fake_discord: FakeDiscord):
     async with DiscordPublisher(TOKEN, channel_ids=[CHANNEL_0DTE]) as publisher:
         yield World(publisher)
-
-
-AUDIENCE = Audience(track="0dte", risk="balanced")
 
 
 async def test_closed_dms_move_the_subscriber_to_the_channel_and_tell_them_once(
@@ -157,13 +121,6 @@ async def test_settings_switches_delivery_back_to_dms(world: World):
     cog = AccountCog(BotDeps(commands=commands, clock=world.clock, settings=no_channel))
     refused = await call(cog.settings, cog, Interaction(42), delivery="channel")
     assert "Not changed" in refused.text
-
-
-@pytest.fixture
-def guild(fake_discord: FakeDiscord) -> FakeDiscord:
-    fake_discord.members[GUILD] = {ALICE, BOB_NO_DMS}
-    fake_discord.roles[GUILD] = {TRIAL_ROLE}
-    return fake_discord
 
 
 async def test_start_grants_the_trial_role_and_the_sweep_removes_it(world: World, guild):

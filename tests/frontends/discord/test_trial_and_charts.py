@@ -7,13 +7,11 @@ against the fake Discord; the cogs with the stand-in interaction of `test_cogs`.
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 import discord
 import pytest
 
-from bot.commands import Commands
-from bot.delivery import DeliveryWorker, RetryPolicy
 from bot.frontends.discord.bot import (
     AccountCog,
     BotDeps,
@@ -21,78 +19,41 @@ from bot.frontends.discord.bot import (
     MembersCog,
     ensure_channel_subscribers,
 )
-from bot.frontends.discord.members import DmFallback, TrialEndedDm, member_left
+from bot.frontends.discord.members import TrialEndedDm, member_left
 from bot.frontends.discord.publisher import PAYOFF_FILENAME, DiscordPublisher
-from bot.notify import Audience, Notifier, Rendering
 from bot.ports import NoticeLevel, SendOutcome, Subscriber, SubscriberStatus
 from bot.render.chart import PAYOFF_PREFIX
-from bot.render.discord_embed import discord_chart, render_message
+from bot.render.discord_embed import discord_chart
 from bot.service_main import _discord_trial_roles
 from bot.services import Services
 from bot.settings import DiscordSettings, load_settings
-from core.calendar import NEW_YORK
 from core.rules import CondorRules, HedgeRules
 from core.types import CondorSignal
-from tests.fakes import FixedClock, InMemoryLedger, InMemoryOutbox, InMemorySubscriberStore
-from tests.frontends.discord.conftest import ALICE, BOB_NO_DMS, CHANNEL_0DTE, TOKEN
+from tests.frontends.discord.conftest import (
+    ALICE,
+    BOB_NO_DMS,
+    CHANNEL_0DTE,
+    GUILD,
+    TOKEN,
+    TRIAL_ROLE,
+)
 from tests.frontends.discord.events import replayed_events
 from tests.frontends.discord.test_cogs import Interaction, call
+from tests.frontends.discord.world import (
+    AUDIENCE,
+    NOW,
+    SETTINGS,
+    World,
+)
 from tests.frontends.fake_discord import FakeDiscord
 
-NOW = datetime(2023, 3, 22, 10, 30, tzinfo=NEW_YORK)
-GUILD = "1500000000000000001"
-TRIAL_ROLE = "1600000000000000001"
-SETTINGS = DiscordSettings(
-    channel_0dte=int(CHANNEL_0DTE), guild_id=int(GUILD), trial_role_id=int(TRIAL_ROLE)
-)
-AUDIENCE = Audience(track="0dte", risk="balanced")
 PNG = b"\x89PNG\r\n\x1a\n"
-
-
-class World:
-    """One Discord deployment in memory, delivering through the real client to the fake."""
-
-    def __init__(self, publisher: DiscordPublisher) -> None:
-        self.clock = FixedClock(NOW)
-        self.store = InMemorySubscriberStore()
-        self.outbox = InMemoryOutbox(self.clock)
-        self.ledger = InMemoryLedger()
-        self.publisher = publisher
-        self.notifier = Notifier(
-            subscribers=self.store,
-            ledger=self.ledger,
-            outbox=self.outbox,
-            clock=self.clock,
-            platforms=("discord",),
-            renderings={"discord": Rendering(event=render_message, chart=discord_chart)},
-        )
-        self.commands = Commands(
-            subscribers=self.store, ledger=self.ledger, outbox=self.outbox, trial_days=7
-        )
-        self.fallback = DmFallback(subscribers=self.store, outbox=self.outbox, settings=SETTINGS)
-        self.worker = DeliveryWorker(
-            outbox=self.outbox,
-            publisher=publisher,
-            clock=self.clock,
-            policy=RetryPolicy(max_attempts=2),
-            on_blocked=self.blocked,
-        )
-        self.deactivated: list[str] = []
-
-    async def blocked(self, delivery, result) -> None:
-        if not await self.fallback(delivery, result):
-            self.deactivated.append(delivery.target)
-
-    async def sub(self, user_id: str) -> Subscriber:
-        found = await self.store.get("discord", user_id)
-        assert found is not None
-        return found
 
 
 @pytest.fixture
 async def world(fake_discord: FakeDiscord):
     async with DiscordPublisher(TOKEN, channel_ids=[CHANNEL_0DTE]) as publisher:
-        yield World(publisher)
+        yield World(publisher, charts=True)
 
 
 def _condor() -> CondorSignal:
@@ -223,13 +184,6 @@ async def test_the_command_tree_names_subscribe_and_unsubscribe(world: World):
 
 
 # --- (3) the DM when a trial expires -----------------------------------------------------------
-
-
-@pytest.fixture
-def guild(fake_discord: FakeDiscord) -> FakeDiscord:
-    fake_discord.members[GUILD] = {ALICE, BOB_NO_DMS}
-    fake_discord.roles[GUILD] = {TRIAL_ROLE}
-    return fake_discord
 
 
 async def test_the_sweep_dms_an_expired_trial_once_and_removes_the_role(world: World, guild):
