@@ -12,6 +12,7 @@ Subcommands:
     run           the production service: scheduler, services and delivery workers
     replay        a real trading day through the condor selector and the ALVH hedge engine
     backtest      the rules and the ALVH hedge over history (core.backtest)
+    backtest-snapshots  the backtest's selection on every real snapshot against the surface model
     calendar vix  VIX monthly settlement dates
 """
 
@@ -223,6 +224,26 @@ def _backtest(args: argparse.Namespace) -> int:
     return 0
 
 
+def _backtest_snapshots(args: argparse.Namespace) -> int:
+    from bot import snapshot_compare
+
+    tracks = [Track(t) for t in args.track] if args.track else list(Track)
+    risks = [Risk(r) for r in args.risk] if args.risk else list(Risk)
+    refs = (
+        [ref for text in args.chain for ref in snapshot_compare.snapshot_refs(_chain_path(text))]
+        if args.chain
+        else None
+    )
+    report = snapshot_compare.compare_snapshots(
+        DATA_DIR, _rules(args.events), tracks=tracks, risks=risks, snapshots=refs
+    )
+    if args.json:
+        print(snapshot_compare.dumps(snapshot_compare.report_json(report)))
+    else:
+        print(snapshot_compare.report_text(report))
+    return 0
+
+
 def _calendar(args: argparse.Namespace) -> int:
     start = _parse_day(args.start, "--from")
     end = _parse_day(args.end, "--to")
@@ -351,6 +372,23 @@ def build_parser() -> argparse.ArgumentParser:
     backtest.add_argument("--json", action="store_true", help="print one JSON object")
     backtest.add_argument("--out", help="directory for the PNG charts")
     backtest.set_defaults(run=_backtest)
+
+    snapshots = sub.add_parser(
+        "backtest-snapshots",
+        help="the backtest's selection on every real snapshot against the surface model",
+    )
+    snapshots.add_argument(
+        "--track", action="append", choices=[t.value for t in Track], help="repeatable"
+    )
+    snapshots.add_argument(
+        "--risk", action="append", choices=[r.value for r in Risk], help="repeatable"
+    )
+    snapshots.add_argument(
+        "--chain", action="append", help="one snapshot file or directory (repeatable); default: all"
+    )
+    snapshots.add_argument("--events", help="event-day CSV (date,label); default: data/events.csv")
+    snapshots.add_argument("--json", action="store_true", help="print one JSON object")
+    snapshots.set_defaults(run=_backtest_snapshots)
 
     calendar = sub.add_parser("calendar", help="exchange calendars")
     which = calendar.add_subparsers(dest="calendar", required=True)
