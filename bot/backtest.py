@@ -26,7 +26,7 @@ import json
 import math
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -41,7 +41,8 @@ from bot.adapters.market_data.index_history import (
     load_index_history,
     load_vol_indices,
 )
-from bot.replay import MAX_BREADTH_AGE_DAYS, RecordedDayFeed
+from bot.adapters.market_data.vx_history import VX_HISTORY_FILE, VxHistory, load_vx_history
+from bot.replay import MAX_BREADTH_AGE_DAYS, RecordedDayFeed, _recent_issues
 from core.backtest import (
     ENGINE_ERROR,
     SERIES,
@@ -83,8 +84,12 @@ SPX_DAILY_FILE = "spx/SPX_History_2006_2026.csv.gz"
 STEP_MINUTES = 5
 #: When the 45-DTE condor is marked each day (the track's entry time).
 DAILY_MARK_MINUTES_BEFORE_CLOSE = 15
-#: The 45-DTE chain lists the SPXW (or SPX monthly) expiries nearest the target, for speed.
-LONG_EXPIRIES_LISTED = 3
+#: The 45-DTE chain lists only the SPXW (or SPX monthly) expiry nearest the target: the rules
+#: choose the listed expiry nearest 45 days (the earlier on a tie, as `expiries_for` orders
+#: them), so the others would be modelled and never traded.
+LONG_EXPIRIES_LISTED = 1
+#: How a settlement's DataStamp says its VIX hedges were valued off real VX settles.
+REAL_VX_LABEL = "VIX hedges valued off the real CFE VX settles"
 #: The path-model description every report carries.
 PATH_MODEL = (
     "intraday SPX path: real 1-minute bars where shipped; elsewhere a deterministic path "
@@ -109,13 +114,18 @@ class History:
     minute_days: frozenset[date]
     spx_rows: dict[date, int] = field(default_factory=dict)
     feeds: dict[date, RecordedDayFeed] = field(default_factory=dict)
+    vx: VxHistory | None = None
 
     @classmethod
     def load(cls, data_dir: Path) -> History:
-        """Load SPX OHLC, the Cboe volatility indices, NYSE breadth and the 1-minute bars."""
+        """Load SPX OHLC, the Cboe volatility indices, NYSE breadth and the 1-minute bars.
+
+        Also the VX futures settles (`vx` stays None when `VX_HISTORY_FILE` is not there).
+        """
         minute = sorted((data_dir / "intraday").glob("SPX_1min_*"))
         minute_file = minute[0] if minute else None
         spx = load_index_history(data_dir / SPX_DAILY_FILE, name="SPX")
+        vx_file = data_dir / VX_HISTORY_FILE
         return cls(
             data_dir=data_dir,
             spx=spx,
@@ -124,6 +134,7 @@ class History:
             breadth=load_all_breadth(data_dir / "breadth"),
             minute_file=minute_file,
             minute_days=frozenset(list_days(minute_file)) if minute_file else frozenset(),
+            vx=load_vx_history(vx_file) if vx_file.exists() else None,
         )
 
 
@@ -191,13 +202,12 @@ def synthetic_bars(day: date, open_: float, high: float, low: float, close: floa
     grid = np.arange(minutes + 1, dtype=np.float64)
     path = np.interp(grid, knots_t, knots_v)
     opens, closes = path[:-1], path[1:]
-    starts = [start + timedelta(minutes=i) for i in range(minutes)]
-    return Bars.from_starts(
-        starts,
-        opens,
-        np.maximum(opens, closes),
-        np.minimum(opens, closes),
-        closes,
+    return Bars(
+        times=_utc_minute(start) + np.arange(minutes).astype("timedelta64[m]"),
+        open=opens,
+        high=np.maximum(opens, closes),
+        low=np.minimum(opens, closes),
+        close=closes,
         symbol="SPX",
         source=f"modelled SPX path through the {day:%Y-%m-%d} daily OHLC",
         interval_minutes=1,
@@ -256,6 +266,7 @@ def day_feed(history: History, day: date, hedge_rules: HedgeRules) -> RecordedDa
         ad_note=ad_note,
         open_spot=float(session.close[0]),
         hedge_rules=hedge_rules,
+        vx=history.vx,
     )
     if len(history.feeds) > 64:
         history.feeds.pop(next(iter(history.feeds)))
@@ -294,6 +305,106 @@ def expiries_for(track: Track, day: date) -> list[tuple[str, date]]:
         return [("SPXW", day)]
     ahead = spxw_expirations(day + timedelta(days=1), day + timedelta(days=7))
     return [("SPXW", d) for d in ahead[:3]]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True, eq=False)
+class DayPath:
+    """A `core.backtest.MarketPath` over the shipped history: columns now, states on demand.
+
+    Spot and VIX columns are computed from the same path and the same intraday-VIX rule the
+    full state uses (`RecordedDayFeed.market_at`), without building each day's bars; a day's
+    feed is built only when the engine needs a full state on it.
+    """
+
+    asofs: list[datetime]
+    spots: NDArray[np.float64]
+    vix: NDArray[np.float64]
+    clean: NDArray[np.bool_]
+    days: list[date]
+    entry_day: date
+    chain: OptionChain
+    history: History
+    rules: HedgeRules
+
+    def market(self, index: int) -> MarketState:
+        """The full market state at `asofs[index]` (no parity scan on later days' stale chain)."""
+        day, moment = self.days[index], self.asofs[index]
+        feed = day_feed(self.history, day, self.rules)
+        try:
+            market = feed.market_at(moment, self.chain)
+        except KeyError as error:
+            raise SkipDay(f"market on {day:%Y-%m-%d}: {error.args[0]}") from None
+        return market if day == self.entry_day else replace(market, chain=None)
+
+
+@dataclass(slots=True, eq=False)
+class _Columns:
+    """Builds a `DayPath` one day at a time."""
+
+    asofs: list[datetime] = field(default_factory=list)
+    spots: list[NDArray[np.float64]] = field(default_factory=list)
+    vix: list[NDArray[np.float64]] = field(default_factory=list)
+    clean: list[NDArray[np.bool_]] = field(default_factory=list)
+    days: list[date] = field(default_factory=list)
+
+    def add(self, history: History, day: date, moments: list[datetime], rules: HedgeRules) -> None:
+        """Append the day's moments; raises `SkipDay` if its history is missing or bad."""
+        check_day(history, day)
+        opens = session_open(day)
+        if day in history.minute_days:
+            feed = day_feed(history, day, rules)
+            session = feed.session
+            ends = session.times + np.timedelta64(session.interval_minutes, "m")
+            cut = np.array([_utc_minute(m) for m in moments], dtype="datetime64[m]")
+            last = np.searchsorted(ends, cut, side="right") - 1
+            spots = np.where(last >= 0, session.close[np.maximum(last, 0)], np.nan)
+            clean = np.array(
+                [not _recent_issues(session.until(m), day, m) for m in moments], dtype=np.bool_
+            )
+            open_spot = feed.open_spot
+        else:
+            # The modelled path's 1-minute bar k closes at path[k + 1]; by a moment k minutes
+            # after the open, bars 0 .. k-1 are complete (as `Bars.until` counts them).
+            minutes = int((session_close(day) - opens).total_seconds() // 60)
+            knots_t, knots_v = path_knots(*_ohlc(history, day), minutes)
+            elapsed = np.array(
+                [min((m - opens).total_seconds() // 60, minutes) for m in moments],
+                dtype=np.float64,
+            )
+            spots = np.where(elapsed >= 1, np.interp(elapsed, knots_t, knots_v), np.nan)
+            clean = elapsed >= 1  # the modelled bars have no gaps, NaN or disorder
+            open_spot = float(np.interp(np.array([1.0]), knots_t, knots_v)[0])
+        try:
+            opening = history.indices.levels_at(opens + timedelta(minutes=1))
+        except KeyError as error:
+            raise SkipDay(f"market on {day:%Y-%m-%d}: {error.args[0]}") from None
+        beta = rules.sensitivity.vix_pct_per_spx_pct.mid
+        moved = np.where(np.isfinite(spots), spots, open_spot)
+        self.vix.append(opening.vix * np.maximum(1.0 + beta * (moved / open_spot - 1.0), 0.2))
+        self.asofs.extend(moments)
+        self.spots.append(np.asarray(spots, dtype=np.float64))
+        self.clean.append(clean)
+        self.days.extend([day] * len(moments))
+
+    def path(
+        self, *, entry_day: date, chain: OptionChain, history: History, rules: HedgeRules
+    ) -> DayPath:
+        """The columns as one `DayPath`."""
+        return DayPath(
+            asofs=self.asofs,
+            spots=np.concatenate(self.spots),
+            vix=np.concatenate(self.vix),
+            clean=np.concatenate(self.clean),
+            days=self.days,
+            entry_day=entry_day,
+            chain=chain,
+            history=history,
+            rules=rules,
+        )
+
+
+def _utc_minute(moment: datetime) -> np.datetime64:
+    return np.datetime64(moment.astimezone(UTC).replace(tzinfo=None), "m")
 
 
 @dataclass(slots=True, kw_only=True, eq=False)
@@ -336,13 +447,18 @@ class BacktestDay:
         """VIX at entry (opening VIX moved with SPX since the open)."""
         return self._feed().vol_at(self.entry).vix
 
-    def markets(self, settles_at: datetime) -> Iterator[MarketState]:
-        """Engine inputs from 5 minutes after entry to settlement, one day at a time."""
+    def markets(self, settles_at: datetime) -> Iterator[DayPath]:
+        """Engine inputs from 5 minutes after entry to settlement, as one stretch.
+
+        The stretch runs to the last day whose history is good; a bad day after it raises
+        `SkipDay` only once the stretch has been walked (a position closed before is scored).
+        """
         chain = self.chain()
         day = self.day
         last_day = settles_at.astimezone(NEW_YORK).date()
+        columns = _Columns()
+        failure: SkipDay | None = None
         while day <= last_day:
-            feed = self._feed(day)
             close = min(session_close(day), settles_at)
             if self.track is Track.DTE_45 and day != self.day:
                 moments = [close - timedelta(minutes=DAILY_MARK_MINUTES_BEFORE_CLOSE)]
@@ -353,14 +469,18 @@ class BacktestDay:
                 while moment <= close:
                     moments.append(moment)
                     moment += timedelta(minutes=STEP_MINUTES)
-            for moment in moments:
-                try:
-                    market = feed.market_at(moment, chain)
-                except KeyError as error:
-                    raise SkipDay(f"market on {day:%Y-%m-%d}: {error.args[0]}") from None
-                # The entry chain is stale on later days: no parity scan on it.
-                yield market if day == self.day else replace(market, chain=None)
+            try:
+                columns.add(self.history, day, moments, self.hedge_rules)
+            except SkipDay as skip:
+                failure = skip
+                break
             day = next_trading_day(day)
+        if columns.asofs:
+            yield columns.path(
+                entry_day=self.day, chain=chain, history=self.history, rules=self.hedge_rules
+            )
+        if failure is not None:
+            raise failure
 
     def _settlement(self, signal: CondorSignal) -> tuple[float, VolIndexLevels, DataStamp]:
         feed = self._feed(signal.expiry)
@@ -377,7 +497,13 @@ class BacktestDay:
                 modelled=(
                     *chain.modelled,
                     note,
-                    "VIX futures estimated from the closing term structure",
+                    (
+                        f"{REAL_VX_LABEL} of {vol.vx_curve.trade_date:%Y-%m-%d} (weeklies "
+                        "interpolated between them)"
+                        if vol.vx_curve is not None
+                        else "VIX futures estimated from the closing term structure (no real VX "
+                        "settles for the day)"
+                    ),
                 ),
             ),
         )
@@ -514,6 +640,12 @@ def report_json(
             "hedges_taken": report.hedges_taken,
             "cost_usd": round(report.hedge_cost_usd, 2),
             "payoff_usd": round(report.hedge_payoff_usd, 2),
+            "vix_pricing": "VIX instruments valued off real CFE VX settles where the history "
+            "has them (2007-04-02 ... 2021-12-23; weeklies interpolated between them, moved by "
+            "the modelled change intraday), else off futures estimated from the VIX term "
+            "structure (modelled)",
+            "hedged_trades_settled_on_real_vx": _vx_counts(trades)[0],
+            "hedged_trades_settled_on_estimated_vx": _vx_counts(trades)[1],
         },
         "exits": exit_count(trades),
         "skipped": [{"day": f"{s.day:%Y-%m-%d}", "reason": s.reason} for s in report.skipped],
@@ -538,6 +670,13 @@ def report_json(
             for t in trades
         ],
     }
+
+
+def _vx_counts(trades: Sequence[Trade]) -> tuple[int, int]:
+    # Trades with hedges whose settlement valued VIX instruments off real VX settles, and not.
+    hedged = [t for t in trades if t.hedges_taken]
+    real = sum(any(m.startswith(REAL_VX_LABEL) for m in t.result.data.modelled) for t in hedged)
+    return real, len(hedged) - real
 
 
 def _fmt(value: float, money: bool = True) -> str:
@@ -566,8 +705,9 @@ def report_text(
         _table(report.overall),
         "",
         f"hedges taken {report.hedges_taken}: cost ${report.hedge_cost_usd:,.0f}, payoff "
-        f"${report.hedge_payoff_usd:,.0f} (VIX instruments valued off futures estimated from "
-        "the VIX term structure: modelled)",
+        f"${report.hedge_payoff_usd:,.0f} (VIX instruments valued off real CFE VX settles on "
+        f"{_vx_counts(trades)[0]} hedged trades, off futures estimated from the VIX term "
+        f"structure, modelled, on {_vx_counts(trades)[1]})",
         f"exits: {exit_count(trades)}",
     ]
     for title, groups in (("by VIX regime", report.by_regime), ("by year", report.by_year)):

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
@@ -20,6 +20,7 @@ from bot.adapters.market_data import load_chain
 from bot.adapters.market_data.bars_csv import list_days, load_bars
 from bot.adapters.market_data.breadth_csv import load_breadth
 from bot.adapters.market_data.index_history import VolIndices, load_vol_indices
+from bot.adapters.market_data.vx_history import SETTLE_DELAY, VxHistory
 from core.bars import Bars, check_bars
 from core.calendar import NEW_YORK, session_close, session_open, trading_days_between
 from core.chain import OptionChain, Severity
@@ -28,6 +29,7 @@ from core.hedge import EngineState, MarketState, OpenCondor, VolIndexLevels, set
 from core.rules import CondorRules, HedgeRules
 from core.surface import model_chain
 from core.types import CondorSignal, DataStamp, Event, NoTradeCode, NoTradeDay, Risk, Track
+from core.vix import VxCurve
 
 #: Modelled carry inputs for a modelled chain (no rates data is shipped); for a same-day
 #: expiry they move prices by well under a cent.
@@ -86,12 +88,18 @@ def _ad_line(data_dir: Path, day: date) -> tuple[np.ndarray | None, str]:
 
 
 def _intraday_vol(
-    indices: VolIndices, day: date, spot: float, open_spot: float, rules: HedgeRules
+    indices: VolIndices,
+    day: date,
+    spot: float,
+    open_spot: float,
+    rules: HedgeRules,
+    vx_curve: VxCurve | None = None,
 ) -> VolIndexLevels:
     opening = indices.levels_at(session_open(day) + timedelta(minutes=1))
     _, vvix = indices.vvix.latest_at_or_before(day - timedelta(days=1))
     beta = rules.sensitivity.vix_pct_per_spx_pct.mid
     scale = max(1.0 + beta * (spot / open_spot - 1.0), 0.2)
+    curve, curve_close = _with_closes(indices, vx_curve)
     return VolIndexLevels(
         vix=opening.vix * scale,
         vix9d=opening.vix9d * scale,
@@ -100,7 +108,33 @@ def _intraday_vol(
         modelled=(
             f"intraday VIX/VIX9D/VIX3M modelled: {day:%Y-%m-%d} opening values moved by "
             f"{beta:g}% per 1% SPX change since the open; VVIX previous close"
+            + (
+                f"; VIX futures from the real CFE settles of {curve.trade_date:%Y-%m-%d} moved "
+                "by the modelled change since"
+                if curve is not None
+                else ""
+            )
         ),
+        vx_curve=curve,
+        vx_curve_close=curve_close,
+    )
+
+
+def _with_closes(
+    indices: VolIndices, curve: VxCurve | None
+) -> tuple[VxCurve | None, tuple[float, float, float] | None]:
+    # A curve is used only with the VIX/VIX9D/VIX3M closes of its own trade date (the levels
+    # its settles belong to); without them the futures stay estimated.
+    if curve is None:
+        return None, None
+    day = curve.trade_date
+    series = (indices.vix, indices.vix9d, indices.vix3m)
+    if not all(day in s for s in series):
+        return None, None
+    return curve, (
+        indices.vix.close_on(day),
+        indices.vix9d.close_on(day),
+        indices.vix3m.close_on(day),
     )
 
 
@@ -120,6 +154,11 @@ def _recent_issues(bars: Bars, day: date, asof: datetime) -> tuple[str, ...]:
             end = bars.end_at(issue.index)
         if end is None or end >= asof - RECENT_ISSUE:
             blocking.append(f"SPX bars: {issue.detail}")
+    return (*blocking, *_stale_issues(bars, asof))
+
+
+def _stale_issues(bars: Bars, asof: datetime) -> tuple[str, ...]:
+    blocking = []
     if len(bars) == 0:
         blocking.append(f"SPX bars: none up to {asof.astimezone(NEW_YORK):%H:%M} ET")
     else:
@@ -151,6 +190,21 @@ class RecordedDayFeed:
     ad_note: str
     open_spot: float
     hedge_rules: HedgeRules
+    vx: VxHistory | None = None
+    #: The session's 5-minute bars, resampled once (None: the bars cannot be resampled).
+    five_minute: Bars | None = field(init=False, default=None, repr=False)
+    #: Whether the whole session's bars pass `check_bars` without warnings or errors.
+    clean_session: bool = field(init=False, default=False, repr=False)
+
+    def __post_init__(self) -> None:
+        day = self.day
+        try:
+            five: Bars | None = self.session.resample(5)
+        except ValueError:
+            five = None  # disordered bars: `market_at` resamples what it has seen
+        issues = check_bars(self.session, session_open(day), session_close(day))
+        object.__setattr__(self, "five_minute", five)
+        object.__setattr__(self, "clean_session", all(i.severity is Severity.INFO for i in issues))
 
     @classmethod
     def load(
@@ -232,7 +286,11 @@ class RecordedDayFeed:
         )
 
     def vol_at(self, moment: datetime) -> VolIndexLevels:
-        """VIX-family levels at `moment` (modelled intraday from the open)."""
+        """VIX-family levels at `moment` (modelled intraday from the open).
+
+        With a VX history, they carry the real VX curve known at `moment` (the previous
+        trading day's settles during the session: `VxHistory.known_at`).
+        """
         spot = self.spot_at(moment)
         return _intraday_vol(
             self.indices,
@@ -240,12 +298,24 @@ class RecordedDayFeed:
             spot if spot == spot else self.open_spot,
             self.open_spot,
             self.hedge_rules,
+            self.vx.known_at(moment) if self.vx is not None else None,
         )
 
     def market_at(self, moment: datetime, chain: OptionChain) -> MarketState:
         """What the engine sees at `moment`."""
         seen = self.session.until(moment)
-        five = seen.resample(5).until(moment) if len(seen) else seen
+        if self.five_minute is not None:
+            # The whole day's 5-minute bars complete by `moment` are exactly those of the bars
+            # seen so far, resampled.
+            five = self.five_minute.until(moment)
+        else:
+            five = seen.resample(5).until(moment) if len(seen) else seen
+        # A session clean as a whole is clean up to any moment: only the feed's age can block.
+        issues = (
+            _stale_issues(seen, moment)
+            if self.clean_session
+            else _recent_issues(seen, self.day, moment)
+        )
         vol = self.vol_at(moment)
         return MarketState(
             asof=moment,
@@ -258,7 +328,7 @@ class RecordedDayFeed:
             ad_note=self.ad_note,
             vol=vol,
             chain=chain,
-            data_issues=_recent_issues(seen, self.day, moment),
+            data_issues=issues,
             data=DataStamp(
                 quote_time=moment,
                 source=f"{self.bars.source}; {chain.source}",
@@ -284,7 +354,11 @@ class RecordedDayFeed:
         return seen.end_at(len(seen) - 1) if len(seen) else None
 
     def settlement(self) -> tuple[float, VolIndexLevels, str]:
-        """The day's settlement print, the closing VIX levels, and a note saying what it is."""
+        """The day's settlement print, the closing VIX levels, and a note saying what it is.
+
+        With a VX history covering the day, the levels carry the day's own VX curve (its CFE
+        settles, published at 16:15 ET): VIX hedges are then valued off the real settles.
+        """
         close = session_close(self.day)
         closing = self.indices.levels_at(close + timedelta(minutes=1))
         _, vvix_close = self.indices.vvix.latest_at_or_before(self.day)
@@ -293,8 +367,19 @@ class RecordedDayFeed:
             f"settlement taken as the day's last SPX print {settlement:.2f} "
             f"({self.bars.end_at(len(self.bars) - 1):%H:%M} ET bar), the official close"
         )
+        curve, curve_close = _with_closes(
+            self.indices,
+            self.vx.known_at(close + SETTLE_DELAY) if self.vx is not None else None,
+        )
+        if curve is not None and curve.trade_date != self.day:
+            curve, curve_close = None, None  # only the day's own settles value its close
         vol = VolIndexLevels(
-            vix=closing.vix, vix9d=closing.vix9d, vix3m=closing.vix3m, vvix=vvix_close
+            vix=closing.vix,
+            vix9d=closing.vix9d,
+            vix3m=closing.vix3m,
+            vvix=vvix_close,
+            vx_curve=curve,
+            vx_curve_close=curve_close,
         )
         return settlement, vol, note
 

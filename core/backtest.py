@@ -33,6 +33,7 @@ from core.hedge import (
     MarketState,
     OpenCondor,
     VolIndexLevels,
+    quiet_bars,
     settle,
     step,
 )
@@ -46,6 +47,7 @@ from core.types import (
     Event,
     ExitRule,
     NoTradeDay,
+    Wing,
 )
 
 #: SPX index option multiplier, dollars per point.
@@ -118,6 +120,71 @@ class Costs:
         return Decimal(repr(round(filled, 2)))
 
 
+class MarketPath(Protocol):
+    """A stretch of engine inputs: cheap columns for every bar, full market states on demand.
+
+    The columns must agree with the states: ``market(i).asof == asofs[i]``,
+    ``market(i).spot == spots[i]``, ``market(i).vol.vix == vix[i]``, and where ``clean[i]``
+    the state carries no data issue. `run_day` screens the columns with
+    `core.hedge.quiet_bars` and builds the full state only where the engine may act.
+    """
+
+    @property
+    def asofs(self) -> Sequence[datetime]:
+        """Bar moments, ascending (aware)."""
+        ...
+
+    @property
+    def spots(self) -> NDArray[np.float64]:
+        """SPX at each moment (NaN: no bar yet)."""
+        ...
+
+    @property
+    def vix(self) -> NDArray[np.float64]:
+        """VIX at each moment."""
+        ...
+
+    @property
+    def clean(self) -> NDArray[np.bool_]:
+        """Whether the state at each moment is free of data issues (False: not known)."""
+        ...
+
+    def market(self, index: int) -> MarketState:
+        """The full market state at `asofs[index]`."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class MarketList:
+    """A `MarketPath` over market states already built (tests, short replays)."""
+
+    states: Sequence[MarketState]
+
+    @property
+    def asofs(self) -> Sequence[datetime]:
+        """Each state's moment."""
+        return [m.asof for m in self.states]
+
+    @property
+    def spots(self) -> NDArray[np.float64]:
+        """Each state's SPX."""
+        return np.array([m.spot for m in self.states], dtype=np.float64)
+
+    @property
+    def vix(self) -> NDArray[np.float64]:
+        """Each state's VIX."""
+        return np.array([m.vol.vix for m in self.states], dtype=np.float64)
+
+    @property
+    def clean(self) -> NDArray[np.bool_]:
+        """Whether each state is free of data issues."""
+        return np.array([not m.data_issues for m in self.states], dtype=np.bool_)
+
+    def market(self, index: int) -> MarketState:
+        """The state itself."""
+        return self.states[index]
+
+
 class HistoryDay(Protocol):
     """One historical day as the backtest sees it; each method may raise `SkipDay`."""
 
@@ -139,8 +206,12 @@ class HistoryDay(Protocol):
         """VIX known at `entry`."""
         ...
 
-    def markets(self, settles_at: datetime) -> Iterable[MarketState]:
-        """What the engine sees at each step after `entry`, up to `settles_at`."""
+    def markets(self, settles_at: datetime) -> Iterable[MarketPath]:
+        """What the engine sees at each step after `entry`, up to `settles_at`, in stretches.
+
+        A stretch that cannot be served (missing history) raises `SkipDay` when it is reached,
+        not before: a position closed earlier is scored.
+        """
         ...
 
     def settlement(self, signal: CondorSignal) -> tuple[float, VolIndexLevels, DataStamp]:
@@ -223,6 +294,50 @@ def _held_cost(state: EngineState, seen: dict[int, HeldHedge]) -> None:
         seen.setdefault(id(hedge), hedge)
 
 
+def _walk(
+    path: MarketPath,
+    position: OpenCondor,
+    state: EngineState,
+    rules: HedgeRules,
+    hedges: dict[int, HeldHedge],
+    events: list[Event] | None,
+    screen: bool,
+) -> tuple[EngineState, datetime | None]:
+    """Step the engine along one stretch; return the state and when the position closed."""
+    asofs = path.asofs
+    n = len(asofs)
+    loud: NDArray[np.intp] | None = None
+    screened_for: tuple[tuple[Wing, ...], float] | None = None
+    i = 0
+    while i < n:
+        if screen and not state.last_no_hedge:
+            key = (state.closed, state.realised_points)
+            if loud is None or key != screened_for:
+                quiet = quiet_bars(
+                    position.with_closed(*key),
+                    asofs[i:],
+                    path.spots[i:],
+                    path.vix[i:],
+                    path.clean[i:],
+                    rules,
+                )
+                loud = np.flatnonzero(~quiet) + i
+                screened_for = key
+            ahead = int(np.searchsorted(loud, i))
+            if ahead == loud.size:
+                break
+            i = int(loud[ahead])
+        market = path.market(i)
+        state, new = step(position, state, market, rules, market.asof)
+        _held_cost(state, hedges)
+        if events is not None:
+            events.extend(new)
+        if state.exit_rule is not None or len(state.closed) == 2:
+            return state, state.exit_at or market.asof
+        i += 1
+    return state, None
+
+
 def run_day(
     source: HistoryDay,
     profile: CondorProfile,
@@ -230,11 +345,14 @@ def run_day(
     costs: Costs,
     *,
     keep_events: bool = False,
+    screen: bool = True,
 ) -> DayOutcome:
     """Run one day: select at entry, step the engine along the path, settle, apply costs.
 
     The day's inputs serve only what is known at each moment (`HistoryDay`); a `SkipDay`
-    raised anywhere skips the day with its reason.
+    raised anywhere skips the day with its reason. With `screen`, bars `core.hedge.quiet_bars`
+    shows the engine would pass over are not stepped (same decisions, far less work); without
+    it every bar is stepped.
     """
     try:
         chain = source.chain()
@@ -256,13 +374,12 @@ def run_day(
         events: list[Event] = [signal]
         hedges: dict[int, HeldHedge] = {}
         closed_at = signal.settles_at
-        for market in source.markets(signal.settles_at):
-            state, new = step(position, state, market, hedge_rules, market.asof)
-            _held_cost(state, hedges)
-            if keep_events:
-                events.extend(new)
-            if state.exit_rule is not None or len(state.closed) == 2:
-                closed_at = state.exit_at or market.asof
+        for path in source.markets(signal.settles_at):
+            state, done_at = _walk(
+                path, position, state, hedge_rules, hedges, events if keep_events else None, screen
+            )
+            if done_at is not None:
+                closed_at = done_at
                 break
         price, vol, data = source.settlement(signal)
         result = settle(position, state, price, vol, signal.settles_at, data, hedge_rules)
@@ -320,6 +437,7 @@ def run_backtest(
     *,
     one_at_a_time: bool,
     on_day: Callable[[DayOutcome], None] | None = None,
+    screen: bool = True,
 ) -> list[DayOutcome]:
     """Run the day loop in date order.
 
@@ -331,6 +449,7 @@ def run_backtest(
         one_at_a_time: Open no new condor while the previous one is still open (45-DTE);
             such days are recorded as skipped with the reason.
         on_day: Called with each outcome (the progress bar's hook).
+        screen: Pass over the bars the engine would not act on (see `run_day`).
     """
     outcomes: list[DayOutcome] = []
     busy_until: datetime | None = None
@@ -344,7 +463,7 @@ def run_backtest(
                 reason=f"a condor opened earlier is open until {busy_until:%Y-%m-%d %H:%M}",
             )
         else:
-            outcome = run_day(source, profile, hedge_rules, costs)
+            outcome = run_day(source, profile, hedge_rules, costs, screen=screen)
             if isinstance(outcome, Trade):
                 busy_until = outcome.closed_at
         outcomes.append(outcome)
@@ -595,6 +714,8 @@ __all__ = [
     "Costs",
     "DayOutcome",
     "HistoryDay",
+    "MarketList",
+    "MarketPath",
     "NoTrade",
     "Report",
     "SkipDay",

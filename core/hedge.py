@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_EVEN, Decimal
@@ -50,6 +51,7 @@ from core.vix import (
     MODELLED_VIX_OPTION_VOL,
     SensitivityCase,
     VixOptionVolModel,
+    VxCurve,
     estimate_vix_future,
 )
 
@@ -288,6 +290,10 @@ class VolIndexLevels:
         vvix: VIX of VIX, used as the VIX options' vol when no VIX chain exists (None: rules).
         modelled: Why these are not observed prints (e.g. "intraday VIX moved from the open by
             the SPX-to-VIX sensitivity"); empty when observed.
+        vx_curve: The real VX settles known at this moment (the latest CFE close), or None:
+            VIX futures are then estimated from the term structure (`estimate_future`).
+        vx_curve_close: (VIX, VIX9D, VIX3M) closes of `vx_curve`'s trade date, the levels the
+            curve's settles belong to; required with `vx_curve`.
     """
 
     vix: float
@@ -295,12 +301,21 @@ class VolIndexLevels:
     vix3m: float
     vvix: float | None = None
     modelled: str = ""
+    vx_curve: VxCurve | None = None
+    vx_curve_close: tuple[float, float, float] | None = None
 
     def __post_init__(self) -> None:
         for name in ("vix", "vix9d", "vix3m"):
             value = getattr(self, name)
             if not (math.isfinite(value) and value > 0):
                 raise ValueError(f"{name} must be a positive number, was {value}")
+        if self.vx_curve is not None:
+            close = self.vx_curve_close
+            if close is None or not all(math.isfinite(v) and v > 0 for v in close):
+                raise ValueError(
+                    "vx_curve_close must be the positive (VIX, VIX9D, VIX3M) closes of "
+                    f"{self.vx_curve.trade_date}, was {close!r}"
+                )
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -421,13 +436,57 @@ def triggers_agree(readings: tuple[TriggerReading, ...], rules: HedgeRules) -> b
 # --- VIX side ----------------------------------------------------------------------------------
 
 
-def estimate_future(vol: VolIndexLevels, t_years: float) -> tuple[float, str]:
-    """Estimate the VIX future settling in `t_years`, and say how.
+def estimate_future(
+    vol: VolIndexLevels, t_years: float, settlement: date | None = None
+) -> tuple[float, str]:
+    """The VIX future settling in `t_years` (on `settlement`), and how it was obtained.
+
+    With a real VX curve in `vol` (`vol.vx_curve`) and a `settlement` it brackets, the future is
+    the curve's value for that settlement (a real CFE settle, or interpolated between real
+    settles: `VxCurve.future_for`) moved by the model's change since the curve's close::
+
+        future = curve(settlement) + estimate(vol, t) - estimate(levels at the curve's close, t)
+
+    At the curve's own close the move is zero and the real settle is used as it is. The note
+    then says which settle it came from. Otherwise (no curve, or a settlement beyond it) the
+    future is estimated from the VIX9D/VIX/VIX3M term structure alone and the note is empty
+    unless something is worth saying (a settlement beyond the curve; a fallback, below).
 
     On crash days the VIX term structure can invert so far that no consistent forward variance
     exists (VIX9D above about 1.8 x VIX); the estimate then falls back to spot VIX rather than
-    stopping the engine, and the alert says so.
+    stopping the engine, and the alert says so (with a curve, the settle is then moved by the
+    change in spot VIX instead).
     """
+    curve, close = vol.vx_curve, vol.vx_curve_close
+    if curve is None or close is None or settlement is None:
+        return _term_structure_future(vol, t_years)
+    quote = curve.future_for(settlement)
+    if quote is None:
+        price, note = _term_structure_future(vol, t_years)
+        return price, (
+            f"VX {settlement:%Y-%m-%d} not on the real CFE curve of {curve.trade_date:%Y-%m-%d}: "
+            f"{VX_ESTIMATED_LABEL}" + (f"; {note}" if note else "")
+        )
+    if (vol.vix, vol.vix9d, vol.vix3m) == close:
+        return quote.price, quote.label
+    then = replace(vol, vix=close[0], vix9d=close[1], vix3m=close[2], vx_curve=None)
+    now_price, now_note = _term_structure_future(vol, t_years)
+    then_price, then_note = _term_structure_future(then, t_years)
+    if now_note or then_note:
+        move, how = vol.vix - close[0], "the change in spot VIX (no consistent forward)"
+    else:
+        move, how = now_price - then_price, "the modelled change since that close"
+    return max(quote.price + move, _MIN_FUTURE), f"{quote.label}, moved by {how} ({move:+.2f})"
+
+
+#: The honest label of a VIX future that no real settle backs.
+VX_ESTIMATED_LABEL = "VX estimated from the VIX term structure (modelled)"
+#: A VIX future moved below this by the modelled change is held here (Black-76 needs F > 0).
+_MIN_FUTURE = 0.01
+
+
+def _term_structure_future(vol: VolIndexLevels, t_years: float) -> tuple[float, str]:
+    # The estimate from the VIX9D/VIX/VIX3M term structure alone (see `estimate_future`).
     try:
         return estimate_vix_future(vol.vix, vol.vix9d, vol.vix3m, t_years, vvix=vol.vvix).price, ""
     except ValueError as error:
@@ -461,7 +520,7 @@ def _vix_series(day: date, asof: datetime, vol: VolIndexLevels, min_days: float)
         if vix_last_trading_day(settlement) >= day and days >= min_days:
             break
         settlement = next_vix_expiration(settlement, weekly=weekly)
-    future, note = estimate_future(vol, t)
+    future, note = estimate_future(vol, t, settlement)
     return _VixSeries(
         settlement=settlement,
         last_trade=vix_last_trading_day(settlement),
@@ -528,9 +587,11 @@ def _hedge_actions(
     call_price = float(black76_price(True, series.future, low, series.t_years, 0.0, low_iv))
     label = "mid-term " if layer == 2 else ""
     name = f"VIX {series.settlement:%b-%d-%Y}"
+    on_curve = series.note.startswith("VX") and VX_ESTIMATED_LABEL not in series.note
     basis_note = (
-        f"{name} future {series.future:.2f} estimated from the VIX term structure "
-        f"({series.days:.1f} days to settlement; last trade {series.last_trade:%a %Y-%m-%d})"
+        f"{name} future {series.future:.2f} "
+        + ("from real CFE settles" if on_curve else "estimated from the VIX term structure")
+        + f" ({series.days:.1f} days to settlement; last trade {series.last_trade:%a %Y-%m-%d})"
         + (f"; {series.note}" if series.note else "")
     )
     vol_note = (
@@ -893,13 +954,19 @@ def _recommend(actions: list[HedgeAction]) -> tuple[HedgeAction, ...]:
 
 
 def evaluate(
-    position: OpenCondor, market: MarketState, rules: HedgeRules, asof: datetime
+    position: OpenCondor,
+    market: MarketState,
+    rules: HedgeRules,
+    asof: datetime,
+    *,
+    position_mark: PositionMark | None = None,
 ) -> HedgeAlert | NoHedge | None:
     """Decide whether and how to answer a tested condor at `asof`.
 
     Returns None when neither side is tested, a `NoHedge` when the data cannot support a
     decision (gaps, NaN, stale bars), else a `HedgeAlert` with every priced action and one
-    recommended.
+    recommended. `position_mark`: the mark of this position at `market` and `asof` if the
+    caller already has it (`step` does), saving a second pricing.
     """
     position = position.at(market.vol.vix, asof)
     signal = position.signal
@@ -913,7 +980,8 @@ def evaluate(
             data=market.data,
             rule_version=rules.rule_version,
         )
-    position_mark = mark(position, market.spot, asof)
+    if position_mark is None:
+        position_mark = mark(position, market.spot, asof)
     side = find_tested_wing(position_mark, rules)
     if side is None or position_mark.t_years <= 0:
         return None
@@ -1046,7 +1114,12 @@ def check_exits(
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class HeldHedge:
-    """A hedge the replay assumes was bought when the engine recommended it."""
+    """A hedge the replay assumes was bought when the engine recommended it.
+
+    `priced_from` is how its VIX future was priced at entry (the `estimate_future` note: a real
+    CFE settle, possibly moved by the modelled change since its close); empty when estimated
+    from the VIX term structure. `value_usd` prices VIX instruments the same way at `asof`.
+    """
 
     instrument: Instrument
     contracts: int
@@ -1059,6 +1132,7 @@ class HeldHedge:
     vvix: float
     vol_model: VixOptionVolModel = MODELLED_VIX_OPTION_VOL
     spx_iv: float = 0.0
+    priced_from: str = ""
 
     def value_usd(
         self, position: OpenCondor, spot: float, vol: VolIndexLevels, asof: datetime
@@ -1080,7 +1154,7 @@ class HeldHedge:
             hour=9, minute=30
         )
         t = max((settles_at - asof).total_seconds() / _YEAR_SECONDS, 1e-9)
-        future, _ = estimate_future(vol, t)
+        future, _ = estimate_future(vol, t, self.settlement)
         if self.strikes is None:
             return (future - self.entry_future - 2 * VIX_HALF_SPREAD) * n
         strikes = np.array(self.strikes)
@@ -1158,6 +1232,7 @@ def _take_hedge(
         entry_future=series.future,
         vvix=vvix,
         vol_model=rules.vix_option_vol,
+        priced_from=series.note,
     )
 
 
@@ -1204,6 +1279,7 @@ def step(
     events: list[Event] = []
     if position.t_years(asof) <= 0:
         return state, events  # settled: the day's result scores it
+    position_mark: PositionMark | None = None
     if not market.data_issues and math.isfinite(market.spot) and market.spot > 0:
         position_mark = mark(position, market.spot, asof)
         fired = check_exits(position, position_mark, rules, asof)
@@ -1236,7 +1312,9 @@ def step(
                 ),
                 events,
             )
-    alert = evaluate(position, market, rules, asof)
+    # `evaluate` re-marks at the same VIX and moment; with an entry VIX that is this very mark.
+    reuse = position_mark if position.entry_vix is not None else None
+    alert = evaluate(position, market, rules, asof, position_mark=reuse)
     if isinstance(alert, NoHedge):
         if alert.reasons != state.last_no_hedge:
             events.append(alert)
@@ -1333,9 +1411,10 @@ def settle(
 
     Unhedged is the condor held to settlement. Managed applies the layer-3 exit if one fired and
     the wings the engine recommended buying back.
-    Hedged adds the P&L of the hedges the engine recommended, sold at the exit or at the close
-    (VIX instruments are valued off the future estimated from the day's closing VIX, VIX9D and
-    VIX3M: modelled, not a traded price).
+    Hedged adds the P&L of the hedges the engine recommended, sold at the exit or at the close.
+    VIX instruments are valued off the real CFE settle of their contract when `vol_close`
+    carries the day's VX curve (interpolated between real settles for a weekly), else off the
+    future estimated from the day's closing VIX, VIX9D and VIX3M (modelled, not a traded price).
     """
     strikes, _ = _leg_arrays(position)
     intrinsic = np.where(
@@ -1384,3 +1463,141 @@ def settle(
         data=data,
         rule_version=rules.rule_version,
     )
+
+
+# --- the backtest's screen: which bars `step` would pass over --------------------------------
+
+#: How far inside a threshold a screened bar must lie to count as quiet (index points, expected
+#: moves). It absorbs last-digit differences between the screen's vectorised arithmetic and
+#: `step`'s scalar arithmetic, so the screen never passes over a bar `step` would act on.
+QUIET_MARGIN = 1e-6
+
+
+def _clock_factors(position: OpenCondor, asofs: Sequence[datetime]) -> NDArray[np.float64]:
+    """`OpenCondor.clock_factor` at every moment of an ascending sequence, at once.
+
+    The variance clock to settlement is accumulated backwards from short spans between
+    consecutive moments (a `ClockSpan` is additive), instead of walking every day from each
+    moment to settlement.
+    """
+    n = len(asofs)
+    settles = position.signal.settles_at
+    t_entry = position.signal.t_years
+    t_now = np.array([position.t_years(a) for a in asofs], dtype=np.float64)
+    factors = np.ones(n, dtype=np.float64)
+    if position.entry_tau is None or position.entry_tau <= 0 or t_entry <= 0 or n == 0:
+        return factors
+    share = CALIBRATED.overnight_share
+    tau = np.empty(n, dtype=np.float64)
+    ahead = clock_span(asofs[-1], settles).tau_years(share)
+    tau[-1] = ahead
+    for i in range(n - 2, -1, -1):
+        ahead += clock_span(asofs[i], asofs[i + 1]).tau_years(share)
+        tau[i] = ahead
+    live = (t_now > 0) & (tau > 0)
+    factors[live] = np.sqrt((tau[live] / position.entry_tau) * (t_entry / t_now[live]))
+    return factors
+
+
+def quiet_bars(
+    position: OpenCondor,
+    asofs: Sequence[datetime],
+    spots: NDArray[np.float64],
+    vix: NDArray[np.float64],
+    clean: NDArray[np.bool_],
+    rules: HedgeRules,
+) -> NDArray[np.bool_]:
+    """Which bars `step` would pass over without an event or a change of state, all at once.
+
+    A bar is quiet when the position is already settled at it, or when its data is clean
+    (`clean`: the market state there carries no data issue), no layer-3 exit fires (stop,
+    breach, profit target, time) and neither wing is tested. The conditions are exactly
+    `check_exits` and `find_tested_wing` on `mark`, evaluated for every bar in one vectorised
+    pass; within `QUIET_MARGIN` of a threshold a bar counts as not quiet, so the caller runs
+    the real `step` there and the decisions are the engine's own.
+
+    Args:
+        position: The condor with its closed wings and realised points applied
+            (`OpenCondor.with_closed`), at entry IV scale.
+        asofs: Ascending bar moments (aware).
+        spots: SPX at each moment.
+        vix: VIX at each moment.
+        clean: Whether the market state at each moment has no data issue.
+        rules: The hedge rules `step` runs under.
+
+    Only valid for an engine state with no exit, fewer than two wings closed and no pending
+    no-hedge notice: for any other state every bar is reported not quiet.
+    """
+    n = len(asofs)
+    quiet = np.zeros(n, dtype=np.bool_)
+    if n == 0 or position.entry_vix is None or position.entry_vix <= 0:
+        return quiet
+    signal = position.signal
+    t = np.array([position.t_years(a) for a in asofs], dtype=np.float64)
+    settled = t <= 0
+    spots = np.asarray(spots, dtype=np.float64)
+    vix = np.asarray(vix, dtype=np.float64)
+    usable = (
+        np.asarray(clean, dtype=np.bool_)
+        & np.isfinite(spots)
+        & (spots > 0)
+        & np.isfinite(vix)
+        & (vix > 0)
+        & ~settled
+    )
+    rows = np.flatnonzero(usable)
+    if rows.size:
+        live = [asofs[int(i)] for i in rows]
+        s, tt = spots[rows], t[rows]
+        scale = (vix[rows] / position.entry_vix) * _clock_factors(position, live)
+        strikes = np.array([float(leg.strike) for leg in signal.legs])
+        ivs = np.array([leg.iv for leg in signal.legs])[None, :] * scale[:, None]
+        forward = s * np.exp(position.carry * tt)
+        values = black76_price(
+            _IS_CALL[None, :], forward[:, None], strikes[None, :], tt[:, None], position.rate, ivs
+        )
+        open_mask = np.array(position.open_legs, dtype=np.float64)
+        value = -((_SIGNS * open_mask)[None, :] * values).sum(axis=1)
+        plan = signal.management
+        credit = float(position.fill_credit)
+        realised = position.realised_points
+        loud = value + realised >= credit * (1 + float(plan.stop_loss_multiple)) - QUIET_MARGIN
+        put_open, call_open = position.wing_open(Wing.PUT), position.wing_open(Wing.CALL)
+        breach = rules.breach_points
+        if put_open:
+            loud |= s <= float(signal.short_put.strike) - breach + QUIET_MARGIN
+        if call_open:
+            loud |= s >= float(signal.short_call.strike) + breach - QUIET_MARGIN
+        if plan.profit_target_pct is not None:
+            halves = np.minimum(
+                np.array(position.half_spreads)[None, :], modelled_half_spread(values)
+            )
+            natural = np.minimum(
+                value + (halves * open_mask[None, :]).sum(axis=1), float(signal.width_points)
+            )
+            target = credit * (1 - plan.profit_target_pct / 100)
+            loud |= natural + realised <= target + QUIET_MARGIN
+        if plan.time_exit_at is not None:
+            loud |= np.array([a >= plan.time_exit_at for a in live], dtype=np.bool_)
+        short_put, short_call = strikes[1], strikes[2]
+        atm_iv = np.where(
+            s <= short_put,
+            ivs[:, 1],
+            np.where(
+                s >= short_call,
+                ivs[:, 2],
+                ivs[:, 1]
+                + (s - short_put) * (ivs[:, 2] - ivs[:, 1]) / max(short_call - short_put, 1e-12),
+            ),
+        )
+        move = s * atm_iv * np.sqrt(tt)
+        near_points = rules.test_distance_pct / 100 * s + QUIET_MARGIN
+        for is_open, distance in ((put_open, s - short_put), (call_open, short_call - s)):
+            if not is_open:
+                continue
+            with np.errstate(divide="ignore", invalid="ignore"):
+                em = np.where(move > 0, distance / move, np.copysign(np.inf, distance))
+            loud |= (distance <= near_points) | (em <= rules.test_distance_em + QUIET_MARGIN)
+        quiet[rows] = ~loud
+    quiet[settled] = True
+    return quiet

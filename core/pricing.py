@@ -475,7 +475,11 @@ def _broadcast(is_call: ArrayLike, **named: ArrayLike) -> tuple[BoolArray, tuple
             [f"is_call {call.shape}"] + [f"{name} {a.shape}" for name, a in arrays.items()]
         )
         raise ValueError(f"arguments must broadcast together, shapes were: {shapes}") from None
-    return np.broadcast_to(call, shape), tuple(np.broadcast_to(a, shape) for a in arrays.values())
+    # Only arrays of another shape need a (read-only) broadcast view; values are unchanged.
+    return (
+        call if call.shape == shape else np.broadcast_to(call, shape),
+        tuple(a if a.shape == shape else np.broadcast_to(a, shape) for a in arrays.values()),
+    )
 
 
 def _finite(*arrays: FloatArray) -> BoolArray:

@@ -11,6 +11,9 @@ points (17.38, not 0.1738); implied volatilities are fractions.
   option's forward; spot VIX is not (it is not tradable and is usually far from the future).
 * `VixOptionVolModel`: a modelled implied volatility for VIX options (no VIX option chain ships
   for the replay days): the ATM level from VVIX, with an upward (call) skew.
+* `VxCurve`: the real CFE settles of the monthly VX contracts on one trade date, and the future
+  of any settlement date read off it (`VxCurve.future_for`: a real settle, or interpolated
+  between real settles, labelled which).
 * `SpxVixSensitivity`: how far the VIX future moves for an SPX move, at low / mid / high cases.
 * `hedge_contracts`, `size_vix_hedge`: how many VX / VXM futures or VIX call spreads offset a
   share of the condor's dollar delta.
@@ -23,10 +26,13 @@ from __future__ import annotations
 
 import itertools
 import math
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
+from datetime import date, timedelta
 from enum import StrEnum
 from typing import Final
 
+from core.calendar import NYSE_HOLIDAYS, vix_settlements_between
 from core.pricing import black76_greeks, black76_price
 
 #: Dollars per VIX point per contract.
@@ -687,3 +693,138 @@ def size_vix_hedge(
             )
         )
     return sizes[0], sizes[1], sizes[2]
+
+
+# --- Real VX futures settles: the curve of one trade date ----------------------------------------
+
+
+class VxSource(StrEnum):
+    """Where a `VxQuote`'s price came from."""
+
+    #: The contract's own CFE daily settle.
+    REAL_SETTLE = "real CFE settle"
+    #: Linear in days between the settles of the monthly contracts either side.
+    INTERPOLATED = "interpolated between real CFE settles"
+    #: Before the first monthly: linear in days between the spot VIX close (t = 0) and VX1.
+    INTERPOLATED_FROM_SPOT = "interpolated between the spot VIX close and the VX1 settle"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class VxQuote:
+    """The VIX future of one settlement date read off a `VxCurve`.
+
+    Attributes:
+        price: Futures price, VIX points.
+        settlement: The series' final settlement date.
+        trade_date: The curve's trade date (the settles are of that day's close).
+        source: Real settle or interpolated.
+        label: What it is, in words, for cards and reports.
+    """
+
+    price: float
+    settlement: date
+    trade_date: date
+    source: VxSource
+    label: str
+
+    @property
+    def real(self) -> bool:
+        """Whether the price is the contract's own settle (not interpolated)."""
+        return self.source is VxSource.REAL_SETTLE
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class VxCurve:
+    """The CFE daily settles of the monthly VX contracts on one trade date.
+
+    Attributes:
+        trade_date: The trade date whose settles these are (CFE settles around 15:15 Chicago).
+        vix_close: Spot VIX close of `trade_date`, points (the curve's t = 0 end).
+        points: (final settlement date, settle) of VX1, VX2, ... in order: VXn is the n-th
+            monthly contract settling strictly after `trade_date` (on a settlement date the
+            expiring contract is gone and VX1 is already the next month).
+        source: Where the settles came from, for people.
+    """
+
+    trade_date: date
+    vix_close: float
+    points: tuple[tuple[date, float], ...]
+    source: str
+
+    def __post_init__(self) -> None:
+        _require_positive("vix_close", self.vix_close)
+        if not self.points:
+            raise ValueError(f"a VX curve needs a contract, had none on {self.trade_date}")
+        previous = self.trade_date
+        for n, (settlement, price) in enumerate(self.points, start=1):
+            if settlement <= previous:
+                raise ValueError(
+                    f"VX{n} must settle after {previous} (the trade date or VX{n - 1}), "
+                    f"was {settlement}"
+                )
+            _require_positive(f"VX{n} settle", price)
+            previous = settlement
+
+    @classmethod
+    def from_nearest(
+        cls,
+        trade_date: date,
+        vix_close: float,
+        settles: Sequence[float],
+        *,
+        source: str,
+        holidays: Collection[date] = NYSE_HOLIDAYS,
+    ) -> VxCurve:
+        """Build the curve from the settles of the 1st, 2nd, ... nearest monthly contracts.
+
+        VXn is mapped to the n-th `vix_monthly_settlement` strictly after `trade_date`.
+        """
+        horizon = trade_date + timedelta(days=31 * (len(settles) + 2))
+        found = vix_settlements_between(trade_date + timedelta(days=1), horizon, holidays)
+        return cls(
+            trade_date=trade_date,
+            vix_close=vix_close,
+            points=tuple(
+                (when, float(price))
+                for when, price in zip(found[: len(settles)], settles, strict=True)
+            ),
+            source=source,
+        )
+
+    def future_for(self, settlement: date) -> VxQuote | None:
+        """The VIX future of the series settling on `settlement`, as of this curve's close.
+
+        Exact for a monthly contract on the curve. For any other date (a weekly), linear in
+        calendar days between the contracts either side, or between spot VIX (at the trade
+        date) and VX1 before the first monthly. None on or before the trade date (settled) and
+        after the last contract on the curve (no real settle brackets it).
+        """
+        if settlement <= self.trade_date or settlement > self.points[-1][0]:
+            return None
+        day = f"{self.trade_date:%Y-%m-%d}"
+        left_date, left_price, left_name = self.trade_date, self.vix_close, "spot VIX close"
+        for n, (right_date, right_price) in enumerate(self.points, start=1):
+            if settlement == right_date:
+                return VxQuote(
+                    price=right_price,
+                    settlement=settlement,
+                    trade_date=self.trade_date,
+                    source=VxSource.REAL_SETTLE,
+                    label=f"VX {settlement:%Y-%m-%d}: real CFE settle of {day} (VX{n})",
+                )
+            if settlement < right_date:
+                weight = (settlement - left_date).days / (right_date - left_date).days
+                source = VxSource.INTERPOLATED if n > 1 else VxSource.INTERPOLATED_FROM_SPOT
+                return VxQuote(
+                    price=left_price + weight * (right_price - left_price),
+                    settlement=settlement,
+                    trade_date=self.trade_date,
+                    source=source,
+                    label=(
+                        f"VX {settlement:%Y-%m-%d}: interpolated in days between the {day} "
+                        f"{left_name} and the real CFE settle of VX{n} ({right_date:%Y-%m-%d})"
+                    ),
+                )
+            left_date, left_price = right_date, right_price
+            left_name = f"real CFE settle of VX{n} ({right_date:%Y-%m-%d})"
+        return None  # unreachable: settlement is within the last point

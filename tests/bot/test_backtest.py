@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import replace
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import numpy as np
@@ -13,7 +13,9 @@ import pytest
 from bot.adapters.market_data.index_history import IndexHistory
 from bot.backtest import (
     History,
+    backtest_days,
     check_day,
+    day_feed,
     path_knots,
     report_json,
     run,
@@ -21,9 +23,13 @@ from bot.backtest import (
 )
 from bot.cli import DATA_DIR, _rules, main
 from bot.render.json_card import event_to_json
-from core.backtest import SERIES, Costs, SkipDay, Skipped, Trade
+from bot.replay import _recent_issues
+from core.backtest import SERIES, Costs, SkipDay, Skipped, Trade, run_backtest
+from core.calendar import session_close, session_open
+from core.condor import CondorProfile, select_condor
 from core.rules import HedgeRules
-from core.types import Risk, Track
+from core.surface import model_chain
+from core.types import CondorSignal, Risk, Track
 
 SNAPSHOT_DAY = date(2022, 3, 23)
 
@@ -227,3 +233,101 @@ def test_report_json_carries_every_figure(history):
         assert key in stats
     assert obj["chains"] == {"modelled": 0, "real": 1}
     assert {"cost_usd", "payoff_usd", "hedges_taken"} <= set(obj["hedge"])
+
+
+# --- the speed path: columns, the quiet-bar screen, the cached feed ---------------------------
+
+SCREEN_WINDOWS = (
+    (Track.ZERO_DTE, date(2023, 3, 13), date(2023, 3, 24)),  # real 1-minute bars from 03-16
+    (Track.ONE_DTE, date(2024, 7, 29), date(2024, 8, 9)),  # the August 2024 VIX spike
+    (Track.DTE_45, date(2020, 1, 2), date(2020, 6, 30)),  # through the March 2020 crash
+)
+
+
+@pytest.mark.parametrize(("track", "start", "end"), SCREEN_WINDOWS)
+def test_screened_backtest_makes_every_decision_the_full_engine_makes(history, track, start, end):
+    profile = CondorProfile.of(_rules(None), track, Risk.BALANCED)
+
+    def outcomes(screen: bool) -> list[object]:
+        days = backtest_days(
+            track, start, end, history=_fresh(history), rules=_rules(None), hedge_rules=HedgeRules()
+        )
+        return run_backtest(
+            days,
+            profile,
+            HedgeRules(),
+            Costs(),
+            one_at_a_time=track is Track.DTE_45,
+            screen=screen,
+        )
+
+    screened, stepped = outcomes(True), outcomes(False)
+    trades = [(a, b) for a, b in zip(screened, stepped, strict=True) if isinstance(a, Trade)]
+    assert trades, "the window must hold trades"
+    for a, b in trades:
+        assert isinstance(b, Trade)
+        assert (a.exit_rule, a.closed_at, a.wings_closed, a.hedges_taken) == (
+            b.exit_rule,
+            b.closed_at,
+            b.wings_closed,
+            b.hedges_taken,
+        )
+        assert (a.held_usd, a.managed_usd, a.hedged_usd) == (
+            b.held_usd,
+            b.managed_usd,
+            b.hedged_usd,
+        )
+    # Not vacuous: the window has managed trades (exits or alerts), so the screen had to stop.
+    assert any(a.exit_rule is not None or a.hedges_taken or a.wings_closed for a, _ in trades)
+
+
+@pytest.mark.parametrize(
+    ("track", "day"),
+    [
+        (Track.ZERO_DTE, date(2023, 3, 21)),
+        (Track.ZERO_DTE, date(2019, 3, 8)),
+        (Track.DTE_45, date(2019, 3, 6)),
+    ],
+)
+def test_path_columns_agree_with_the_full_market_states(history, track, day):
+    fresh = _fresh(history)
+    (source,) = backtest_days(
+        track, day, day, history=fresh, rules=_rules(None), hedge_rules=HedgeRules()
+    )
+    assert not isinstance(source, Skipped)
+    event = select_condor(
+        source.chain(), CondorProfile.of(_rules(None), track, Risk.BALANCED), source.entry
+    )
+    assert isinstance(event, CondorSignal)
+    (path,) = list(source.markets(event.settles_at))
+    assert len(path.asofs) > 1
+    for i, moment in enumerate(path.asofs):
+        market = path.market(i)
+        assert market.asof == moment
+        assert market.spot == path.spots[i]
+        assert market.vol.vix == pytest.approx(path.vix[i], rel=1e-12)
+        if path.clean[i]:
+            assert market.data_issues == ()
+
+
+def test_feed_cache_serves_what_a_fresh_resample_and_check_would(history):
+    day = date(2023, 3, 22)
+    feed = day_feed(_fresh(history), day, HedgeRules())
+    assert feed.clean_session
+    assert feed.five_minute is not None
+    chain = model_chain(
+        feed.open_spot,
+        session_open(day) + timedelta(minutes=30),
+        [("SPXW", day)],
+        history.indices.levels_at(session_open(day) + timedelta(minutes=30)),
+        rate=0.0,
+        dividend_yield=0.0,
+    )
+    moment = session_open(day) + timedelta(minutes=7)
+    while moment <= session_close(day):
+        market = feed.market_at(moment, chain)
+        seen = feed.session.until(moment)
+        slow = np.concatenate([feed.warmup, seen.resample(5).until(moment).close])
+        np.testing.assert_array_equal(market.closes_5m, slow[np.isfinite(slow)])
+        assert market.data_issues == _recent_issues(seen, day, moment)
+        moment += timedelta(minutes=13)

@@ -13,6 +13,7 @@ import pytest
 from core.backtest import (
     ENGINE_ERROR,
     Costs,
+    MarketPath,
     NoTrade,
     SkipDay,
     Skipped,
@@ -29,7 +30,7 @@ from core.backtest import (
 from core.calendar import NEW_YORK
 from core.chain import OptionChain
 from core.condor import CondorProfile, select_condor
-from core.hedge import MarketState, VolIndexLevels
+from core.hedge import VolIndexLevels
 from core.performance import track_record
 from core.rules import CondorRules, HedgeRules
 from core.surface import IndexLevels, model_chain
@@ -77,7 +78,7 @@ class FakeDay:
     def entry_vix(self) -> float:
         return 21.0
 
-    def markets(self, settles_at: datetime) -> Iterable[MarketState]:
+    def markets(self, settles_at: datetime) -> Iterable[MarketPath]:
         if self.missing:
             raise SkipDay(self.missing)
         return []
@@ -225,7 +226,7 @@ def test_report_splits_by_regime_and_year(chain):
 
 def test_engine_refusing_its_inputs_skips_the_day_loudly(chain):
     class Refusing(FakeDay):
-        def markets(self, settles_at: datetime) -> Iterable[MarketState]:
+        def markets(self, settles_at: datetime) -> Iterable[MarketPath]:
             raise ValueError("term structure implies a negative forward variance")
 
     outcome = run_day(Refusing(chain, SPOT), PROFILE, HedgeRules(), Costs())

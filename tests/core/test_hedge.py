@@ -21,6 +21,7 @@ from core.hedge import (
     evaluate,
     find_tested_wing,
     mark,
+    quiet_bars,
     scan_parity,
     settle,
     step,
@@ -331,3 +332,51 @@ def test_an_inverted_term_structure_falls_back_to_spot_vix_instead_of_failing(po
     assert isinstance(alert, HedgeAlert)
     notes = " ".join(note for a in alert.actions for note in a.notes)
     assert "future taken as spot VIX 40.00" in notes
+
+
+def _long_signal() -> CondorSignal:
+    chain = model_chain(
+        SPOT,
+        ENTRY,
+        [("SPX", date(2023, 5, 19))],
+        IndexLevels(vix=21.0, vix9d=22.0, vix3m=22.5, skew=125.0),
+        rate=0.045,
+        dividend_yield=0.016,
+    )
+    event = select_condor(
+        chain, CondorProfile.of(CondorRules(), Track.DTE_45, Risk.BALANCED), ENTRY
+    )
+    assert isinstance(event, CondorSignal)
+    return event
+
+
+@pytest.mark.parametrize("kind", ["0dte", "45dte"])
+def test_quiet_bars_are_exactly_the_bars_step_passes_over(signal, kind):
+    # A grid of spots, moments and VIX levels: every bar the screen calls quiet is one where
+    # `step` (from a fresh state) says nothing and changes nothing, and every other bar is one
+    # where it acts -- a stop, breach, profit target, time exit or a hedge alert.
+    chosen = signal if kind == "0dte" else _long_signal()
+    position = OpenCondor.from_signal(chosen, RULES.contracts, entry_vix=21.0)
+    span = chosen.settles_at - ENTRY
+    moments = [ENTRY + span * f for f in (0.05, 0.3, 0.6, 0.9, 0.99)]
+    bars = [
+        (moment, at_spot, vix)
+        for moment in moments
+        for at_spot in np.linspace(SPOT * 0.94, SPOT * 1.06, 25)
+        for vix in (14.0, 21.0, 35.0)
+    ]
+    asofs = [b[0] for b in bars]
+    spots = np.array([b[1] for b in bars])
+    vix = np.array([b[2] for b in bars])
+    clean = np.ones(len(bars), dtype=bool)
+    clean[::17] = False  # a bar with a data issue is never quiet
+    quiet = quiet_bars(position, asofs, spots, vix, clean, RULES)
+    closes = _falling()
+    for i, (asof, spot, level) in enumerate(bars):
+        issues = () if clean[i] else ("SPX bars: a gap",)
+        market = _market(float(spot), asof, closes, vol=_vol(vix=float(level)), issues=issues)
+        state, events = step(position, EngineState(), market, RULES, asof)
+        acted = bool(events) or state != EngineState()
+        assert quiet[i] != acted, f"bar {i}: spot {spot:.1f} at {asof} VIX {level}"
+    assert quiet.any()
+    assert (~quiet).any()

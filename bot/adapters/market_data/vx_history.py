@@ -1,0 +1,174 @@
+"""VX futures history: the CFE daily settles of the nearest monthly contracts, by trade date.
+
+Reads the continuous ``VX1 ... VX8`` file shipped in ``data/vix_futures/`` (see
+``data/SOURCES.md``): a header ``,DATE,VIX,VX1,...,VX8,SP500`` (the first column an unnamed row
+index), dates ``YYYY-MM-DD`` strictly ascending, values positive numbers. VXn on a trade date is
+the n-th monthly contract settling strictly after it (`core.vix.VxCurve.from_nearest`; checked
+against the raw CFE files, see ``data/SOURCES.md``). Files may be gzipped.
+
+`VxHistory.known_at` gives the curve known at a moment without looking ahead: a trade date's
+settles only from `SETTLE_DELAY` after that day's close (CFE computes the daily settlement
+around 15:15 Chicago time, 16:15 New York), the previous trading day's before.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+from bisect import bisect_right
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import Final
+
+from bot.adapters.market_data.common import ChainFileError, DataFileError, read_text
+from core.calendar import NEW_YORK, session_close
+from core.vix import VxCurve
+
+__all__ = ["SETTLE_DELAY", "VX_HISTORY_FILE", "VxFileError", "VxHistory", "load_vx_history"]
+
+#: The shipped file, relative to the data directory.
+VX_HISTORY_FILE: Final = "vix_futures/vix_futures_continuous_VX1-VX8_2007_2021.csv.gz"
+#: A trade date's settles are known this long after its close (16:15 ET on a normal day).
+SETTLE_DELAY: Final = timedelta(minutes=15)
+_CONTRACTS: Final = tuple(f"VX{n}" for n in range(1, 9))
+_HEADER: Final = ("", "DATE", "VIX", *_CONTRACTS, "SP500")
+
+
+class VxFileError(DataFileError):
+    """A VX history file that cannot be read, naming the file, line, field and value."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True, eq=False)
+class VxHistory:
+    """The VX curve of every trade date in a file.
+
+    Attributes:
+        source: Where the settles came from, for people (the file name).
+        curves: Trade date -> that day's curve.
+    """
+
+    source: str
+    curves: dict[date, VxCurve]
+    _dates: tuple[date, ...] = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_dates", tuple(sorted(self.curves)))
+
+    @property
+    def first(self) -> date:
+        """The first trade date of the file."""
+        return self._dates[0]
+
+    @property
+    def last(self) -> date:
+        """The last trade date of the file."""
+        return self._dates[-1]
+
+    def curve_on(self, day: date) -> VxCurve | None:
+        """The settles of trade date `day` (None if the file has none that day)."""
+        return self.curves.get(day)
+
+    def known_at(self, when: datetime) -> VxCurve | None:
+        """The latest curve whose settles were published by `when` (aware), without look-ahead.
+
+        During a session (and before `SETTLE_DELAY` after its close) that is the previous
+        trading day's curve; from 16:15 ET (close + 15 minutes) the day's own. None when
+        `when` falls outside the file's dates (before its first trade date's settles, or on a
+        day after its last trade date).
+
+        Raises:
+            ValueError: If `when` is naive.
+        """
+        if when.tzinfo is None:
+            raise ValueError(f"when must be timezone-aware, was {when!r}")
+        local = when.astimezone(NEW_YORK)
+        day = local.date()
+        if not self._dates or day > self._dates[-1]:
+            return None
+        own = self.curves.get(day)
+        if own is not None and local >= session_close(day) + SETTLE_DELAY:
+            return own
+        i = bisect_right(self._dates, day - timedelta(days=1)) - 1
+        return self.curves[self._dates[i]] if i >= 0 else None
+
+
+def load_vx_history(path: Path | str) -> VxHistory:
+    """Read the continuous VX1 ... VX8 settles file (``.csv`` or ``.csv.gz``).
+
+    Raises:
+        VxFileError: Naming file, line, field and value of the first problem: a missing file,
+            an unknown header, a bad date, a non-positive or non-numeric value, a date out of
+            order or repeated.
+    """
+    path = Path(path)
+    file = path.name
+    try:
+        text = read_text(path)
+    except ChainFileError as exc:
+        raise VxFileError(
+            exc.file, exc.problem, line=exc.line, field=exc.field, value=exc.value
+        ) from None
+    rows = csv.reader(io.StringIO(text))
+    header = tuple(h.strip() for h in next(rows, []))
+    if header != _HEADER:
+        raise VxFileError(
+            file,
+            f"expected the header {','.join(_HEADER)!r}, got {','.join(header)!r}",
+            line=1,
+        )
+    curves: dict[date, VxCurve] = {}
+    previous: date | None = None
+    for line_no, row in enumerate(rows, start=2):
+        cells = [c.strip() for c in row]
+        if not any(cells):
+            continue
+        if len(cells) != len(_HEADER):
+            raise VxFileError(
+                file,
+                f"expected {len(_HEADER)} fields, got {len(cells)}",
+                line=line_no,
+                value=",".join(row),
+            )
+        day = _parse_date(cells[1], file=file, line=line_no)
+        if previous is not None and day <= previous:
+            order = "repeats" if day == previous else "comes before"
+            raise VxFileError(
+                file,
+                f"dates must be strictly ascending; {day} {order} {previous} on the line above",
+                line=line_no,
+                field="DATE",
+                value=cells[1],
+            )
+        previous = day
+        vix = _parse_value(cells[2], file=file, line=line_no, field="VIX")
+        settles = [
+            _parse_value(cell, file=file, line=line_no, field=name)
+            for cell, name in zip(cells[3:11], _CONTRACTS, strict=True)
+        ]
+        curves[day] = VxCurve.from_nearest(day, vix, settles, source=f"CFE settles ({file})")
+    if not curves:
+        raise VxFileError(file, "has a header but no values")
+    return VxHistory(source=file, curves=curves)
+
+
+def _parse_date(text: str, *, file: str, line: int) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise VxFileError(
+            file, f"expected a date YYYY-MM-DD, got {text!r}", line=line, field="DATE", value=text
+        ) from None
+
+
+def _parse_value(text: str, *, file: str, line: int, field: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and value > 0):
+        raise VxFileError(
+            file, f"expected a positive number, got {text!r}", line=line, field=field, value=text
+        )
+    return value

@@ -1,0 +1,212 @@
+"""The shipped VX settles (`bot.adapters.market_data.vx_history`) and their use in the backtest.
+
+Expected settles are written by hand from the raw Cboe CFE contract files of the data survey
+(e.g. `CFE_Q11_VX.csv`: 2011-08-05 settle 29.15), not read from them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import date, datetime
+from pathlib import Path
+
+import pytest
+
+from bot.adapters.market_data.vx_history import (
+    VX_HISTORY_FILE,
+    VxFileError,
+    VxHistory,
+    load_vx_history,
+)
+from bot.backtest import REAL_VX_LABEL, History, day_feed, report_json, run
+from bot.cli import DATA_DIR, _rules
+from core.backtest import Costs, Report
+from core.calendar import NEW_YORK
+from core.hedge import HeldHedge, OpenCondor, estimate_future
+from core.rules import HedgeRules
+from core.types import Instrument, Risk, Track
+
+HEADER = ",DATE,VIX,VX1,VX2,VX3,VX4,VX5,VX6,VX7,VX8,SP500\n"
+ROW_0805 = "1157,2011-08-05,32.0,29.15,26.2,25.75,25.15,24.25,25.65,25.9,26.1,1199.38\n"
+ROW_0808 = "1158,2011-08-08,48.0,36.55,30.2,29.1,27.65,26.05,27.35,27.55,27.5,1119.46\n"
+
+
+@pytest.fixture(scope="module")
+def vx() -> VxHistory:
+    return load_vx_history(DATA_DIR / VX_HISTORY_FILE)
+
+
+@pytest.fixture(scope="module")
+def history() -> History:
+    return History.load(DATA_DIR)
+
+
+def at(day: date, hour: int, minute: int = 0) -> datetime:
+    return datetime(day.year, day.month, day.day, hour, minute, tzinfo=NEW_YORK)
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "vx.csv"
+    path.write_text(text)
+    return path
+
+
+# --- the shipped file ----------------------------------------------------------------------------
+
+
+def test_shipped_file_loads_every_trade_date(vx: VxHistory) -> None:
+    assert len(vx.curves) == 3711
+    assert (vx.first, vx.last) == (date(2007, 4, 2), date(2021, 12, 23))
+    curve = vx.curve_on(date(2011, 8, 5))
+    assert curve is not None
+    assert curve.vix_close == 32.0
+    # Q11, U11, V11 settles of 2011-08-05 and their final settlement dates.
+    assert curve.points[:3] == (
+        (date(2011, 8, 17), 29.15),
+        (date(2011, 9, 21), 26.2),
+        (date(2011, 10, 19), 25.75),
+    )
+
+
+def test_settlement_day_vx1_is_already_the_next_contract(vx: VxHistory) -> None:
+    # 2014-03-18 was the H14 (March 2014) settlement; J14 settled 15.60 that day.
+    curve = vx.curve_on(date(2014, 3, 18))
+    assert curve is not None
+    assert curve.points[0] == (date(2014, 4, 16), 15.6)
+
+
+# --- no look-ahead -------------------------------------------------------------------------------
+
+
+def test_during_the_session_the_known_curve_is_the_previous_days(vx: VxHistory) -> None:
+    monday = date(2011, 8, 8)
+    for moment in (at(monday, 10), at(monday, 16, 14), at(monday, 8)):
+        known = vx.known_at(moment)
+        assert known is not None
+        assert known.trade_date == date(2011, 8, 5)
+    known = vx.known_at(at(monday, 16, 15))
+    assert known is not None
+    assert known.trade_date == monday
+    assert known.points[0] == (date(2011, 8, 17), 36.55)
+
+
+def test_outside_the_files_range_there_is_no_curve(vx: VxHistory) -> None:
+    assert vx.known_at(at(date(2007, 4, 2), 10)) is None  # nothing published before
+    assert vx.known_at(at(date(2007, 4, 2), 16, 30)) is not None
+    assert vx.known_at(at(date(2021, 12, 27), 10)) is None
+    with pytest.raises(ValueError, match="timezone-aware"):
+        vx.known_at(datetime(2011, 8, 8, 10))  # noqa: DTZ001 - naive on purpose
+
+
+# --- bad files -----------------------------------------------------------------------------------
+
+
+def test_a_bad_value_names_line_and_field(tmp_path: Path) -> None:
+    bad = ROW_0808.replace(",29.1,", ",abc,")
+    with pytest.raises(VxFileError) as error:
+        load_vx_history(write(tmp_path, HEADER + ROW_0805 + bad))
+    assert (error.value.line, error.value.field, error.value.value) == (3, "VX3", "abc")
+    assert str(error.value).startswith("vx.csv line 3, field 'VX3': expected a positive number")
+
+
+def test_a_zero_settle_and_a_bad_date_and_order_are_refused(tmp_path: Path) -> None:
+    with pytest.raises(VxFileError, match="line 2, field 'VX8'"):
+        load_vx_history(write(tmp_path, HEADER + ROW_0805.replace(",26.1,", ",0,")))
+    with pytest.raises(VxFileError, match="line 2, field 'DATE'"):
+        load_vx_history(write(tmp_path, HEADER + ROW_0805.replace("2011-08-05", "08/05/2011")))
+    with pytest.raises(VxFileError, match=r"line 3, field 'DATE'.*strictly ascending"):
+        load_vx_history(write(tmp_path, HEADER + ROW_0808 + ROW_0805))
+    with pytest.raises(VxFileError, match="line 1: expected the header"):
+        load_vx_history(write(tmp_path, HEADER.replace("VX8", "VX9") + ROW_0805))
+
+
+# --- the feed and the backtest -------------------------------------------------------------------
+
+
+def test_the_feed_serves_the_previous_close_intraday_and_the_days_own_at_settlement(
+    history: History,
+) -> None:
+    feed = day_feed(replace(history, feeds={}), date(2011, 8, 8), HedgeRules())
+    intraday = feed.vol_at(at(date(2011, 8, 8), 10))
+    assert intraday.vx_curve is not None
+    assert intraday.vx_curve.trade_date == date(2011, 8, 5)
+    assert "real CFE settles of 2011-08-05" in intraday.modelled
+    _, closing, _ = feed.settlement()
+    assert closing.vx_curve is not None
+    assert closing.vx_curve.trade_date == date(2011, 8, 8)
+    assert closing.vx_curve_close == (closing.vix, closing.vix9d, closing.vix3m)
+
+
+# 2011-07-29's 45DTE condor (Sep 16 expiry) takes a VX hedge on 2011-08-04 and exits on the
+# 2011-08-08 breach; its settlement values the VIX instruments off the 2011-09-16 settles.
+HEDGED_DAY = date(2011, 7, 29)
+
+
+def backtest(source: History) -> Report:
+    return run(
+        Track.DTE_45,
+        Risk.BALANCED,
+        HEDGED_DAY,
+        HEDGED_DAY,
+        data_dir=DATA_DIR,
+        rules=_rules(None),
+        hedge_rules=HedgeRules(),
+        costs=Costs(),
+        history=source,
+    )
+
+
+@pytest.fixture(scope="module")
+def hedged(history: History) -> Report:
+    return backtest(replace(history, feeds={}))
+
+
+def test_a_vx_hedge_valued_at_the_close_is_worth_the_real_settle(
+    history: History, hedged: Report
+) -> None:
+    (trade,) = hedged.trades
+    position = OpenCondor.from_signal(trade.signal, 10, entry_vix=trade.entry_vix)
+    feed = day_feed(replace(history, feeds={}), date(2011, 8, 5), HedgeRules())
+    _, closing, _ = feed.settlement()
+    hedge = HeldHedge(
+        instrument=Instrument.VX_FUTURE,
+        contracts=1,
+        multiplier=1000.0,
+        entered_at=at(date(2011, 8, 4), 15, 45),
+        cost_usd=0.0,
+        strikes=None,
+        settlement=date(2011, 8, 17),
+        entry_future=21.64,
+        vvix=100.0,
+    )
+    value = hedge.value_usd(position, 1199.38, closing, at(date(2011, 8, 5), 16))
+    assert value == pytest.approx((29.15 - 21.64 - 0.1) * 1000)  # Q11 settled 29.15
+
+
+def test_backtest_hedge_is_priced_off_real_settles_and_labelled(
+    history: History, hedged: Report
+) -> None:
+    costs, day = Costs(), HEDGED_DAY
+    (trade,) = hedged.trades
+    assert trade.hedges_taken == 1
+    assert trade.expiry == date(2011, 9, 16)
+    (label,) = [m for m in trade.result.data.modelled if m.startswith(REAL_VX_LABEL)]
+    assert "of 2011-09-16" in label
+    shown = report_json(
+        hedged, track=Track.DTE_45, risk=Risk.BALANCED, start=day, end=day, costs=costs
+    )
+    assert shown["hedge"]["hedged_trades_settled_on_real_vx"] == 1
+    assert shown["hedge"]["hedged_trades_settled_on_estimated_vx"] == 0
+
+    estimated = backtest(replace(history, feeds={}, vx=None))
+    (modelled,) = estimated.trades
+    assert not any(m.startswith(REAL_VX_LABEL) for m in modelled.result.data.modelled)
+    assert modelled.held_usd == trade.held_usd  # only the hedge's valuation changed
+    assert modelled.hedge_payoff_usd != trade.hedge_payoff_usd
+
+    # At that settlement the September future is exactly its real settle (U11: 32.05).
+    feed = day_feed(replace(history, feeds={}), date(2011, 9, 16), HedgeRules())
+    _, closing, _ = feed.settlement()
+    price, note = estimate_future(closing, 0.01, date(2011, 9, 21))
+    assert price == 32.05
+    assert note == "VX 2011-09-21: real CFE settle of 2011-09-16 (VX1)"
