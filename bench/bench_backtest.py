@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import time
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
@@ -45,15 +46,7 @@ def main() -> None:
             rules=rules,
             hedge_rules=HedgeRules(),
             costs=Costs(),
-            history=History(
-                data_dir=history.data_dir,
-                spx=history.spx,
-                indices=history.indices,
-                breadth=history.breadth,
-                minute_file=history.minute_file,
-                minute_days=history.minute_days,
-                spx_rows=history.spx_rows,
-            ),
+            history=replace(history, feeds={}),  # no day cached from the previous run
         )
         seconds = time.perf_counter() - began
         days = len(report.outcomes)

@@ -33,7 +33,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from bot.adapters.market_data.bars_csv import list_days, load_bars
+from bot.adapters.market_data.bars_csv import load_bars
 from bot.adapters.market_data.breadth_csv import load_all_breadth
 from bot.adapters.market_data.index_history import (
     IndexHistory,
@@ -115,6 +115,8 @@ class History:
     spx_rows: dict[date, int] = field(default_factory=dict)
     feeds: dict[date, RecordedDayFeed] = field(default_factory=dict)
     vx: VxHistory | None = None
+    #: The 1-minute bars by day, parsed once (the file holds a few weeks).
+    minute_bars: dict[date, Bars] = field(default_factory=dict)
 
     @classmethod
     def load(cls, data_dir: Path) -> History:
@@ -126,6 +128,7 @@ class History:
         minute_file = minute[0] if minute else None
         spx = load_index_history(data_dir / SPX_DAILY_FILE, name="SPX")
         vx_file = data_dir / VX_HISTORY_FILE
+        every_day = load_bars(minute_file) if minute_file else None
         return cls(
             data_dir=data_dir,
             spx=spx,
@@ -133,7 +136,8 @@ class History:
             indices=load_vol_indices(data_dir / "vix"),
             breadth=load_all_breadth(data_dir / "breadth"),
             minute_file=minute_file,
-            minute_days=frozenset(list_days(minute_file)) if minute_file else frozenset(),
+            minute_days=frozenset(every_day.days) if every_day else frozenset(),
+            minute_bars={d: every_day.on(d) for d in every_day.days} if every_day else {},
             vx=load_vx_history(vx_file) if vx_file.exists() else None,
         )
 
@@ -194,13 +198,24 @@ def path_knots(
     return times, levels
 
 
+def _minute_path(
+    day: date, open_: float, high: float, low: float, close: float
+) -> NDArray[np.float64]:
+    # The modelled level at each whole minute of the session: bar k opens at path[k] and
+    # closes at path[k + 1].
+    minutes = int((session_close(day) - session_open(day)).total_seconds() // 60)
+    knots_t, knots_v = path_knots(open_, high, low, close, minutes)
+    path: NDArray[np.float64] = np.interp(
+        np.arange(minutes + 1, dtype=np.float64), knots_t, knots_v
+    )
+    return path
+
+
 def synthetic_bars(day: date, open_: float, high: float, low: float, close: float) -> Bars:
     """1-minute bars along `path_knots` for the day's regular session."""
     start = session_open(day)
-    minutes = int((session_close(day) - start).total_seconds() // 60)
-    knots_t, knots_v = path_knots(open_, high, low, close, minutes)
-    grid = np.arange(minutes + 1, dtype=np.float64)
-    path = np.interp(grid, knots_t, knots_v)
+    path = _minute_path(day, open_, high, low, close)
+    minutes = path.size - 1
     opens, closes = path[:-1], path[1:]
     return Bars(
         times=_utc_minute(start) + np.arange(minutes).astype("timedelta64[m]"),
@@ -231,7 +246,7 @@ def _ad_line(history: History, day: date) -> tuple[NDArray[np.float64] | None, s
 
 def _day_bars(history: History, day: date) -> Bars:
     if day in history.minute_days and history.minute_file is not None:
-        return load_bars(history.minute_file, day=day)
+        return history.minute_bars[day]
     check_day(history, day)
     return synthetic_bars(day, *_ohlc(history, day))
 
@@ -249,9 +264,15 @@ def day_feed(history: History, day: date, hedge_rules: HedgeRules) -> RecordedDa
     warmup: NDArray[np.float64] = np.empty(0)
     before = previous_trading_day(day)
     try:
-        prior = _day_bars(history, before)
-        prior_session = prior.within(session_open(before), session_close(before))
-        warmup = np.asarray(prior_session.resample(5).close, dtype=np.float64)
+        if before in history.minute_days:
+            prior = _day_bars(history, before)
+            prior_session = prior.within(session_open(before), session_close(before))
+            warmup = np.asarray(prior_session.resample(5).close, dtype=np.float64)
+        else:
+            # The modelled day's 5-minute closes (09:30-anchored buckets: minutes 5, 10, ...),
+            # exactly what resampling its 1-minute bars gives, without building them.
+            check_day(history, before)
+            warmup = _minute_path(before, *_ohlc(history, before))[5::5]
     except SkipDay:
         pass  # no warm-up: the indicators start from the day's own bars
     ad_line, ad_note = _ad_line(history, day)

@@ -191,20 +191,26 @@ class RecordedDayFeed:
     open_spot: float
     hedge_rules: HedgeRules
     vx: VxHistory | None = None
-    #: The session's 5-minute bars, resampled once (None: the bars cannot be resampled).
+    #: The session's 5-minute bars, resampled on first use (None: the bars cannot be).
     five_minute: Bars | None = field(init=False, default=None, repr=False)
-    #: Whether the whole session's bars pass `check_bars` without warnings or errors.
-    clean_session: bool = field(init=False, default=False, repr=False)
+    #: Whether the whole session's bars pass `check_bars` without warnings or errors (None:
+    #: not checked yet).
+    clean_session: bool | None = field(init=False, default=None, repr=False)
 
-    def __post_init__(self) -> None:
-        day = self.day
-        try:
-            five: Bars | None = self.session.resample(5)
-        except ValueError:
-            five = None  # disordered bars: `market_at` resamples what it has seen
-        issues = check_bars(self.session, session_open(day), session_close(day))
-        object.__setattr__(self, "five_minute", five)
-        object.__setattr__(self, "clean_session", all(i.severity is Severity.INFO for i in issues))
+    def _check_session(self) -> bool:
+        # Resample and check the whole session once, on the first market state asked for.
+        if self.clean_session is None:
+            day = self.day
+            try:
+                five: Bars | None = self.session.resample(5)
+            except ValueError:
+                five = None  # disordered bars: `market_at` resamples what it has seen
+            issues = check_bars(self.session, session_open(day), session_close(day))
+            object.__setattr__(self, "five_minute", five)
+            object.__setattr__(
+                self, "clean_session", all(i.severity is Severity.INFO for i in issues)
+            )
+        return bool(self.clean_session)
 
     @classmethod
     def load(
@@ -304,6 +310,7 @@ class RecordedDayFeed:
     def market_at(self, moment: datetime, chain: OptionChain) -> MarketState:
         """What the engine sees at `moment`."""
         seen = self.session.until(moment)
+        clean = self._check_session()
         if self.five_minute is not None:
             # The whole day's 5-minute bars complete by `moment` are exactly those of the bars
             # seen so far, resampled.
@@ -311,11 +318,7 @@ class RecordedDayFeed:
         else:
             five = seen.resample(5).until(moment) if len(seen) else seen
         # A session clean as a whole is clean up to any moment: only the feed's age can block.
-        issues = (
-            _stale_issues(seen, moment)
-            if self.clean_session
-            else _recent_issues(seen, self.day, moment)
-        )
+        issues = _stale_issues(seen, moment) if clean else _recent_issues(seen, self.day, moment)
         vol = self.vol_at(moment)
         return MarketState(
             asof=moment,

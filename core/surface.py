@@ -659,8 +659,8 @@ def model_chain(
     if not expiries:
         raise ValueError("expiries must name at least one (root, expiry), was empty")
     columns: dict[str, list[FloatArray]] = {"strike": [], "is_call": [], "bid": [], "ask": []}
-    roots: list[str] = []
-    dates: list[date] = []
+    roots: list[NDArray[np.str_]] = []
+    dates: list[NDArray[np.datetime64]] = []
     for root, expiry in expiries:
         _, settles_at = settlement_of(root, expiry, early_closes)
         t = (settles_at - quote_time).total_seconds() / SECONDS_PER_YEAR
@@ -686,13 +686,14 @@ def model_chain(
             columns["is_call"].append(np.full(strikes.size, is_call))
             columns["bid"].append(bid)
             columns["ask"].append(np.round(ask, 2))
-            roots += [root] * strikes.size
-            dates += [expiry] * strikes.size
-    n = len(roots)
+            roots.append(np.full(strikes.size, root))
+            dates.append(np.full(strikes.size, np.datetime64(expiry, "D")))
+    root_column = np.concatenate(roots)
+    n = root_column.size
     nan = np.full(n, np.nan)
     quotes = OptionQuotes(
-        root=np.array(roots, dtype=np.str_),
-        expiry=np.array(dates, dtype="datetime64[D]"),
+        root=root_column,
+        expiry=np.concatenate(dates),
         strike=np.concatenate(columns["strike"]),
         is_call=np.concatenate(columns["is_call"]).astype(np.bool_),
         bid=np.concatenate(columns["bid"]),

@@ -313,8 +313,7 @@ def test_path_columns_agree_with_the_full_market_states(history, track, day):
 def test_feed_cache_serves_what_a_fresh_resample_and_check_would(history):
     day = date(2023, 3, 22)
     feed = day_feed(_fresh(history), day, HedgeRules())
-    assert feed.clean_session
-    assert feed.five_minute is not None
+    assert feed.clean_session is None  # checked on the first market state, not before
     chain = model_chain(
         feed.open_spot,
         session_open(day) + timedelta(minutes=30),
@@ -323,6 +322,9 @@ def test_feed_cache_serves_what_a_fresh_resample_and_check_would(history):
         rate=0.0,
         dividend_yield=0.0,
     )
+    feed.market_at(session_open(day) + timedelta(minutes=5), chain)
+    assert feed.clean_session
+    assert feed.five_minute is not None
     moment = session_open(day) + timedelta(minutes=7)
     while moment <= session_close(day):
         market = feed.market_at(moment, chain)
