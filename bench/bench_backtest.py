@@ -35,6 +35,7 @@ def main() -> None:
     load_seconds = time.perf_counter() - started
     total_days = 0
     total_seconds = 0.0
+    by_track: dict[str, dict[str, float]] = {}
     for track, start, end in RUNS:
         began = time.perf_counter()
         report = run(
@@ -52,6 +53,12 @@ def main() -> None:
         days = len(report.outcomes)
         total_days += days
         total_seconds += seconds
+        by_track[str(track)] = {
+            "days": days,
+            "trades": len(report.trades),
+            "seconds": round(seconds, 3),
+            "days_per_second": round(days / seconds, 1),
+        }
         print(
             f"{track}: {days} days ({len(report.trades)} trades, {len(report.skipped)} skipped) "
             f"in {seconds:.1f} s = {days / seconds:.1f} days/s"
@@ -64,6 +71,7 @@ def main() -> None:
                 "days": total_days,
                 "seconds": round(total_seconds, 3),
                 "days_per_second": round(total_days / total_seconds, 1),
+                "by_track": by_track,
             }
         )
     )

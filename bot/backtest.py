@@ -665,8 +665,9 @@ def report_json(
             "has them (2007-04-02 ... 2021-12-23; weeklies interpolated between them, moved by "
             "the modelled change intraday), else off futures estimated from the VIX term "
             "structure (modelled)",
-            "hedged_trades_settled_on_real_vx": _vx_counts(trades)[0],
-            "hedged_trades_settled_on_estimated_vx": _vx_counts(trades)[1],
+            "vix_hedges": sum(t.vix_hedges for t in trades),
+            "vix_hedges_on_real_vx": _vx_counts(trades)[0],
+            "vix_hedges_on_estimated_vx": _vx_counts(trades)[1],
         },
         "exits": exit_count(trades),
         "skipped": [{"day": f"{s.day:%Y-%m-%d}", "reason": s.reason} for s in report.skipped],
@@ -682,6 +683,9 @@ def report_json(
                 "entry_vix": round(t.entry_vix, 2),
                 "modelled_chain": t.modelled_chain,
                 "exit": str(t.exit_rule) if t.exit_rule else None,
+                "hedges_taken": t.hedges_taken,
+                "vix_hedges": t.vix_hedges,
+                "vix_hedges_on_real_vx": t.vix_hedges_on_real_vx,
                 "held_usd": round(t.held_usd, 2),
                 "managed_usd": round(t.managed_usd, 2),
                 "hedged_usd": round(t.hedged_usd, 2),
@@ -694,10 +698,9 @@ def report_json(
 
 
 def _vx_counts(trades: Sequence[Trade]) -> tuple[int, int]:
-    # Trades with hedges whose settlement valued VIX instruments off real VX settles, and not.
-    hedged = [t for t in trades if t.hedges_taken]
-    real = sum(any(m.startswith(REAL_VX_LABEL) for m in t.result.data.modelled) for t in hedged)
-    return real, len(hedged) - real
+    # VIX hedges bought off the real VX curve, and off the estimated future (SPX spreads apart).
+    real = sum(t.vix_hedges_on_real_vx for t in trades)
+    return real, sum(t.vix_hedges for t in trades) - real
 
 
 def _fmt(value: float, money: bool = True) -> str:
@@ -726,9 +729,9 @@ def report_text(
         _table(report.overall),
         "",
         f"hedges taken {report.hedges_taken}: cost ${report.hedge_cost_usd:,.0f}, payoff "
-        f"${report.hedge_payoff_usd:,.0f} (VIX instruments valued off real CFE VX settles on "
-        f"{_vx_counts(trades)[0]} hedged trades, off futures estimated from the VIX term "
-        f"structure, modelled, on {_vx_counts(trades)[1]})",
+        f"${report.hedge_payoff_usd:,.0f}; of the {sum(t.vix_hedges for t in trades)} VIX "
+        f"hedges, {_vx_counts(trades)[0]} priced off real CFE VX settles, "
+        f"{_vx_counts(trades)[1]} off futures estimated from the VIX term structure (modelled)",
         f"exits: {exit_count(trades)}",
     ]
     for title, groups in (("by VIX regime", report.by_regime), ("by year", report.by_year)):

@@ -235,6 +235,8 @@ class Trade:
     exit_rule: ExitRule | None
     wings_closed: int
     hedges_taken: int
+    vix_hedges: int
+    vix_hedges_on_real_vx: int
     hedge_cost_usd: float
     hedge_payoff_usd: float
     commission_usd: float
@@ -415,6 +417,8 @@ def run_day(
         exit_rule=state.exit_rule,
         wings_closed=len(state.closed),
         hedges_taken=state.hedges_taken,
+        vix_hedges=sum(h.on_vix for h in hedges.values()),
+        vix_hedges_on_real_vx=sum(h.on_real_vx for h in hedges.values()),
         hedge_cost_usd=hedge_cost + hedge_commission,
         hedge_payoff_usd=hedge_pnl + hedge_cost,
         commission_usd=entry_commission + exit_commission + hedge_commission,

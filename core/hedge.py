@@ -481,6 +481,13 @@ def estimate_future(
 
 #: The honest label of a VIX future that no real settle backs.
 VX_ESTIMATED_LABEL = "VX estimated from the VIX term structure (modelled)"
+
+
+def on_real_vx_curve(note: str) -> bool:
+    """Whether an `estimate_future` note says the future came off the real VX curve."""
+    return note.startswith("VX") and VX_ESTIMATED_LABEL not in note
+
+
 #: A VIX future moved below this by the modelled change is held here (Black-76 needs F > 0).
 _MIN_FUTURE = 0.01
 
@@ -587,7 +594,7 @@ def _hedge_actions(
     call_price = float(black76_price(True, series.future, low, series.t_years, 0.0, low_iv))
     label = "mid-term " if layer == 2 else ""
     name = f"VIX {series.settlement:%b-%d-%Y}"
-    on_curve = series.note.startswith("VX") and VX_ESTIMATED_LABEL not in series.note
+    on_curve = on_real_vx_curve(series.note)
     basis_note = (
         f"{name} future {series.future:.2f} "
         + ("from real CFE settles" if on_curve else "estimated from the VIX term structure")
@@ -1133,6 +1140,16 @@ class HeldHedge:
     vol_model: VixOptionVolModel = MODELLED_VIX_OPTION_VOL
     spx_iv: float = 0.0
     priced_from: str = ""
+
+    @property
+    def on_vix(self) -> bool:
+        """Whether this is a VIX instrument (an option or future on VIX)."""
+        return self.instrument is not Instrument.SPX_CALL_DEBIT_SPREAD
+
+    @property
+    def on_real_vx(self) -> bool:
+        """Whether its VIX future at entry came off the real CFE settles."""
+        return self.on_vix and on_real_vx_curve(self.priced_from)
 
     def value_usd(
         self, position: OpenCondor, spot: float, vol: VolIndexLevels, asof: datetime

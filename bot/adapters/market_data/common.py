@@ -284,3 +284,18 @@ def _sessions_around(
             gth_start = datetime.combine(d, GTH_EARLY_START, NEW_YORK)
         yield gth_start, datetime.combine(d, GTH_END, NEW_YORK)
         yield session_open(d), options_close(d, early_closes)
+
+
+def parse_positive(
+    text: str, *, error: type[DataFileError], file: str, line: int, field: str
+) -> float:
+    """Read a strictly positive finite number, or raise `error` naming file, line and field."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and value > 0):
+        raise error(
+            file, f"expected a positive number, got {text!r}", line=line, field=field, value=text
+        )
+    return value

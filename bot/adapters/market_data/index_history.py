@@ -29,7 +29,7 @@ from typing import Final
 import numpy as np
 from numpy.typing import NDArray
 
-from bot.adapters.market_data.common import ChainFileError, read_text
+from bot.adapters.market_data.common import ChainFileError, parse_positive, read_text
 from core.calendar import NEW_YORK, session_close, session_open
 from core.surface import IndexLevels
 
@@ -360,16 +360,4 @@ def _parse_date(text: str, *, file: str, line: int, field: str) -> date:
 
 
 def _parse_value(text: str, *, file: str, line: int, field: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        value = math.nan
-    if not (math.isfinite(value) and value > 0):
-        raise IndexFileError(
-            file,
-            f"expected a positive number, got {text!r}",
-            line=line,
-            field=field,
-            value=text,
-        )
-    return value
+    return parse_positive(text, error=IndexFileError, file=file, line=line, field=field)

@@ -15,14 +15,13 @@ from __future__ import annotations
 
 import csv
 import io
-import math
 from bisect import bisect_right
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Final
 
-from bot.adapters.market_data.common import ChainFileError, DataFileError, read_text
+from bot.adapters.market_data.common import ChainFileError, DataFileError, parse_positive, read_text
 from core.calendar import NEW_YORK, session_close
 from core.vix import VxCurve
 
@@ -163,12 +162,4 @@ def _parse_date(text: str, *, file: str, line: int) -> date:
 
 
 def _parse_value(text: str, *, file: str, line: int, field: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        value = math.nan
-    if not (math.isfinite(value) and value > 0):
-        raise VxFileError(
-            file, f"expected a positive number, got {text!r}", line=line, field=field, value=text
-        )
-    return value
+    return parse_positive(text, error=VxFileError, file=file, line=line, field=field)
