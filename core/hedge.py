@@ -28,7 +28,7 @@ from numpy.typing import NDArray
 from core.calendar import NEW_YORK, next_vix_expiration, vix_last_trading_day
 from core.chain import OptionChain
 from core.indicators import divergence, macd, rsi_wilder
-from core.pricing import black76_greeks, black76_price
+from core.pricing import black76_greeks, black76_implied_vol, black76_price
 from core.rules import HedgeRules
 from core.surface import CALIBRATED, clock_span, modelled_half_spread
 from core.types import (
@@ -94,6 +94,7 @@ class OpenCondor:
     entry_tau: float | None = None
     open_legs: tuple[bool, bool, bool, bool] = (True, True, True, True)
     realised_points: float = 0.0
+    leg_ivs: tuple[float, float, float, float] | None = None
 
     @classmethod
     def from_signal(
@@ -124,6 +125,7 @@ class OpenCondor:
             entry_tau=clock_span(signal.data.quote_time, signal.settles_at).tau_years(
                 CALIBRATED.overnight_share
             ),
+            leg_ivs=entry_ivs(signal),
         )
 
     def with_closed(self, closed: tuple[Wing, ...], realised_points: float) -> OpenCondor:
@@ -195,10 +197,39 @@ def _signs(position: OpenCondor) -> NDArray[np.float64]:
     return _SIGNS * np.array(position.open_legs, dtype=np.float64)
 
 
+def entry_ivs(signal: CondorSignal) -> tuple[float, float, float, float]:
+    """Each leg's IV at entry, the IV the engine marks it from.
+
+    The chain leaves a quote without a bid without an IV (`core.chain`), and a long wing far out
+    may have none; that leg takes the IV its entry mid implies on the signal's forward, or, if
+    the mid implies none, its own side's short-leg IV. Without this, one such wing made every
+    mark NaN and the engine stop (a 0DTE condor on 2014-11-28).
+    """
+    ivs = [leg.iv for leg in signal.legs]
+    for i, iv in enumerate(ivs):
+        if math.isfinite(iv) and iv > 0:
+            continue
+        leg = signal.legs[i]
+        solved = float(
+            black76_implied_vol(
+                float(leg.mid),
+                bool(_IS_CALL[i]),
+                float(signal.forward),
+                float(leg.strike),
+                max(signal.t_years, 1e-9),
+                0.0,
+            ).iv.reshape(-1)[0]
+        )
+        short = signal.legs[1 if i < 2 else 2].iv
+        ivs[i] = solved if math.isfinite(solved) and solved > 0 else short
+    return ivs[0], ivs[1], ivs[2], ivs[3]
+
+
 def _leg_arrays(position: OpenCondor) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     legs = position.signal.legs
     strikes = np.array([float(leg.strike) for leg in legs])
-    ivs = np.array([leg.iv for leg in legs]) * position.iv_scale
+    base = position.leg_ivs if position.leg_ivs is not None else entry_ivs(position.signal)
+    ivs = np.array(base) * position.iv_scale
     return strikes, ivs
 
 
@@ -1568,7 +1599,8 @@ def quiet_bars(
         s, tt = spots[rows], t[rows]
         scale = (vix[rows] / position.entry_vix) * _clock_factors(position, live)
         strikes = np.array([float(leg.strike) for leg in signal.legs])
-        ivs = np.array([leg.iv for leg in signal.legs])[None, :] * scale[:, None]
+        base = position.leg_ivs if position.leg_ivs is not None else entry_ivs(signal)
+        ivs = np.array(base)[None, :] * scale[:, None]
         forward = s * np.exp(position.carry * tt)
         values = black76_price(
             _IS_CALL[None, :], forward[:, None], strikes[None, :], tt[:, None], position.rate, ivs

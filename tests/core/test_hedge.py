@@ -18,6 +18,7 @@ from core.hedge import (
     OpenCondor,
     VolIndexLevels,
     check_exits,
+    entry_ivs,
     evaluate,
     find_tested_wing,
     mark,
@@ -27,6 +28,7 @@ from core.hedge import (
     step,
     triggers_agree,
 )
+from core.pricing import black76_price
 from core.rules import CondorRules, HedgeRules
 from core.surface import IndexLevels, model_chain
 from core.types import (
@@ -380,3 +382,31 @@ def test_quiet_bars_are_exactly_the_bars_step_passes_over(signal, kind):
         assert quiet[i] != acted, f"bar {i}: spot {spot:.1f} at {asof} VIX {level}"
     assert quiet.any()
     assert (~quiet).any()
+
+
+def test_a_wing_without_an_iv_is_marked_from_its_mid_and_never_stops_the_engine(signal):
+    # The chain gives a quote with no bid no IV; a far long wing can be one (2014-11-28 0DTE).
+    long_call = signal.legs[3]
+    no_bid = replace(long_call, bid=Decimal("0"), ask=Decimal("0.10"), iv=float("nan"))
+    blank = replace(signal, legs=(*signal.legs[:3], no_bid))
+    ivs = entry_ivs(blank)
+    assert ivs[:3] == tuple(leg.iv for leg in signal.legs[:3])
+    # The IV its 0.05 mid implies, checked by pricing it back.
+    price = black76_price(
+        True, float(signal.forward), float(no_bid.strike), signal.t_years, 0.0, ivs[3]
+    )
+    assert float(price) == pytest.approx(0.05, abs=1e-9)
+    # A mid that implies nothing (zero) takes the short call's IV.
+    worthless = replace(no_bid, ask=Decimal("0"))
+    fallback = entry_ivs(replace(signal, legs=(*signal.legs[:3], worthless)))
+    assert fallback[3] == signal.short_call.iv
+    position = OpenCondor.from_signal(blank, RULES.contracts, entry_vix=21.0)
+    assert np.isfinite(mark(position, SPOT + 20, ENTRY + timedelta(hours=2)).value_points)
+    state, _ = step(
+        position,
+        EngineState(),
+        _market(SPOT + 25, ENTRY + timedelta(hours=2), _rising()),
+        RULES,
+        ENTRY + timedelta(hours=2),
+    )
+    assert state.last_alert_at  # the call-side test was priced, not stopped by a NaN

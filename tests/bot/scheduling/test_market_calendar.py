@@ -106,8 +106,8 @@ def test_holidays_agree_with_core_calendar_2007_2027(calendar: MarketCalendar):
     assert holidays == set(NYSE_HOLIDAYS)
 
 
-def test_early_closes_agree_with_core_calendar_2019_2027(calendar: MarketCalendar):
-    early = set(calendar.early_closes(date(2019, 1, 1), date(2027, 12, 31)))
+def test_early_closes_agree_with_core_calendar_2007_2027(calendar: MarketCalendar):
+    early = set(calendar.early_closes(date(2007, 1, 1), date(2027, 12, 31)))
 
     assert early == set(NYSE_EARLY_CLOSES)
 
