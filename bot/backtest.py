@@ -42,7 +42,7 @@ from bot.adapters.market_data.index_history import (
     load_vol_indices,
 )
 from bot.adapters.market_data.vx_history import VX_HISTORY_FILE, VxHistory, load_vx_history
-from bot.replay import MAX_BREADTH_AGE_DAYS, RecordedDayFeed, _recent_issues
+from bot.replay import MAX_BREADTH_AGE_DAYS, RecordedDayFeed, recent_bar_issues
 from core.backtest import (
     ENGINE_ERROR,
     SERIES,
@@ -380,7 +380,7 @@ class _Columns:
             last = np.searchsorted(ends, cut, side="right") - 1
             spots = np.where(last >= 0, session.close[np.maximum(last, 0)], np.nan)
             clean = np.array(
-                [not _recent_issues(session.until(m), day, m) for m in moments], dtype=np.bool_
+                [not recent_bar_issues(session.until(m), day, m) for m in moments], dtype=np.bool_
             )
             open_spot = feed.open_spot
         else:

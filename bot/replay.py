@@ -143,7 +143,8 @@ def _finite(values: NDArray[np.float64]) -> NDArray[np.float64]:
     return kept
 
 
-def _recent_issues(bars: Bars, day: date, asof: datetime) -> tuple[str, ...]:
+def recent_bar_issues(bars: Bars, day: date, asof: datetime) -> tuple[str, ...]:
+    """What in the bars seen by `asof` blocks a hedge decision (recent gaps, bad or late bars)."""
     issues = check_bars(bars, session_open(day), asof)
     blocking = []
     for issue in issues:
@@ -318,7 +319,7 @@ class RecordedDayFeed:
         else:
             five = seen.resample(5).until(moment) if len(seen) else seen
         # A session clean as a whole is clean up to any moment: only the feed's age can block.
-        issues = _stale_issues(seen, moment) if clean else _recent_issues(seen, self.day, moment)
+        issues = _stale_issues(seen, moment) if clean else recent_bar_issues(seen, self.day, moment)
         vol = self.vol_at(moment)
         return MarketState(
             asof=moment,

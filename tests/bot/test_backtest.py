@@ -23,7 +23,7 @@ from bot.backtest import (
 )
 from bot.cli import DATA_DIR, _rules, main
 from bot.render.json_card import event_to_json
-from bot.replay import _recent_issues
+from bot.replay import recent_bar_issues
 from core.backtest import SERIES, Costs, SkipDay, Skipped, Trade, run_backtest
 from core.calendar import session_close, session_open
 from core.condor import CondorProfile, select_condor
@@ -331,5 +331,5 @@ def test_feed_cache_serves_what_a_fresh_resample_and_check_would(history):
         seen = feed.session.until(moment)
         slow = np.concatenate([feed.warmup, seen.resample(5).until(moment).close])
         np.testing.assert_array_equal(market.closes_5m, slow[np.isfinite(slow)])
-        assert market.data_issues == _recent_issues(seen, day, moment)
+        assert market.data_issues == recent_bar_issues(seen, day, moment)
         moment += timedelta(minutes=13)
