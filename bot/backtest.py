@@ -117,6 +117,8 @@ class History:
     vx: VxHistory | None = None
     #: The 1-minute bars by day, parsed once (the file holds a few weeks).
     minute_bars: dict[date, Bars] = field(default_factory=dict)
+    #: Each breadth series' whole A/D line, by `id` of the series in `breadth`.
+    ad_lines: dict[int, NDArray[np.float64]] = field(default_factory=dict)
 
     @classmethod
     def load(cls, data_dir: Path) -> History:
@@ -239,7 +241,12 @@ def _ad_line(history: History, day: date) -> tuple[NDArray[np.float64] | None, s
             "A/D trigger unavailable"
         )
     kind = "official NYSE counts" if chosen.official else "publisher-computed counts"
-    return chosen.before(day).ad_line(), (
+    # The line known on `day` is the head of the whole series' line (a running sum of whole
+    # counts, so the head is exact); the whole line is summed once per series.
+    whole = history.ad_lines.get(id(chosen))
+    if whole is None:
+        whole = history.ad_lines[id(chosen)] = chosen.ad_line()
+    return whole[: len(chosen.before(day))], (
         f"daily A/D line through {latest:%Y-%m-%d} ({kind}); no intraday breadth: prior days' line"
     )
 
@@ -287,6 +294,7 @@ def day_feed(history: History, day: date, hedge_rules: HedgeRules) -> RecordedDa
         ad_note=ad_note,
         open_spot=float(session.close[0]),
         hedge_rules=hedge_rules,
+        modelled_bars=day not in history.minute_days,
         vx=history.vx,
     )
     if len(history.feeds) > 64:

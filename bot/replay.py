@@ -7,6 +7,7 @@ to the close, then the day's result. What is modelled is said on every event tha
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -197,21 +198,29 @@ class RecordedDayFeed:
     #: Whether the whole session's bars pass `check_bars` without warnings or errors (None:
     #: not checked yet).
     clean_session: bool | None = field(init=False, default=None, repr=False)
+    #: How many market states this feed has served.
+    served: int = field(init=False, default=0, repr=False)
+    #: The bars were built by a model that makes no gaps, NaN or disorder (the backtest's path):
+    #: the session is clean without checking it.
+    modelled_bars: bool = False
 
-    def _check_session(self) -> bool:
-        # Resample and check the whole session once, on the first market state asked for.
-        if self.clean_session is None:
-            day = self.day
-            try:
-                five: Bars | None = self.session.resample(5)
-            except ValueError:
-                five = None  # disordered bars: `market_at` resamples what it has seen
-            issues = check_bars(self.session, session_open(day), session_close(day))
-            object.__setattr__(self, "five_minute", five)
-            object.__setattr__(
-                self, "clean_session", all(i.severity is Severity.INFO for i in issues)
-            )
-        return bool(self.clean_session)
+    def _check_session(self) -> bool | None:
+        # Whether the whole session is clean (None: not known yet). It is resampled and checked
+        # once, from the second market state asked for: a feed serving a single moment (a
+        # 45-DTE daily mark) is cheaper checked as it is. Modelled bars need no check.
+        object.__setattr__(self, "served", self.served + 1)
+        if self.modelled_bars:
+            object.__setattr__(self, "clean_session", True)
+        if self.served == 2:
+            # Disordered bars cannot be resampled whole: `market_at` resamples what it has seen.
+            with contextlib.suppress(ValueError):
+                object.__setattr__(self, "five_minute", self.session.resample(5))
+            if self.clean_session is None:
+                day = self.day
+                issues = check_bars(self.session, session_open(day), session_close(day))
+                clean = all(i.severity is Severity.INFO for i in issues)
+                object.__setattr__(self, "clean_session", clean)
+        return self.clean_session
 
     @classmethod
     def load(

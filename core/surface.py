@@ -62,6 +62,7 @@ import math
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from functools import lru_cache
 from typing import Final
 
 import numpy as np
@@ -270,6 +271,26 @@ def clock_span(
         raise ValueError(f"moments must be timezone-aware, were {start!r} and {end!r}")
     if end <= start:
         return ClockSpan(0.0, 0.0)
+    if holidays is NYSE_HOLIDAYS and early_closes is NYSE_EARLY_CLOSES:
+        return _nyse_clock_span(start, end)
+    return _clock_span(start, end, holidays, early_closes)
+
+
+@lru_cache(maxsize=65536)
+def _nyse_clock_span(start: datetime, end: datetime) -> ClockSpan:
+    # The NYSE calendar's spans, remembered: the engine asks for the same span to settlement
+    # several times a bar (marks, alerts, the screen), and a 45-day span walks 45 days.
+    return _clock_span(start, end, NYSE_HOLIDAYS, NYSE_EARLY_CLOSES)
+
+
+def clear_clock_span_cache() -> None:
+    """Forget the remembered NYSE spans (benchmarks time each run from cold)."""
+    _nyse_clock_span.cache_clear()
+
+
+def _clock_span(
+    start: datetime, end: datetime, holidays: Collection[date], early_closes: Collection[date]
+) -> ClockSpan:
     start = start.astimezone(NEW_YORK)
     end = end.astimezone(NEW_YORK)
     day = start.date()

@@ -25,7 +25,9 @@ from bot.cli import DATA_DIR, _rules, main
 from bot.render.json_card import event_to_json
 from bot.replay import recent_bar_issues
 from core.backtest import SERIES, Costs, SkipDay, Skipped, Trade, run_backtest
+from core.bars import check_bars
 from core.calendar import session_close, session_open
+from core.chain import Severity
 from core.condor import CondorProfile, select_condor
 from core.rules import HedgeRules
 from core.surface import model_chain
@@ -313,7 +315,7 @@ def test_path_columns_agree_with_the_full_market_states(history, track, day):
 def test_feed_cache_serves_what_a_fresh_resample_and_check_would(history):
     day = date(2023, 3, 22)
     feed = day_feed(_fresh(history), day, HedgeRules())
-    assert feed.clean_session is None  # checked on the first market state, not before
+    assert feed.clean_session is None  # checked on a market state, not before
     chain = model_chain(
         feed.open_spot,
         session_open(day) + timedelta(minutes=30),
@@ -323,6 +325,8 @@ def test_feed_cache_serves_what_a_fresh_resample_and_check_would(history):
         dividend_yield=0.0,
     )
     feed.market_at(session_open(day) + timedelta(minutes=5), chain)
+    assert feed.clean_session is None  # one moment served: checked as it is
+    feed.market_at(session_open(day) + timedelta(minutes=6), chain)
     assert feed.clean_session
     assert feed.five_minute is not None
     moment = session_open(day) + timedelta(minutes=7)
@@ -333,3 +337,16 @@ def test_feed_cache_serves_what_a_fresh_resample_and_check_would(history):
         np.testing.assert_array_equal(market.closes_5m, slow[np.isfinite(slow)])
         assert market.data_issues == recent_bar_issues(seen, day, moment)
         moment += timedelta(minutes=13)
+
+
+@pytest.mark.parametrize(
+    "ohlc",
+    [(4000.0, 4050.0, 3950.0, 4010.0), (4000.0, 4000.0, 4000.0, 4000.0), (3000, 3001, 2700, 2710)],
+)
+@pytest.mark.parametrize("day", [date(2019, 3, 4), date(2019, 11, 29)])  # a full day, a 13:00 close
+def test_modelled_bars_pass_the_bar_checks_the_feed_skips_for_them(day, ohlc):
+    # `RecordedDayFeed(modelled_bars=True)` takes the session as clean without checking it.
+    bars = synthetic_bars(day, *ohlc)
+    issues = check_bars(bars, session_open(day), session_close(day))
+    assert [i for i in issues if i.severity is not Severity.INFO] == []
+    assert bars.end_at(len(bars) - 1) == session_close(day)
