@@ -30,6 +30,8 @@ from collections.abc import Collection
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+import numpy as np
+
 from core.types import Settlement
 
 NEW_YORK = ZoneInfo("America/New_York")
@@ -146,8 +148,19 @@ def previous_trading_day(day: date, holidays: Collection[date] = NYSE_HOLIDAYS) 
     return candidate
 
 
+#: The NYSE trading days as a numpy business-day calendar (weekdays less `NYSE_HOLIDAYS`).
+NYSE_BUSINESS_DAYS = np.busdaycalendar(
+    holidays=np.array(sorted(NYSE_HOLIDAYS), dtype="datetime64[D]")
+)
+
+
 def trading_days_between(start: date, end: date, holidays: Collection[date] = NYSE_HOLIDAYS) -> int:
     """Count trading days in the half-open interval (start, end]."""
+    if holidays is NYSE_HOLIDAYS:
+        if end <= start:
+            return 0
+        one = timedelta(days=1)
+        return int(np.busday_count(start + one, end + one, busdaycal=NYSE_BUSINESS_DAYS))
     count = 0
     day = start
     while day < end:

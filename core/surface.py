@@ -78,6 +78,7 @@ from core.calendar import (
     session_close,
     session_open,
     settlement_of,
+    trading_days_between,
 )
 from core.chain import OptionChain, OptionQuotes, build_chain
 from core.pricing import black76_price
@@ -279,8 +280,13 @@ def clock_span(
 @lru_cache(maxsize=65536)
 def _nyse_clock_span(start: datetime, end: datetime) -> ClockSpan:
     # The NYSE calendar's spans, remembered: the engine asks for the same span to settlement
-    # several times a bar (marks, alerts, the screen), and a 45-day span walks 45 days.
-    return _clock_span(start, end, NYSE_HOLIDAYS, NYSE_EARLY_CLOSES)
+    # several times a bar (marks, alerts, the screen).
+    return _clock_span(start, end, NYSE_HOLIDAYS, NYSE_EARLY_CLOSES, whole_days=_nyse_whole_days)
+
+
+def _nyse_whole_days(first: date, last: date) -> int:
+    # NYSE trading days strictly between two trading days.
+    return max(trading_days_between(first, last) - 1, 0)
 
 
 def clear_clock_span_cache() -> None:
@@ -289,8 +295,19 @@ def clear_clock_span_cache() -> None:
 
 
 def _clock_span(
-    start: datetime, end: datetime, holidays: Collection[date], early_closes: Collection[date]
+    start: datetime,
+    end: datetime,
+    holidays: Collection[date],
+    early_closes: Collection[date],
+    *,
+    whole_days: Callable[[date, date], int] | None = None,
 ) -> ClockSpan:
+    # Walks the trading days from `start` to `end`, adding each gap's and session's share.
+    # A day after the first whose session ends before `end` is covered whole: its gap adds
+    # exactly gap / gap = 1.0 and its session _intraday_share(1.0) - _intraday_share(0.0).
+    # With `whole_days` (trading days strictly between two trading days) those days are
+    # counted instead of walked and the same two terms added as often, in the same order,
+    # so the sums are the walk's to the last bit.
     start = start.astimezone(NEW_YORK)
     end = end.astimezone(NEW_YORK)
     day = start.date()
@@ -298,6 +315,7 @@ def _clock_span(
         day = next_trading_day(day, holidays)
     prev_close = session_close(previous_trading_day(day, holidays), early_closes)
     overnight = session = 0.0
+    first = True
     while True:
         opens, closes = session_open(day), session_close(day, early_closes)
         gap = (opens - prev_close).total_seconds()
@@ -308,8 +326,20 @@ def _clock_span(
         session += _intraday_share(hi) - _intraday_share(lo)
         if closes >= end:
             return ClockSpan(overnight, session)
-        prev_close = closes
-        day = next_trading_day(day, holidays)
+        if first and whole_days is not None:
+            last = end.date()
+            if not is_trading_day(last, holidays) or session_close(last, early_closes) < end:
+                last = next_trading_day(last, holidays)
+            whole = _intraday_share(1.0) - _intraday_share(0.0)
+            for _ in range(whole_days(day, last)):
+                overnight += 1.0
+                session += whole
+            day = last
+            prev_close = session_close(previous_trading_day(last, holidays), early_closes)
+        else:
+            prev_close = closes
+            day = next_trading_day(day, holidays)
+        first = False
 
 
 def _overlap_seconds(a: datetime, b: datetime, start: datetime, end: datetime) -> float:

@@ -7,6 +7,7 @@ import json
 from datetime import date, timedelta
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from bot.render.calendar_json import vix_settlements_json
@@ -24,6 +25,7 @@ from core.calendar import (
     spx_monthly_expiration,
     spxw_expirations,
     third_friday,
+    trading_days_between,
     vix_last_trading_day,
     vix_monthly_settlement,
     vix_settlements_between,
@@ -393,3 +395,15 @@ def test_vix_settlements_json():
 def test_vix_settlements_json_rejects_reversed_range():
     with pytest.raises(ValueError, match="start must not be after end"):
         vix_settlements_json(date(2024, 2, 1), date(2024, 1, 1))
+
+
+def test_trading_days_between_counts_what_a_day_by_day_walk_counts():
+    # The NYSE count uses numpy's business-day calendar; walk the days to check it.
+    rng = np.random.default_rng(7)
+    for _ in range(2000):
+        start = date(2006, 1, 1) + timedelta(days=int(rng.integers(0, 8000)))
+        end = start + timedelta(days=int(rng.integers(-10, 400)))
+        walked = sum(
+            is_trading_day(start + timedelta(days=k)) for k in range(1, (end - start).days + 1)
+        )
+        assert trading_days_between(start, end) == walked, (start, end)

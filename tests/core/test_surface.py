@@ -7,13 +7,15 @@ from datetime import date, datetime, timedelta
 import numpy as np
 import pytest
 
-from core.calendar import NEW_YORK
+from core.calendar import NEW_YORK, NYSE_EARLY_CLOSES, NYSE_HOLIDAYS
 from core.pricing import black76_price
 from core.surface import (
     CALIBRATED,
     SECONDS_PER_YEAR,
     SURFACE_VERSION,
     IndexLevels,
+    _clock_span,
+    clear_clock_span_cache,
     clock_span,
     expiry_clock,
     expiry_smile,
@@ -294,3 +296,18 @@ def test_model_reproduces_the_atm_ivs_of_a_real_snapshot():
         assert abs(model - atm) <= ATM_TOLERANCE_2024_01_05, (terms.expiry, model, atm)
         checked += 1
     assert checked >= 25
+
+
+def test_clock_span_counting_whole_days_matches_the_day_by_day_walk_to_the_bit():
+    # The NYSE clock counts the whole days between the first and the last instead of walking
+    # them; a walk over every day must give the very same floats (random spans, 2007-2027,
+    # across holidays, 13:00 closes, weekends and nights).
+    rng = np.random.default_rng(20261127)
+    base = datetime(2007, 1, 2, tzinfo=NEW_YORK)
+    for _ in range(3000):
+        start = base + timedelta(minutes=int(rng.integers(0, 20 * 365 * 24 * 60)))
+        end = start + timedelta(minutes=int(rng.integers(1, 120 * 24 * 60)))
+        clear_clock_span_cache()
+        fast = clock_span(start, end)
+        walked = _clock_span(start, end, NYSE_HOLIDAYS, NYSE_EARLY_CLOSES)
+        assert (fast.overnight, fast.session) == (walked.overnight, walked.session), (start, end)
