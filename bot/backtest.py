@@ -403,13 +403,12 @@ class _Columns:
             spots = np.where(elapsed >= 1, np.interp(elapsed, knots_t, knots_v), np.nan)
             clean = elapsed >= 1  # the modelled bars have no gaps, NaN or disorder
             open_spot = float(np.interp(np.array([1.0]), knots_t, knots_v)[0])
-        try:
-            opening = history.indices.levels_at(opens + timedelta(minutes=1))
-        except KeyError as error:
-            raise SkipDay(f"market on {day:%Y-%m-%d}: {error.args[0]}") from None
+        # The day's opening VIX (`check_day` found it), as `VolIndices.levels_at` gives it
+        # during the session; moved with SPX as `RecordedDayFeed.vol_at` moves it.
+        opening_vix = history.indices.vix.open_on(day)
         beta = rules.sensitivity.vix_pct_per_spx_pct.mid
         moved = np.where(np.isfinite(spots), spots, open_spot)
-        self.vix.append(opening.vix * np.maximum(1.0 + beta * (moved / open_spot - 1.0), 0.2))
+        self.vix.append(opening_vix * np.maximum(1.0 + beta * (moved / open_spot - 1.0), 0.2))
         self.asofs.extend(moments)
         self.spots.append(np.asarray(spots, dtype=np.float64))
         self.clean.append(clean)
