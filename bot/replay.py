@@ -26,7 +26,15 @@ from core.bars import Bars, check_bars
 from core.calendar import NEW_YORK, session_close, session_open, trading_days_between
 from core.chain import OptionChain, Severity
 from core.condor import CondorProfile, select_condor
-from core.hedge import EngineState, MarketState, OpenCondor, VolIndexLevels, settle, step
+from core.hedge import (
+    EngineState,
+    MarketState,
+    OpenCondor,
+    TriggerSeries,
+    VolIndexLevels,
+    settle,
+    step,
+)
 from core.rules import CondorRules, HedgeRules
 from core.surface import model_chain
 from core.types import CondorSignal, DataStamp, Event, NoTradeCode, NoTradeDay, Risk, Track
@@ -203,6 +211,8 @@ class RecordedDayFeed:
     #: The bars were built by a model that makes no gaps, NaN or disorder (the backtest's path):
     #: the session is clean without checking it.
     modelled_bars: bool = False
+    #: The day's layer-1 indicator series, computed once over its whole 5-minute closes.
+    trigger_series: TriggerSeries | None = field(init=False, default=None, repr=False)
 
     def _check_session(self) -> bool | None:
         # Whether the whole session is clean (None: not known yet). It is resampled and checked
@@ -330,13 +340,13 @@ class RecordedDayFeed:
         # A session clean as a whole is clean up to any moment: only the feed's age can block.
         issues = _stale_issues(seen, moment) if clean else recent_bar_issues(seen, self.day, moment)
         vol = self.vol_at(moment)
+        # Indicators skip a bad bar once it is history; while recent it blocks the decision.
+        closes = _finite(np.concatenate([self.warmup, np.asarray(five.close, dtype=np.float64)]))
         return MarketState(
             asof=moment,
             spot=seen.last_close if len(seen) else float("nan"),
-            # Indicators skip a bad bar once it is history; while recent it blocks the decision.
-            closes_5m=_finite(
-                np.concatenate([self.warmup, np.asarray(five.close, dtype=np.float64)])
-            ),
+            closes_5m=closes,
+            triggers=self._triggers_upto(closes),
             ad_line=self.ad_line,
             ad_note=self.ad_note,
             vol=vol,
@@ -352,6 +362,23 @@ class RecordedDayFeed:
                 ),
             ),
         )
+
+    def _triggers_upto(self, closes: NDArray[np.float64]) -> TriggerSeries | None:
+        # The day's indicator series cut at these closes, once the whole day's 5-minute bars
+        # are at hand (from the second market state); None when they are not, or when the
+        # closes are not the head of the day's (the engine then computes the indicators).
+        if self.five_minute is None:
+            return None
+        if self.trigger_series is None:
+            day = _finite(
+                np.concatenate([self.warmup, np.asarray(self.five_minute.close, dtype=np.float64)])
+            )
+            whole = TriggerSeries.of(day, self.ad_line, self.hedge_rules)
+            object.__setattr__(self, "trigger_series", whole)
+        series = self.trigger_series
+        if series is None or not np.array_equal(series.closes[: len(closes)], closes):
+            return None
+        return series.upto(len(closes))
 
     def opening_print(self) -> tuple[float, str]:
         """The first regular-session bar's open: a stand-in for the AM special opening quotation."""

@@ -21,6 +21,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_EVEN, Decimal
+from functools import lru_cache
 
 import numpy as np
 from numpy.typing import NDArray
@@ -237,8 +238,26 @@ def _leg_values(position: OpenCondor, spot: float, t_years: float) -> NDArray[np
     strikes, ivs = _leg_arrays(position)
     if t_years <= 0:
         return np.where(_IS_CALL, np.maximum(spot - strikes, 0.0), np.maximum(strikes - spot, 0.0))
-    forward = spot * math.exp(position.carry * t_years)
-    return black76_price(_IS_CALL, forward, strikes, t_years, position.rate, ivs)
+    return _priced_legs(
+        tuple(strikes.tolist()), tuple(ivs.tolist()), spot, t_years, position.carry, position.rate
+    )
+
+
+@lru_cache(maxsize=512)
+def _priced_legs(
+    strikes: tuple[float, ...],
+    ivs: tuple[float, ...],
+    spot: float,
+    t_years: float,
+    carry: float,
+    rate: float,
+) -> NDArray[np.float64]:
+    # One bar prices the same four legs for its mark, its exits, and each close and roll it
+    # weighs: priced once, kept read-only.
+    forward = spot * math.exp(carry * t_years)
+    values = black76_price(_IS_CALL, forward, np.array(strikes), t_years, rate, np.array(ivs))
+    values.flags.writeable = False
+    return values
 
 
 def mark(position: OpenCondor, spot: float, asof: datetime) -> PositionMark:
@@ -374,9 +393,91 @@ class MarketState:
     chain: OptionChain | None
     data_issues: tuple[str, ...]
     data: DataStamp
+    triggers: TriggerSeries | None = None
 
 
 # --- triggers ----------------------------------------------------------------------------------
+
+
+def _trigger_params(rules: HedgeRules) -> tuple[int, int, int, int, int]:
+    return (
+        rules.rsi_period,
+        rules.macd_fast,
+        rules.macd_slow,
+        rules.macd_signal,
+        rules.divergence_lookback_bars,
+    )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True, eq=False)
+class TriggerSeries:
+    """The layer-1 indicator series over a session's 5-minute closes, computed once a day.
+
+    RSI, MACD and the divergence rule only look back, so their value at a bar is the same
+    whether computed over the closes up to it or over more; a feed computes them once over the
+    day and hands each market state the series cut at its bar (`upto`), and `read_triggers`
+    reads the last value instead of recomputing the indicators over every prefix. The daily A/D
+    line's MACD is the same all day and computed once too.
+
+    Attributes:
+        closes: The 5-minute closes the series were computed on (warm-up first).
+        rsi: Wilder RSI at each close.
+        histogram: MACD histogram at each close.
+        divergence: The divergence flag at each close (+1, -1, 0).
+        ad_line: The A/D line the A/D MACD was computed on (None: no breadth).
+        ad_histogram: Its MACD histogram's last value (None: no breadth or too short).
+        params: (RSI period, MACD fast, slow, signal, divergence look-back) used.
+    """
+
+    closes: NDArray[np.float64]
+    rsi: NDArray[np.float64]
+    histogram: NDArray[np.float64]
+    divergence: NDArray[np.int8]
+    ad_line: NDArray[np.float64] | None
+    ad_histogram: float | None
+    params: tuple[int, int, int, int, int]
+
+    @classmethod
+    def of(
+        cls,
+        closes: NDArray[np.float64],
+        ad_line: NDArray[np.float64] | None,
+        rules: HedgeRules,
+    ) -> TriggerSeries:
+        """Compute the series over `closes` and `ad_line` with the rules' parameters."""
+        m = macd(closes, rules.macd_fast, rules.macd_slow, rules.macd_signal)
+        warmup = rules.macd_slow + rules.macd_signal
+        ad_histogram = None
+        if ad_line is not None and len(ad_line) >= warmup:
+            ad_macd = macd(ad_line, rules.macd_fast, rules.macd_slow, rules.macd_signal)
+            ad_histogram = float(ad_macd.histogram[-1])
+        return cls(
+            closes=closes,
+            rsi=rsi_wilder(closes, rules.rsi_period),
+            histogram=m.histogram,
+            divergence=divergence(closes, m.line, rules.divergence_lookback_bars),
+            ad_line=ad_line,
+            ad_histogram=ad_histogram,
+            params=_trigger_params(rules),
+        )
+
+    def upto(self, n: int) -> TriggerSeries:
+        """The series over the first `n` closes only (what is known at that bar)."""
+        return replace(
+            self,
+            closes=self.closes[:n],
+            rsi=self.rsi[:n],
+            histogram=self.histogram[:n],
+            divergence=self.divergence[:n],
+        )
+
+    def serves(self, market: MarketState, rules: HedgeRules) -> bool:
+        """Whether these are the series of `market`'s own closes and A/D line, under `rules`."""
+        return (
+            self.params == _trigger_params(rules)
+            and self.ad_line is market.ad_line
+            and np.array_equal(self.closes, market.closes_5m)
+        )
 
 
 def read_triggers(market: MarketState, side: Wing, rules: HedgeRules) -> tuple[TriggerReading, ...]:
@@ -384,11 +485,12 @@ def read_triggers(market: MarketState, side: Wing, rules: HedgeRules) -> tuple[T
     closes = market.closes_5m
     put = side is Wing.PUT
     readings: list[TriggerReading] = []
+    series = market.triggers if market.triggers and market.triggers.serves(market, rules) else None
 
     rsi_name = f"RSI({rules.rsi_period}) 5-min SPX"
     rsi_rule = f"<= {rules.rsi_put_fire:g}" if put else f">= {rules.rsi_call_fire:g}"
     if len(closes) > rules.rsi_period:
-        rsi = float(rsi_wilder(closes, rules.rsi_period)[-1])
+        rsi = float((series.rsi if series else rsi_wilder(closes, rules.rsi_period))[-1])
         fired = rsi <= rules.rsi_put_fire if put else rsi >= rules.rsi_call_fire
         readings.append(TriggerReading(name=rsi_name, value=rsi, threshold=rsi_rule, fired=fired))
     else:
@@ -408,10 +510,13 @@ def read_triggers(market: MarketState, side: Wing, rules: HedgeRules) -> tuple[T
     )
     warmup = rules.macd_slow + rules.macd_signal
     if len(closes) >= warmup:
-        m = macd(closes, rules.macd_fast, rules.macd_slow, rules.macd_signal)
-        flags = divergence(closes, m.line, rules.divergence_lookback_bars)
-        hist = float(m.histogram[-1])
-        against = int(flags[-1]) == (1 if put else -1)
+        if series is not None:
+            hist, flag = float(series.histogram[-1]), int(series.divergence[-1])
+        else:
+            m = macd(closes, rules.macd_fast, rules.macd_slow, rules.macd_signal)
+            hist = float(m.histogram[-1])
+            flag = int(divergence(closes, m.line, rules.divergence_lookback_bars)[-1])
+        against = flag == (1 if put else -1)
         trending = hist < 0 if put else hist > 0
         note = "divergence: the move is not confirmed by MACD" if against else ""
         readings.append(
@@ -438,7 +543,11 @@ def read_triggers(market: MarketState, side: Wing, rules: HedgeRules) -> tuple[T
     ad_rule = "histogram < 0 (breadth weakening)" if put else "histogram > 0"
     line = market.ad_line
     if line is not None and len(line) >= warmup:
-        hist = float(macd(line, rules.macd_fast, rules.macd_slow, rules.macd_signal).histogram[-1])
+        if series is not None and series.ad_histogram is not None:
+            hist = series.ad_histogram
+        else:
+            m = macd(line, rules.macd_fast, rules.macd_slow, rules.macd_signal)
+            hist = float(m.histogram[-1])
         readings.append(
             TriggerReading(
                 name=ad_name,

@@ -40,7 +40,7 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import IntEnum
-from typing import Final
+from typing import Any, Final
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -475,11 +475,17 @@ def _broadcast(is_call: ArrayLike, **named: ArrayLike) -> tuple[BoolArray, tuple
             [f"is_call {call.shape}"] + [f"{name} {a.shape}" for name, a in arrays.items()]
         )
         raise ValueError(f"arguments must broadcast together, shapes were: {shapes}") from None
-    # Only arrays of another shape need a (read-only) broadcast view; values are unchanged.
-    return (
-        call if call.shape == shape else np.broadcast_to(call, shape),
-        tuple(a if a.shape == shape else np.broadcast_to(a, shape) for a in arrays.values()),
-    )
+    # Arrays of the shape already are used as they are, a scalar is filled (cheaper than a
+    # broadcast view for the small arrays the hedge engine prices), others get a view.
+    return _to_shape(call, shape), tuple(_to_shape(a, shape) for a in arrays.values())
+
+
+def _to_shape(array: NDArray[Any], shape: tuple[int, ...]) -> NDArray[Any]:
+    if array.shape == shape:
+        return array
+    if array.ndim == 0:
+        return np.full(shape, array)
+    return np.broadcast_to(array, shape)
 
 
 def _finite(*arrays: FloatArray) -> BoolArray:

@@ -16,6 +16,7 @@ from core.hedge import (
     EngineState,
     MarketState,
     OpenCondor,
+    TriggerSeries,
     VolIndexLevels,
     check_exits,
     entry_ivs,
@@ -23,6 +24,7 @@ from core.hedge import (
     find_tested_wing,
     mark,
     quiet_bars,
+    read_triggers,
     scan_parity,
     settle,
     step,
@@ -410,3 +412,25 @@ def test_a_wing_without_an_iv_is_marked_from_its_mid_and_never_stops_the_engine(
         ENTRY + timedelta(hours=2),
     )
     assert state.last_alert_at  # the call-side test was priced, not stopped by a NaN
+
+
+@pytest.mark.parametrize("side", [Wing.PUT, Wing.CALL])
+def test_trigger_series_cut_at_a_bar_read_exactly_what_the_closes_up_to_it_give(side):
+    # The feed computes RSI, MACD and divergence once over the day and cuts them at each bar;
+    # the readings must be those of the indicators computed over the closes up to that bar.
+    rng = np.random.default_rng(3)
+    day = SPOT + np.cumsum(rng.normal(0.0, 4.0, 160))
+    ad_line = np.cumsum(rng.integers(-900, 900, 300)).astype(np.float64)
+    whole = TriggerSeries.of(day, ad_line, RULES)
+    asof = ENTRY + timedelta(hours=1)
+    for n in range(1, day.size + 1):
+        closes = day[:n]
+        plain = replace(_market(float(closes[-1]), asof, closes), ad_line=ad_line)
+        served = replace(plain, triggers=whole.upto(n))
+        assert served.triggers is not None
+        assert served.triggers.serves(served, RULES)
+        assert read_triggers(served, side, RULES) == read_triggers(plain, side, RULES), n
+    # Series of other closes are not used: the engine computes them itself.
+    other = replace(plain, triggers=whole.upto(day.size - 1))
+    assert other.triggers is not None
+    assert not other.triggers.serves(other, RULES)
