@@ -28,7 +28,7 @@ from typing import Final
 
 import numpy as np
 
-from bot.adapters.market_data.common import ChainFileError, DataFileError, read_text
+from bot.adapters.market_data.common import DataFileError, read_text_as
 from core.bars import Bars
 from core.calendar import NEW_YORK
 
@@ -55,10 +55,7 @@ class BarsFileError(DataFileError):
 
 
 def _read(path: Path) -> str:
-    try:
-        return read_text(path)
-    except ChainFileError as exc:
-        raise BarsFileError(exc.file, exc.problem, line=exc.line) from None
+    return read_text_as(path, BarsFileError)
 
 
 def _lines(path: Path) -> Iterator[tuple[int, str]]:

@@ -29,7 +29,7 @@ from typing import Final
 
 import numpy as np
 
-from bot.adapters.market_data.common import ChainFileError, DataFileError, read_text
+from bot.adapters.market_data.common import DataFileError, read_text_as
 from core.bars import Breadth, choose_breadth
 from core.calendar import NYSE_HOLIDAYS
 
@@ -87,10 +87,7 @@ class BreadthFileError(DataFileError):
 
 
 def _read(path: Path) -> str:
-    try:
-        return read_text(path)
-    except ChainFileError as exc:
-        raise BreadthFileError(exc.file, exc.problem, line=exc.line) from None
+    return read_text_as(path, BreadthFileError)
 
 
 def _parse_date(text: str, *, file: str, line: int, field: str, example: str) -> date:

@@ -299,3 +299,13 @@ def parse_positive(
             file, f"expected a positive number, got {text!r}", line=line, field=field, value=text
         )
     return value
+
+
+def read_text_as(path: Path, error: type[DataFileError]) -> str:
+    """`read_text`, with a read failure raised as the reader's own `error` type."""
+    try:
+        return read_text(path)
+    except ChainFileError as exc:
+        raise error(
+            exc.file, exc.problem, line=exc.line, field=exc.field, value=exc.value
+        ) from None

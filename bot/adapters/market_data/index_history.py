@@ -29,7 +29,7 @@ from typing import Final
 import numpy as np
 from numpy.typing import NDArray
 
-from bot.adapters.market_data.common import ChainFileError, parse_positive, read_text
+from bot.adapters.market_data.common import ChainFileError, parse_positive, read_text_as
 from core.calendar import NEW_YORK, session_close, session_open
 from core.surface import IndexLevels
 
@@ -229,12 +229,7 @@ def load_index_history(path: Path | str, *, name: str | None = None) -> IndexHis
     """
     path = Path(path)
     file = path.name
-    try:
-        text = read_text(path)
-    except ChainFileError as exc:
-        raise IndexFileError(
-            exc.file, exc.problem, line=exc.line, field=exc.field, value=exc.value
-        ) from None
+    text = read_text_as(path, IndexFileError)
     rows = csv.reader(io.StringIO(text))
     raw = [h.strip() for h in next(rows)]
     while raw and not raw[-1]:

@@ -21,7 +21,11 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Final
 
-from bot.adapters.market_data.common import ChainFileError, DataFileError, parse_positive, read_text
+from bot.adapters.market_data.common import (
+    DataFileError,
+    parse_positive,
+    read_text_as,
+)
 from core.calendar import NEW_YORK, session_close
 from core.vix import VxCurve
 
@@ -103,12 +107,7 @@ def load_vx_history(path: Path | str) -> VxHistory:
     """
     path = Path(path)
     file = path.name
-    try:
-        text = read_text(path)
-    except ChainFileError as exc:
-        raise VxFileError(
-            exc.file, exc.problem, line=exc.line, field=exc.field, value=exc.value
-        ) from None
+    text = read_text_as(path, VxFileError)
     rows = csv.reader(io.StringIO(text))
     header = tuple(h.strip() for h in next(rows, []))
     if header != _HEADER:
