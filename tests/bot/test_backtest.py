@@ -24,7 +24,7 @@ from bot.backtest import (
 from bot.cli import DATA_DIR, _rules, main
 from bot.render.json_card import event_to_json
 from bot.replay import recent_bar_issues
-from core.backtest import SERIES, Costs, SkipDay, Skipped, Trade, run_backtest
+from core.backtest import SERIES, Costs, DayOutcome, SkipDay, Skipped, Trade, run_backtest
 from core.bars import check_bars
 from core.calendar import session_close, session_open
 from core.chain import Severity
@@ -250,7 +250,7 @@ SCREEN_WINDOWS = (
 def test_screened_backtest_makes_every_decision_the_full_engine_makes(history, track, start, end):
     profile = CondorProfile.of(_rules(None), track, Risk.BALANCED)
 
-    def outcomes(screen: bool) -> list[object]:
+    def outcomes(screen: bool) -> list[DayOutcome]:
         days = backtest_days(
             track, start, end, history=_fresh(history), rules=_rules(None), hedge_rules=HedgeRules()
         )
