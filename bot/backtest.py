@@ -110,12 +110,11 @@ class History:
     spx: IndexHistory
     indices: VolIndices
     breadth: tuple[Breadth, ...]
-    minute_file: Path | None
-    minute_days: frozenset[date]
     spx_rows: dict[date, int] = field(default_factory=dict)
     feeds: dict[date, RecordedDayFeed] = field(default_factory=dict)
     vx: VxHistory | None = None
-    #: The 1-minute bars by day, parsed once (the file holds a few weeks).
+    #: The real 1-minute bars by day, parsed once (the file holds a few weeks); other days'
+    #: paths are modelled.
     minute_bars: dict[date, Bars] = field(default_factory=dict)
     #: Each breadth series' whole A/D line, by `id` of the series in `breadth`.
     ad_lines: dict[int, NDArray[np.float64]] = field(default_factory=dict)
@@ -137,8 +136,6 @@ class History:
             spx_rows={d: i for i, d in enumerate(spx.dates)},
             indices=load_vol_indices(data_dir / "vix"),
             breadth=load_all_breadth(data_dir / "breadth"),
-            minute_file=minute_file,
-            minute_days=frozenset(every_day.days) if every_day else frozenset(),
             minute_bars={d: every_day.on(d) for d in every_day.days} if every_day else {},
             vx=load_vx_history(vx_file) if vx_file.exists() else None,
         )
@@ -252,7 +249,7 @@ def _ad_line(history: History, day: date) -> tuple[NDArray[np.float64] | None, s
 
 
 def _day_bars(history: History, day: date) -> Bars:
-    if day in history.minute_days and history.minute_file is not None:
+    if day in history.minute_bars:
         return history.minute_bars[day]
     check_day(history, day)
     return synthetic_bars(day, *_ohlc(history, day))
@@ -271,7 +268,7 @@ def day_feed(history: History, day: date, hedge_rules: HedgeRules) -> RecordedDa
     warmup: NDArray[np.float64] = np.empty(0)
     before = previous_trading_day(day)
     try:
-        if before in history.minute_days:
+        if before in history.minute_bars:
             prior = _day_bars(history, before)
             prior_session = prior.within(session_open(before), session_close(before))
             warmup = np.asarray(prior_session.resample(5).close, dtype=np.float64)
@@ -294,7 +291,7 @@ def day_feed(history: History, day: date, hedge_rules: HedgeRules) -> RecordedDa
         ad_note=ad_note,
         open_spot=float(session.close[0]),
         hedge_rules=hedge_rules,
-        modelled_bars=day not in history.minute_days,
+        modelled_bars=day not in history.minute_bars,
         vx=history.vx,
     )
     if len(history.feeds) > 64:
@@ -380,7 +377,7 @@ class _Columns:
         """Append the day's moments; raises `SkipDay` if its history is missing or bad."""
         check_day(history, day)
         opens = session_open(day)
-        if day in history.minute_days:
+        if day in history.minute_bars:
             feed = day_feed(history, day, rules)
             session = feed.session
             ends = session.times + np.timedelta64(session.interval_minutes, "m")
@@ -394,15 +391,14 @@ class _Columns:
         else:
             # The modelled path's 1-minute bar k closes at path[k + 1]; by a moment k minutes
             # after the open, bars 0 .. k-1 are complete (as `Bars.until` counts them).
-            minutes = int((session_close(day) - opens).total_seconds() // 60)
-            knots_t, knots_v = path_knots(*_ohlc(history, day), minutes)
+            path = _minute_path(day, *_ohlc(history, day))
             elapsed = np.array(
-                [min((m - opens).total_seconds() // 60, minutes) for m in moments],
-                dtype=np.float64,
+                [min(int((m - opens).total_seconds() // 60), path.size - 1) for m in moments],
+                dtype=np.intp,
             )
-            spots = np.where(elapsed >= 1, np.interp(elapsed, knots_t, knots_v), np.nan)
+            spots = np.where(elapsed >= 1, path[elapsed], np.nan)
             clean = elapsed >= 1  # the modelled bars have no gaps, NaN or disorder
-            open_spot = float(np.interp(np.array([1.0]), knots_t, knots_v)[0])
+            open_spot = float(path[1])
         # The day's opening VIX (`check_day` found it), as `VolIndices.levels_at` gives it
         # during the session; moved with SPX as `RecordedDayFeed.vol_at` moves it.
         opening_vix = history.indices.vix.open_on(day)
@@ -636,6 +632,7 @@ def report_json(
     """One JSON object with every figure of the report."""
     trades = report.trades
     modelled = sum(t.modelled_chain for t in trades)
+    real_vx, estimated_vx = _vx_counts(trades)
     return {
         "track": str(track),
         "risk": str(risk),
@@ -672,9 +669,9 @@ def report_json(
             "has them (2007-04-02 ... 2021-12-23; weeklies interpolated between them, moved by "
             "the modelled change intraday), else off futures estimated from the VIX term "
             "structure (modelled)",
-            "vix_hedges": sum(t.vix_hedges for t in trades),
-            "vix_hedges_on_real_vx": _vx_counts(trades)[0],
-            "vix_hedges_on_estimated_vx": _vx_counts(trades)[1],
+            "vix_hedges": real_vx + estimated_vx,
+            "vix_hedges_on_real_vx": real_vx,
+            "vix_hedges_on_estimated_vx": estimated_vx,
         },
         "exits": exit_count(trades),
         "skipped": [{"day": f"{s.day:%Y-%m-%d}", "reason": s.reason} for s in report.skipped],
@@ -722,6 +719,7 @@ def report_text(
     """The report as a plain-text table, with what is modelled said plainly."""
     trades = report.trades
     modelled = sum(t.modelled_chain for t in trades)
+    real_vx, estimated_vx = _vx_counts(trades)
     lines = [
         f"backtest {track} {risk} {start:%Y-%m-%d} .. {end:%Y-%m-%d}: {len(report.outcomes)} "
         f"trading days, {len(trades)} trades, {len(report.no_trade_days)} no-trade days, "
@@ -736,9 +734,9 @@ def report_text(
         _table(report.overall),
         "",
         f"hedges taken {report.hedges_taken}: cost ${report.hedge_cost_usd:,.0f}, payoff "
-        f"${report.hedge_payoff_usd:,.0f}; of the {sum(t.vix_hedges for t in trades)} VIX "
-        f"hedges, {_vx_counts(trades)[0]} priced off real CFE VX settles, "
-        f"{_vx_counts(trades)[1]} off futures estimated from the VIX term structure (modelled)",
+        f"${report.hedge_payoff_usd:,.0f}; of the {real_vx + estimated_vx} VIX hedges, "
+        f"{real_vx} priced off real CFE VX settles, {estimated_vx} off futures estimated from "
+        "the VIX term structure (modelled)",
         f"exits: {exit_count(trades)}",
     ]
     for title, groups in (("by VIX regime", report.by_regime), ("by year", report.by_year)):

@@ -214,13 +214,15 @@ class RecordedDayFeed:
     #: The day's layer-1 indicator series, computed once over its whole 5-minute closes.
     trigger_series: TriggerSeries | None = field(init=False, default=None, repr=False)
 
+    def __post_init__(self) -> None:
+        if self.modelled_bars:
+            object.__setattr__(self, "clean_session", True)  # no check needed
+
     def _check_session(self) -> bool | None:
         # Whether the whole session is clean (None: not known yet). It is resampled and checked
         # once, from the second market state asked for: a feed serving a single moment (a
-        # 45-DTE daily mark) is cheaper checked as it is. Modelled bars need no check.
+        # 45-DTE daily mark) is cheaper checked as it is.
         object.__setattr__(self, "served", self.served + 1)
-        if self.modelled_bars:
-            object.__setattr__(self, "clean_session", True)
         if self.served == 2:
             # Disordered bars cannot be resampled whole: `market_at` resamples what it has seen.
             with contextlib.suppress(ValueError):
@@ -340,8 +342,7 @@ class RecordedDayFeed:
         # A session clean as a whole is clean up to any moment: only the feed's age can block.
         issues = _stale_issues(seen, moment) if clean else recent_bar_issues(seen, self.day, moment)
         vol = self.vol_at(moment)
-        # Indicators skip a bad bar once it is history; while recent it blocks the decision.
-        closes = _finite(np.concatenate([self.warmup, np.asarray(five.close, dtype=np.float64)]))
+        closes = self._closes(five)
         return MarketState(
             asof=moment,
             spot=seen.last_close if len(seen) else float("nan"),
@@ -363,6 +364,11 @@ class RecordedDayFeed:
             ),
         )
 
+    def _closes(self, five: Bars) -> NDArray[np.float64]:
+        # The warm-up and these 5-minute closes. Indicators skip a bad bar once it is history;
+        # while recent it blocks the decision (`recent_bar_issues`).
+        return _finite(np.concatenate([self.warmup, np.asarray(five.close, dtype=np.float64)]))
+
     def _triggers_upto(self, closes: NDArray[np.float64]) -> TriggerSeries | None:
         # The day's indicator series cut at these closes, once the whole day's 5-minute bars
         # are at hand (from the second market state); None when they are not, or when the
@@ -370,10 +376,7 @@ class RecordedDayFeed:
         if self.five_minute is None:
             return None
         if self.trigger_series is None:
-            day = _finite(
-                np.concatenate([self.warmup, np.asarray(self.five_minute.close, dtype=np.float64)])
-            )
-            whole = TriggerSeries.of(day, self.ad_line, self.hedge_rules)
+            whole = TriggerSeries.of(self._closes(self.five_minute), self.ad_line, self.hedge_rules)
             object.__setattr__(self, "trigger_series", whole)
         series = self.trigger_series
         if series is None or not np.array_equal(series.closes[: len(closes)], closes):

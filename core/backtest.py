@@ -154,37 +154,6 @@ class MarketPath(Protocol):
         ...
 
 
-@dataclass(frozen=True, slots=True)
-class MarketList:
-    """A `MarketPath` over market states already built (tests, short replays)."""
-
-    states: Sequence[MarketState]
-
-    @property
-    def asofs(self) -> Sequence[datetime]:
-        """Each state's moment."""
-        return [m.asof for m in self.states]
-
-    @property
-    def spots(self) -> NDArray[np.float64]:
-        """Each state's SPX."""
-        return np.array([m.spot for m in self.states], dtype=np.float64)
-
-    @property
-    def vix(self) -> NDArray[np.float64]:
-        """Each state's VIX."""
-        return np.array([m.vol.vix for m in self.states], dtype=np.float64)
-
-    @property
-    def clean(self) -> NDArray[np.bool_]:
-        """Whether each state is free of data issues."""
-        return np.array([not m.data_issues for m in self.states], dtype=np.bool_)
-
-    def market(self, index: int) -> MarketState:
-        """The state itself."""
-        return self.states[index]
-
-
 class HistoryDay(Protocol):
     """One historical day as the backtest sees it; each method may raise `SkipDay`."""
 
@@ -718,7 +687,6 @@ __all__ = [
     "Costs",
     "DayOutcome",
     "HistoryDay",
-    "MarketList",
     "MarketPath",
     "NoTrade",
     "Report",

@@ -174,6 +174,11 @@ class OpenCondor:
             return 1.0
         return math.sqrt((tau_now / self.entry_tau) * (t_entry / t_now))
 
+    @property
+    def marking_ivs(self) -> tuple[float, float, float, float]:
+        """Each leg's IV at entry, as marked (`leg_ivs`, or `entry_ivs` of the signal)."""
+        return self.leg_ivs if self.leg_ivs is not None else entry_ivs(self.signal)
+
     def closing_half_spreads(self, values: NDArray[np.float64]) -> NDArray[np.float64]:
         """Half spreads to close each leg now: the entry width, narrowing as a leg cheapens."""
         typical = modelled_half_spread(values)
@@ -229,8 +234,7 @@ def entry_ivs(signal: CondorSignal) -> tuple[float, float, float, float]:
 def _leg_arrays(position: OpenCondor) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     legs = position.signal.legs
     strikes = np.array([float(leg.strike) for leg in legs])
-    base = position.leg_ivs if position.leg_ivs is not None else entry_ivs(position.signal)
-    ivs = np.array(base) * position.iv_scale
+    ivs = np.array(position.marking_ivs) * position.iv_scale
     return strikes, ivs
 
 
@@ -1630,32 +1634,6 @@ def settle(
 QUIET_MARGIN = 1e-6
 
 
-def _clock_factors(position: OpenCondor, asofs: Sequence[datetime]) -> NDArray[np.float64]:
-    """`OpenCondor.clock_factor` at every moment of an ascending sequence, at once.
-
-    The variance clock to settlement is accumulated backwards from short spans between
-    consecutive moments (a `ClockSpan` is additive), instead of walking every day from each
-    moment to settlement.
-    """
-    n = len(asofs)
-    settles = position.signal.settles_at
-    t_entry = position.signal.t_years
-    t_now = np.array([position.t_years(a) for a in asofs], dtype=np.float64)
-    factors = np.ones(n, dtype=np.float64)
-    if position.entry_tau is None or position.entry_tau <= 0 or t_entry <= 0 or n == 0:
-        return factors
-    share = CALIBRATED.overnight_share
-    tau = np.empty(n, dtype=np.float64)
-    ahead = clock_span(asofs[-1], settles).tau_years(share)
-    tau[-1] = ahead
-    for i in range(n - 2, -1, -1):
-        ahead += clock_span(asofs[i], asofs[i + 1]).tau_years(share)
-        tau[i] = ahead
-    live = (t_now > 0) & (tau > 0)
-    factors[live] = np.sqrt((tau[live] / position.entry_tau) * (t_entry / t_now[live]))
-    return factors
-
-
 def quiet_bars(
     position: OpenCondor,
     asofs: Sequence[datetime],
@@ -1706,10 +1684,11 @@ def quiet_bars(
     if rows.size:
         live = [asofs[int(i)] for i in rows]
         s, tt = spots[rows], t[rows]
-        scale = (vix[rows] / position.entry_vix) * _clock_factors(position, live)
+        # The very factors `step` applies (the clock spans are remembered for it, too).
+        factors = np.array([position.clock_factor(a) for a in live], dtype=np.float64)
+        scale = (vix[rows] / position.entry_vix) * factors
         strikes = np.array([float(leg.strike) for leg in signal.legs])
-        base = position.leg_ivs if position.leg_ivs is not None else entry_ivs(signal)
-        ivs = np.array(base)[None, :] * scale[:, None]
+        ivs = np.array(position.marking_ivs)[None, :] * scale[:, None]
         forward = s * np.exp(position.carry * tt)
         values = black76_price(
             _IS_CALL[None, :], forward[:, None], strikes[None, :], tt[:, None], position.rate, ivs
