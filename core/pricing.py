@@ -365,6 +365,95 @@ def black76_greeks(
     return _masked_greeks(ok, delta, gamma, theta, vega, rho)
 
 
+@dataclass(frozen=True, slots=True)
+class OneGreeks:
+    """`Greeks` of one option, as floats (`black76_greeks_one`); same units."""
+
+    delta: float
+    gamma: float
+    theta_per_day: float
+    vega_per_vol_point: float
+    rho: float
+
+
+_NAN_GREEKS: Final = OneGreeks(math.nan, math.nan, math.nan, math.nan, math.nan)
+
+
+def black76_price_one(
+    is_call: bool, forward: float, strike: float, t_years: float, rate: float, iv: float
+) -> float:
+    """`black76_price` for one option, in plain floats: the hedge engine's per-bar path.
+
+    The engine prices a handful of options per bar (a condor's four legs, a roll's two new
+    strikes); for so few, NumPy's fixed cost per call is ten times the arithmetic. Same method:
+    discounted intrinsic value plus the out-of-the-money time value from Jäckel's normalised
+    `b`, but the wings use the erfcx form at every `s` (no small-`t` series). It agrees with
+    `black76_price` to 1e-10 relative and 1e-11 in absolute terms on index-sized prices
+    (tested), and is NaN on the same bad inputs.
+    """
+    if not (
+        math.isfinite(forward)
+        and math.isfinite(strike)
+        and math.isfinite(t_years)
+        and math.isfinite(rate)
+        and math.isfinite(iv)
+        and forward > 0
+        and strike > 0
+        and t_years >= 0
+        and iv >= 0
+    ):
+        return math.nan
+    intrinsic = max(forward - strike if is_call else strike - forward, 0.0)
+    s = iv * math.sqrt(t_years)
+    time_value = 0.0
+    if s > 0:
+        b = _otm_black_one(-abs(math.log(forward / strike)), s)
+        time_value = math.sqrt(forward) * math.sqrt(strike) * b
+    return math.exp(-rate * t_years) * (intrinsic + time_value)
+
+
+def black76_greeks_one(
+    is_call: bool, forward: float, strike: float, t_years: float, rate: float, iv: float
+) -> OneGreeks:
+    """`black76_greeks` for one option, in plain floats (see `black76_price_one`).
+
+    NaN where `black76_greeks` gives NaN: bad inputs, at expiry and at zero volatility.
+    """
+    price = black76_price_one(is_call, forward, strike, t_years, rate, iv)
+    if not (math.isfinite(price) and t_years > 0 and iv > 0):
+        return _NAN_GREEKS
+    sqrt_t = math.sqrt(t_years)
+    s = iv * sqrt_t
+    d1 = math.log(forward / strike) / s + 0.5 * s
+    df_r = math.exp(-rate * t_years)
+    pdf_d1 = _INV_SQRT_2PI * math.exp(-0.5 * d1 * d1)
+    delta = df_r * _ndtr_one(d1) if is_call else -df_r * _ndtr_one(-d1)
+    decay = forward * df_r * pdf_d1 * iv / (2.0 * sqrt_t)
+    return OneGreeks(
+        delta=delta,
+        gamma=df_r * pdf_d1 / (forward * s),
+        theta_per_day=(rate * price - decay) / _DAYS_PER_YEAR,
+        vega_per_vol_point=forward * df_r * pdf_d1 * sqrt_t * _PER_POINT,
+        rho=-t_years * price * _PER_POINT,
+    )
+
+
+def _ndtr_one(z: float) -> float:
+    return 0.5 * math.erfc(-z * _INV_SQRT_2)
+
+
+def _otm_black_one(x: float, s: float) -> float:
+    # `_otm_black` for one x <= 0, s > 0: near b_max the plain formula, else the erfcx form.
+    h = x / s
+    t = 0.5 * s
+    if h + t > _NEAR_MAX_D1:
+        b = math.exp(0.5 * x) * _ndtr_one(h + t) - math.exp(-0.5 * x) * _ndtr_one(h - t)
+    else:
+        tails = 0.5 * math.exp(-0.5 * (h * h + t * t))
+        b = tails * float(erfcx(-(h + t) * _INV_SQRT_2) - erfcx(-(h - t) * _INV_SQRT_2))
+    return max(b, 0.0)
+
+
 def bsm_implied_vol(
     price: ArrayLike,
     is_call: ArrayLike,

@@ -22,8 +22,10 @@ from core.pricing import (
     Greeks,
     IVReason,
     black76_greeks,
+    black76_greeks_one,
     black76_implied_vol,
     black76_price,
+    black76_price_one,
     bsm_greeks,
     bsm_implied_vol,
     bsm_price,
@@ -484,3 +486,69 @@ def test_invalid_pricing_inputs_give_nan_not_warnings():
     assert np.isnan(price[1:]).all()
     g = black76_greeks(True, [0.0, 100.0], 100.0, 0.5, 0.05, [0.2, -0.2])
     assert np.isnan(g.delta).all()
+
+
+# --- one option at a time (the hedge engine's per-bar path) ------------------------------------
+
+# Minutes to expiry through years: the engine marks 0DTE legs in their last minutes.
+any_years = st.floats(min_value=1e-8, max_value=3.0)
+
+
+@ORACLE
+@given(rights, underlyings, moneyness, years, rates, vols)
+def test_black76_one_matches_vollib(is_call, forward, m, t, r, iv):
+    strike = forward * m
+    f = flag(is_call)
+    price = black76_price_one(is_call, forward, strike, t, r, iv)
+    assert price == pytest.approx(vollib_black(f, forward, strike, t, r, iv), abs=ORACLE_TOL)
+    g = black76_greeks_one(is_call, forward, strike, t, r, iv)
+    for name in GREEK_NAMES:
+        expected = VOLLIB_BLACK_GREEKS[name](f, forward, strike, t, r, iv)
+        assert getattr(g, name) == pytest.approx(expected, abs=ORACLE_TOL), name
+
+
+@settings(max_examples=500, deadline=None)
+@given(rights, underlyings, moneyness, any_years, rates, vols)
+def test_black76_one_agrees_with_the_vectorised_pricer_to_the_last_minute(
+    is_call, forward, m, t, r, iv
+):
+    # Its wings use the erfcx form where the vectorised pricer uses Jaeckel's small-t series:
+    # agreement to 1e-10 relative (1e-11 of the forward absolute) down to a second to expiry.
+    strike = forward * m
+    one = black76_price_one(is_call, forward, strike, t, r, iv)
+    vectorised = scalar(black76_price(is_call, forward, strike, t, r, iv))
+    assert one == pytest.approx(vectorised, rel=1e-10, abs=1e-11 * forward)
+    g_one = black76_greeks_one(is_call, forward, strike, t, r, iv)
+    g_vec = black76_greeks(is_call, forward, strike, t, r, iv)
+    for name in GREEK_NAMES:
+        expected = greek(g_vec, name)
+        assert getattr(g_one, name) == pytest.approx(expected, rel=1e-10, abs=1e-12), name
+
+
+@pytest.mark.parametrize(
+    ("forward", "strike", "t", "r", "iv"),
+    [
+        (-1.0, 100.0, 0.5, 0.05, 0.2),
+        (100.0, 0.0, 0.5, 0.05, 0.2),
+        (100.0, 100.0, -0.1, 0.05, 0.2),
+        (100.0, 100.0, 0.5, 0.05, -0.2),
+        (math.nan, 100.0, 0.5, 0.05, 0.2),
+        (100.0, 100.0, 0.5, math.inf, 0.2),
+    ],
+)
+def test_black76_one_is_nan_where_the_vectorised_pricer_is(forward, strike, t, r, iv):
+    assert math.isnan(scalar(black76_price(True, forward, strike, t, r, iv)))
+    assert math.isnan(black76_price_one(True, forward, strike, t, r, iv))
+    assert all(
+        math.isnan(getattr(black76_greeks_one(False, forward, strike, t, r, iv), name))
+        for name in GREEK_NAMES
+    )
+
+
+def test_black76_one_at_expiry_or_zero_vol_is_discounted_intrinsic_without_greeks():
+    assert black76_price_one(True, 105.0, 100.0, 0.0, 0.05, 0.2) == 5.0
+    assert black76_price_one(False, 90.0, 100.0, 1.0, 0.05, 0.0) == pytest.approx(
+        10.0 * math.exp(-0.05), rel=1e-15
+    )
+    at_expiry = black76_greeks_one(True, 105.0, 100.0, 0.0, 0.05, 0.2)
+    assert all(math.isnan(getattr(at_expiry, name)) for name in GREEK_NAMES)
