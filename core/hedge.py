@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_EVEN, Decimal
@@ -870,6 +870,25 @@ def _hedge_actions(
 # --- SPX side: close, roll, call debit spreads, parity --------------------------------------------
 
 
+@dataclass(frozen=True, slots=True)
+class _Priced:
+    """An action as the recommendation weighs it; its card text is written only when shown.
+
+    Most tested bars repeat the alert already sent (`step`), so the words and the rounding of
+    every figure are put off until an alert is actually issued.
+    """
+
+    instrument: Instrument
+    expected_cost_usd: Decimal
+    feasible: bool
+    render: Callable[[], HedgeAction]
+
+    @classmethod
+    def of(cls, action: HedgeAction) -> _Priced:
+        """An action already written out."""
+        return cls(action.instrument, action.expected_cost_usd, action.feasible, lambda: action)
+
+
 def _max_loss_left(position: OpenCondor, position_mark: PositionMark) -> float:
     width = float(position.signal.width_points)
     return max(width - position_mark.value_points, 0.0) * float(SPX_MULTIPLIER) * position.contracts
@@ -903,7 +922,7 @@ def _close_and_roll(
     position_mark: PositionMark,
     side: Wing,
     horizon_days: float,
-) -> list[HedgeAction]:
+) -> list[_Priced]:
     signal = position.signal
     n = position.contracts * float(SPX_MULTIPLIER)
     t = position_mark.t_years
@@ -912,10 +931,12 @@ def _close_and_roll(
     mid, natural = _spread_quote(position, spot, t, wing)
     bp = _buying_power(position)
     close_cost = (natural - mid) * n
+    close_expected = _usd(close_cost)
     short_leg = signal.legs[wing[0]]
     width = float(signal.put_width_points if side is Wing.PUT else signal.call_width_points)
-    actions = [
-        HedgeAction(
+
+    def close() -> HedgeAction:
+        return HedgeAction(
             instrument=Instrument.CLOSE,
             layer=3,
             description=(
@@ -924,14 +945,15 @@ def _close_and_roll(
             ),
             contracts=position.contracts,
             cost_usd=_usd(natural * n),
-            expected_cost_usd=_usd(close_cost),
+            expected_cost_usd=close_expected,
             annualised_cost_pct=_annualise(close_cost, bp, horizon_days),
             notes=(
                 f"locks in the {side} side; frees ${width * n:,.0f} of buying power",
                 "closing prices modelled from entry IVs and entry bid/ask widths",
             ),
         )
-    ]
+
+    actions = [_Priced(Instrument.CLOSE, close_expected, True, close)]
     # Roll: buy back the tested spread, sell the same width again as far from spot as the
     # original short was at entry, same expiry.
     entry_gap = abs(float(signal.spot) - float(short_leg.strike))
@@ -956,10 +978,12 @@ def _close_and_roll(
         return actions  # nothing left to sell that far out: a roll is just a close
     net = natural - new_natural  # > 0: net debit
     roll_cost = (natural - mid + new_mid - new_natural) * n
+    roll_expected = _usd(roll_cost)
     credit_after = float(position.fill_credit) - net
     max_loss_after = (width - credit_after) * n
-    actions.append(
-        HedgeAction(
+
+    def roll() -> HedgeAction:
+        return HedgeAction(
             instrument=Instrument.ROLL,
             layer=3,
             description=(
@@ -968,7 +992,7 @@ def _close_and_roll(
             ),
             contracts=position.contracts,
             cost_usd=_usd(net * n),
-            expected_cost_usd=_usd(roll_cost),
+            expected_cost_usd=roll_expected,
             annualised_cost_pct=_annualise(roll_cost, bp, horizon_days),
             notes=(
                 f"max loss becomes ${max_loss_after:,.0f} "
@@ -976,7 +1000,8 @@ def _close_and_roll(
                 "new strikes priced at the tested short's IV (modelled)",
             ),
         )
-    )
+
+    actions.append(_Priced(Instrument.ROLL, roll_expected, True, roll))
     return actions
 
 
@@ -985,7 +1010,7 @@ def _call_side_actions(
     position_mark: PositionMark,
     rules: HedgeRules,
     horizon_days: float,
-) -> list[HedgeAction]:
+) -> list[_Priced]:
     """SPX call debit spread below the short call, and rolling the untested put side up."""
     signal = position.signal
     n_contracts = position.contracts
@@ -995,7 +1020,7 @@ def _call_side_actions(
     short_call = float(signal.short_call.strike)
     width = float(signal.call_width_points)
     exposure = -position_mark.delta_usd_per_point  # > 0: the condor loses as SPX rises
-    actions: list[HedgeAction] = []
+    actions: list[_Priced] = []
     bp = _buying_power(position)
     if t > 0 and exposure > 0:
         strikes = (short_call - width, short_call)
@@ -1010,8 +1035,10 @@ def _call_side_actions(
             count = max(round(rules.hedge_ratio[1] * exposure / delta_per), 1)
             ratio = count * delta_per / exposure
             expected = slip * 100.0 * count
-            actions.append(
-                HedgeAction(
+            spread_expected = _usd(expected)
+
+            def spread() -> HedgeAction:
+                return HedgeAction(
                     instrument=Instrument.SPX_CALL_DEBIT_SPREAD,
                     layer=1,
                     description=(
@@ -1020,7 +1047,7 @@ def _call_side_actions(
                     ),
                     contracts=count,
                     cost_usd=_usd((debit + slip) * 100.0 * count),
-                    expected_cost_usd=_usd(expected),
+                    expected_cost_usd=spread_expected,
                     annualised_cost_pct=_annualise(expected, bp, horizon_days),
                     hedge_ratio=(ratio, ratio, ratio),
                     notes=(
@@ -1028,7 +1055,8 @@ def _call_side_actions(
                         "priced at the short call's IV (modelled)",
                     ),
                 )
-            )
+
+            actions.append(_Priced(Instrument.SPX_CALL_DEBIT_SPREAD, spread_expected, True, spread))
     # Roll the untested put side up: buy back the put spread, sell one closer to spot.
     put_mid, put_natural = _spread_quote(position, spot, t, (1, 0))
     put_width = float(signal.put_width_points)
@@ -1046,8 +1074,10 @@ def _call_side_actions(
         extra = new_natural - put_natural
         if extra >= MIN_SALE_POINTS:
             cost = (put_natural - put_mid + new_mid - new_natural) * n
-            actions.append(
-                HedgeAction(
+            roll_expected = _usd(cost)
+
+            def roll_up() -> HedgeAction:
+                return HedgeAction(
                     instrument=Instrument.ROLL_UNTESTED,
                     layer=3,
                     description=(
@@ -1056,14 +1086,15 @@ def _call_side_actions(
                     ),
                     contracts=n_contracts,
                     cost_usd=_usd(-extra * n),
-                    expected_cost_usd=_usd(cost),
+                    expected_cost_usd=roll_expected,
                     annualised_cost_pct=_annualise(cost, bp, horizon_days),
                     notes=(
                         f"adds {extra:.2f} of credit: break-even high moves up by as much",
                         "the put side moves closer to spot: a reversal now hurts both sides",
                     ),
                 )
-            )
+
+            actions.append(_Priced(Instrument.ROLL_UNTESTED, roll_expected, True, roll_up))
     return actions
 
 
@@ -1138,10 +1169,25 @@ def _alert_id(prefix: str, signal_id: str, asof: datetime, what: str) -> str:
     return f"{prefix}-{hashlib.sha256(text.encode()).hexdigest()[:12]}"
 
 
-def _recommend(actions: list[HedgeAction]) -> tuple[HedgeAction, ...]:
+def _best(actions: Sequence[_Priced]) -> int:
+    # The cheapest feasible action (the first on a tie), or the cheapest if none is feasible.
     candidates = [i for i, a in enumerate(actions) if a.feasible] or list(range(len(actions)))
-    best = min(candidates, key=lambda i: (actions[i].expected_cost_usd, i))
-    return tuple(replace(a, recommended=i == best) for i, a in enumerate(actions))
+    return min(candidates, key=lambda i: (actions[i].expected_cost_usd, i))
+
+
+@dataclass(frozen=True, slots=True)
+class _Assessment:
+    """A tested side with its actions priced and one recommended; `alert` writes the alert."""
+
+    side: Wing
+    actions: tuple[_Priced, ...]
+    best: int
+    alert: Callable[[], HedgeAlert]
+
+    @property
+    def recommended(self) -> Instrument:
+        """The instrument the alert recommends."""
+        return self.actions[self.best].instrument
 
 
 def evaluate(
@@ -1157,9 +1203,20 @@ def evaluate(
     Returns None when neither side is tested, a `NoHedge` when the data cannot support a
     decision (gaps, NaN, stale bars), else a `HedgeAlert` with every priced action and one
     recommended. `position_mark`: the mark of this position at `market` and `asof` if the
-    caller already has it (`step` does), saving a second pricing.
+    caller already has it, saving a second pricing.
     """
-    position = position.at(market.vol.vix, asof)
+    assessed = _assess(position.at(market.vol.vix, asof), market, rules, asof, position_mark)
+    return assessed.alert() if isinstance(assessed, _Assessment) else assessed
+
+
+def _assess(
+    position: OpenCondor,
+    market: MarketState,
+    rules: HedgeRules,
+    asof: datetime,
+    position_mark: PositionMark | None,
+) -> _Assessment | NoHedge | None:
+    # `evaluate` for a position already re-marked at `asof` (`OpenCondor.at`).
     signal = position.signal
     if market.data_issues or not math.isfinite(market.spot) or market.spot <= 0:
         reasons = market.data_issues or (f"SPX price is {market.spot}",)
@@ -1180,64 +1237,109 @@ def evaluate(
     agree = triggers_agree(readings, rules)
     horizon = _horizon_days(position, asof, rules)
     actions = _close_and_roll(position, position_mark, side, horizon)
-    day = asof.astimezone(NEW_YORK).date()
+    vix_actions: list[HedgeAction] = []
+    front: _VixSeries | None = None
+    persist = agree and market.vol.vix9d > market.vol.vix
     if side is Wing.PUT:
-        front = _vix_series(day, asof, market.vol, 1.0)
-        lead = (
-            f"put side tested: SPX {market.spot:.2f} is {position_mark.put_distance_points:.1f} "
-            f"points ({position_mark.put_distance_em:.2f} expected moves) above the "
-            f"{signal.short_put.strike} short put. Nearest VIX series settles "
-            f"{front.settlement:%a %Y-%m-%d}, {front.days:.1f} days away"
-        )
+        front = _vix_series(asof.astimezone(NEW_YORK).date(), asof, market.vol, 1.0)
         if agree:
-            actions += _hedge_actions(position, position_mark, market, rules, horizon, 1, front)
-            persist = market.vol.vix9d > market.vol.vix
-            if persist:
-                mid_series = _vix_series(day, asof, market.vol, rules.midterm_days[0])
-                if mid_series.days <= rules.midterm_days[1]:
-                    actions += _hedge_actions(
-                        position, position_mark, market, rules, horizon, 2, mid_series
-                    )
-            rationale = f"{lead}. Triggers agree: layer-1 VIX hedges priced"
-            if persist:
-                rationale += "; VIX9D above VIX (stress priced to persist): layer 2 priced"
-        else:
-            rationale = f"{lead}. Triggers do not agree: no VIX hedge; close or roll priced"
+            vix_actions += _vix_hedges(position, position_mark, market, rules, asof, horizon, front)
     else:
         actions += _call_side_actions(position, position_mark, rules, horizon)
-        rationale = (
-            f"call side tested: SPX {market.spot:.2f} is {position_mark.call_distance_points:.1f} "
-            f"points below the {signal.short_call.strike} short call. No VIX hedge: VIX usually "
-            "falls as SPX rallies, so VIX calls would add to the loss; SPX call debit spread, "
-            "roll or close instead"
-        )
     if market.chain is not None and not market.chain.modelled:
-        actions += scan_parity(market.chain, rules, signal.expiry)
+        vix_actions += scan_parity(market.chain, rules, signal.expiry)
+    actions += [_Priced.of(a) for a in vix_actions]
     if side is Wing.PUT and not agree:
-        actions.append(
-            HedgeAction(
-                instrument=Instrument.HOLD,
-                layer=3,
-                description="hold and monitor: the layer-3 rules still apply",
-                contracts=0,
-                cost_usd=Decimal(0),
-                expected_cost_usd=Decimal(0),
-                annualised_cost_pct=0.0,
-                notes=("the triggers do not confirm the move; re-evaluated every bar",),
-            )
+        actions.append(_Priced.of(_HOLD))
+    best = _best(actions)
+
+    def alert() -> HedgeAlert:
+        rationale = _rationale(
+            position, market.spot, position_mark, front, agree=agree, persist=persist
         )
-    return HedgeAlert(
-        alert_id=_alert_id("hg", signal.signal_id, asof, side),
-        signal_id=signal.signal_id,
-        asof=asof,
-        side_tested=side,
-        position=position_mark,
-        triggers=readings,
-        actions=_recommend(actions),
-        rationale=rationale,
-        data=market.data,
-        rule_version=rules.rule_version,
+        written = [a.render() for a in actions]
+        written[best] = replace(written[best], recommended=True)
+        return HedgeAlert(
+            alert_id=_alert_id("hg", signal.signal_id, asof, side),
+            signal_id=signal.signal_id,
+            asof=asof,
+            side_tested=side,
+            position=position_mark,
+            triggers=readings,
+            actions=tuple(written),
+            rationale=rationale,
+            data=market.data,
+            rule_version=rules.rule_version,
+        )
+
+    return _Assessment(side=side, actions=tuple(actions), best=best, alert=alert)
+
+
+def _vix_hedges(
+    position: OpenCondor,
+    position_mark: PositionMark,
+    market: MarketState,
+    rules: HedgeRules,
+    asof: datetime,
+    horizon_days: float,
+    front: _VixSeries,
+) -> list[HedgeAction]:
+    # Layer 1 on the front VIX series; layer 2 on a mid-term one when VIX9D is above VIX.
+    actions = _hedge_actions(position, position_mark, market, rules, horizon_days, 1, front)
+    if market.vol.vix9d > market.vol.vix:
+        day = asof.astimezone(NEW_YORK).date()
+        mid_series = _vix_series(day, asof, market.vol, rules.midterm_days[0])
+        if mid_series.days <= rules.midterm_days[1]:
+            actions += _hedge_actions(
+                position, position_mark, market, rules, horizon_days, 2, mid_series
+            )
+    return actions
+
+
+def _rationale(
+    position: OpenCondor,
+    spot: float,
+    position_mark: PositionMark,
+    front: _VixSeries | None,
+    *,
+    agree: bool,
+    persist: bool,
+) -> str:
+    # Why the alert prices what it prices, in words (`front`: the put side's VIX series).
+    signal = position.signal
+    if front is None:
+        return (
+            f"call side tested: SPX {spot:.2f} is "
+            f"{position_mark.call_distance_points:.1f} points below the "
+            f"{signal.short_call.strike} short call. No VIX hedge: VIX usually falls as SPX "
+            "rallies, so VIX calls would add to the loss; SPX call debit spread, roll or "
+            "close instead"
+        )
+    lead = (
+        f"put side tested: SPX {spot:.2f} is "
+        f"{position_mark.put_distance_points:.1f} points "
+        f"({position_mark.put_distance_em:.2f} expected moves) above the "
+        f"{signal.short_put.strike} short put. Nearest VIX series settles "
+        f"{front.settlement:%a %Y-%m-%d}, {front.days:.1f} days away"
     )
+    if not agree:
+        return f"{lead}. Triggers do not agree: no VIX hedge; close or roll priced"
+    rationale = f"{lead}. Triggers agree: layer-1 VIX hedges priced"
+    if persist:
+        rationale += "; VIX9D above VIX (stress priced to persist): layer 2 priced"
+    return rationale
+
+
+_HOLD = HedgeAction(
+    instrument=Instrument.HOLD,
+    layer=3,
+    description="hold and monitor: the layer-3 rules still apply",
+    contracts=0,
+    cost_usd=Decimal(0),
+    expected_cost_usd=Decimal(0),
+    annualised_cost_pct=0.0,
+    notes=("the triggers do not confirm the move; re-evaluated every bar",),
+)
 
 
 # --- layer 3: exits --------------------------------------------------------------------------
@@ -1514,24 +1616,24 @@ def step(
                 ),
                 events,
             )
-    # `evaluate` re-marks at the same VIX and moment; with an entry VIX that is this very mark.
-    reuse = position_mark if position.entry_vix is not None else None
-    alert = evaluate(position, market, rules, asof, position_mark=reuse)
-    if isinstance(alert, NoHedge):
-        if alert.reasons != state.last_no_hedge:
-            events.append(alert)
-        return replace(state, last_no_hedge=alert.reasons), events
-    if alert is None:
+    # The position is already re-marked at `asof`, and `position_mark` is its mark.
+    assessed = _assess(position, market, rules, asof, position_mark)
+    if isinstance(assessed, NoHedge):
+        if assessed.reasons != state.last_no_hedge:
+            events.append(assessed)
+        return replace(state, last_no_hedge=assessed.reasons), events
+    if assessed is None:
         return replace(state, last_no_hedge=()), events
-    recommended = alert.recommended
-    last = _last_for(state, alert.side_tested)
+    last = _last_for(state, assessed.side)
     new = (
         last is None
-        or last[1] is not recommended.instrument
+        or last[1] is not assessed.recommended
         or asof - last[0] >= timedelta(minutes=rules.realert_minutes)
     )
     if not new:
-        return state, events
+        return state, events  # the alert already sent stands: nothing is written
+    alert = assessed.alert()
+    recommended = alert.recommended
     events.append(alert)
     others = tuple(x for x in state.last_alert_at if x[0] is not alert.side_tested)
     held = state.held
