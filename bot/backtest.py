@@ -118,6 +118,8 @@ class History:
     minute_bars: dict[date, Bars] = field(default_factory=dict)
     #: Each breadth series' whole A/D line, by `id` of the series in `breadth`.
     ad_lines: dict[int, NDArray[np.float64]] = field(default_factory=dict)
+    #: `check_day`'s verdict by day: None when the day is good, else why it is skipped.
+    day_checks: dict[date, str | None] = field(default_factory=dict)
 
     @classmethod
     def load(cls, data_dir: Path) -> History:
@@ -140,9 +142,30 @@ class History:
             vx=load_vx_history(vx_file) if vx_file.exists() else None,
         )
 
+    def fresh(self, **changes: Any) -> History:
+        """A copy with `changes` applied and nothing remembered (feeds, A/D lines, checks).
+
+        Use it, not `dataclasses.replace`, to change the data: what is remembered was worked
+        out from the data as it was.
+        """
+        return replace(self, feeds={}, ad_lines={}, day_checks={}, **changes)
+
 
 def check_day(history: History, day: date) -> None:
     """Raise `SkipDay` naming what is missing or bad in the day's daily history."""
+    if day not in history.day_checks:
+        try:
+            _check_day(history, day)
+        except SkipDay as skip:
+            history.day_checks[day] = skip.reason
+        else:
+            history.day_checks[day] = None
+    reason = history.day_checks[day]
+    if reason is not None:
+        raise SkipDay(reason)
+
+
+def _check_day(history: History, day: date) -> None:
     spx = history.spx
     if day not in spx:
         raise SkipDay(f"no SPX daily OHLC for {day:%Y-%m-%d} in {spx.source}")
@@ -202,12 +225,16 @@ def _minute_path(
 ) -> NDArray[np.float64]:
     # The modelled level at each whole minute of the session: bar k opens at path[k] and
     # closes at path[k + 1].
-    minutes = int((session_close(day) - session_open(day)).total_seconds() // 60)
+    minutes = _session_minutes(day)
     knots_t, knots_v = path_knots(open_, high, low, close, minutes)
     path: NDArray[np.float64] = np.interp(
         np.arange(minutes + 1, dtype=np.float64), knots_t, knots_v
     )
     return path
+
+
+def _session_minutes(day: date) -> int:
+    return int((session_close(day) - session_open(day)).total_seconds() // 60)
 
 
 def synthetic_bars(day: date, open_: float, high: float, low: float, close: float) -> Bars:
@@ -390,15 +417,19 @@ class _Columns:
             open_spot = feed.open_spot
         else:
             # The modelled path's 1-minute bar k closes at path[k + 1]; by a moment k minutes
-            # after the open, bars 0 .. k-1 are complete (as `Bars.until` counts them).
-            path = _minute_path(day, *_ohlc(history, day))
+            # after the open, bars 0 .. k-1 are complete (as `Bars.until` counts them). The
+            # path is interpolated at just those minutes and minute 1 (the first close):
+            # np.interp values each point on its own, so these are `_minute_path`'s values.
+            minutes = _session_minutes(day)
+            knots_t, knots_v = path_knots(*_ohlc(history, day), minutes)
             elapsed = np.array(
-                [min(int((m - opens).total_seconds() // 60), path.size - 1) for m in moments],
+                [min(int((m - opens).total_seconds() // 60), minutes) for m in moments],
                 dtype=np.intp,
             )
-            spots = np.where(elapsed >= 1, path[elapsed], np.nan)
+            levels = np.interp(np.append(elapsed, 1).astype(np.float64), knots_t, knots_v)
+            spots = np.where(elapsed >= 1, levels[:-1], np.nan)
             clean = elapsed >= 1  # the modelled bars have no gaps, NaN or disorder
-            open_spot = float(path[1])
+            open_spot = float(levels[-1])
         # The day's opening VIX (`check_day` found it), as `VolIndices.levels_at` gives it
         # during the session; moved with SPX as `RecordedDayFeed.vol_at` moves it.
         opening_vix = history.indices.vix.open_on(day)

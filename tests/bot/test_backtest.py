@@ -42,7 +42,7 @@ def history() -> History:
 
 
 def _fresh(history: History, **changes: object) -> History:
-    return replace(history, feeds={}, **changes)  # type: ignore[arg-type]
+    return history.fresh(**changes)
 
 
 def _run(history: History, track: Track, start: date, end: date):

@@ -6,7 +6,6 @@ Expected settles are written by hand from the raw Cboe CFE contract files of the
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import date, datetime
 from pathlib import Path
 
@@ -126,7 +125,7 @@ def test_a_zero_settle_and_a_bad_date_and_order_are_refused(tmp_path: Path) -> N
 def test_the_feed_serves_the_previous_close_intraday_and_the_days_own_at_settlement(
     history: History,
 ) -> None:
-    feed = day_feed(replace(history, feeds={}), date(2011, 8, 8), HedgeRules())
+    feed = day_feed(history.fresh(), date(2011, 8, 8), HedgeRules())
     intraday = feed.vol_at(at(date(2011, 8, 8), 10))
     assert intraday.vx_curve is not None
     assert intraday.vx_curve.trade_date == date(2011, 8, 5)
@@ -158,7 +157,7 @@ def backtest(source: History) -> Report:
 
 @pytest.fixture(scope="module")
 def hedged(history: History) -> Report:
-    return backtest(replace(history, feeds={}))
+    return backtest(history.fresh())
 
 
 def test_a_vx_hedge_valued_at_the_close_is_worth_the_real_settle(
@@ -166,7 +165,7 @@ def test_a_vx_hedge_valued_at_the_close_is_worth_the_real_settle(
 ) -> None:
     (trade,) = hedged.trades
     position = OpenCondor.from_signal(trade.signal, 10, entry_vix=trade.entry_vix)
-    feed = day_feed(replace(history, feeds={}), date(2011, 8, 5), HedgeRules())
+    feed = day_feed(history.fresh(), date(2011, 8, 5), HedgeRules())
     _, closing, _ = feed.settlement()
     hedge = HeldHedge(
         instrument=Instrument.VX_FUTURE,
@@ -198,14 +197,14 @@ def test_backtest_hedge_is_priced_off_real_settles_and_labelled(
     assert shown["hedge"]["vix_hedges_on_real_vx"] == shown["hedge"]["vix_hedges"] >= 1
     assert shown["hedge"]["vix_hedges_on_estimated_vx"] == 0
 
-    estimated = backtest(replace(history, feeds={}, vx=None))
+    estimated = backtest(history.fresh(vx=None))
     (modelled,) = estimated.trades
     assert not any(m.startswith(REAL_VX_LABEL) for m in modelled.result.data.modelled)
     assert modelled.held_usd == trade.held_usd  # only the hedge's valuation changed
     assert modelled.hedge_payoff_usd != trade.hedge_payoff_usd
 
     # At that settlement the September future is exactly its real settle (U11: 32.05).
-    feed = day_feed(replace(history, feeds={}), date(2011, 9, 16), HedgeRules())
+    feed = day_feed(history.fresh(), date(2011, 9, 16), HedgeRules())
     _, closing, _ = feed.settlement()
     price, note = estimate_future(closing, 0.01, date(2011, 9, 21))
     assert price == 32.05
