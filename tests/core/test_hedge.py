@@ -314,6 +314,23 @@ def test_step_fires_an_exit_once_and_does_not_repeat_alerts(position, signal):
     assert events == []
 
 
+@pytest.mark.parametrize("entry_vix", [21.0, None])
+def test_step_alerts_exactly_what_evaluate_says_at_the_bar(signal, entry_vix):
+    # step re-marks the position once for the bar (VIX ratio and trading-time factor); its
+    # alert must be evaluate's for the position as opened, also without an entry VIX (the
+    # factor was once applied twice there).
+    position = OpenCondor.from_signal(signal, RULES.contracts, entry_vix=entry_vix)
+    spot = float(signal.short_put.strike) + 8
+    asof = ENTRY + timedelta(hours=5)
+    market = _market(spot, asof, _rising(end=spot), vol=_vol(vix=24.0))
+    _, events = step(position, EngineState(), market, RULES, asof)
+    expected = evaluate(position, market, RULES, asof)
+    assert isinstance(expected, HedgeAlert)
+    assert events == [expected]
+    # the mark in the alert is the position marked once at the bar
+    assert expected.position == mark(position.at(24.0, asof), spot, asof)
+
+
 def test_day_result_scores_with_and_without_management(position, signal):
     state = EngineState()
     close = datetime(2023, 3, 22, 16, 0, tzinfo=NEW_YORK)
