@@ -36,7 +36,7 @@ from core.hedge import (
     step,
 )
 from core.rules import CondorRules, HedgeRules
-from core.surface import model_chain
+from core.surface import IndexLevels, model_chain
 from core.types import CondorSignal, DataStamp, Event, NoTradeCode, NoTradeDay, Risk, Track
 from core.vix import VxCurve
 
@@ -96,24 +96,37 @@ def _ad_line(data_dir: Path, day: date) -> tuple[np.ndarray | None, str]:
     )
 
 
-def _intraday_vol(
-    indices: VolIndices,
-    day: date,
-    spot: float,
-    open_spot: float,
-    rules: HedgeRules,
-    vx_curve: VxCurve | None = None,
-) -> VolIndexLevels:
-    opening = indices.levels_at(session_open(day) + timedelta(minutes=1))
+@dataclass(frozen=True, slots=True, kw_only=True)
+class _Opening:
+    """The day's constants of the intraday VIX model (`RecordedDayFeed.vol_at`)."""
+
+    levels: IndexLevels
+    vvix: float
+    beta: float
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class _CurveUse:
+    """What the intraday VIX model makes of the VX curve known at a moment of the day."""
+
+    known: VxCurve | None
+    curve: VxCurve | None
+    curve_close: tuple[float, float, float] | None
+    modelled: str
+
+
+def _opening(indices: VolIndices, day: date, rules: HedgeRules) -> _Opening:
+    levels = indices.levels_at(session_open(day) + timedelta(minutes=1))
     _, vvix = indices.vvix.latest_at_or_before(day - timedelta(days=1))
-    beta = rules.sensitivity.vix_pct_per_spx_pct.mid
-    scale = max(1.0 + beta * (spot / open_spot - 1.0), 0.2)
-    curve, curve_close = _with_closes(indices, vx_curve)
-    return VolIndexLevels(
-        vix=opening.vix * scale,
-        vix9d=opening.vix9d * scale,
-        vix3m=opening.vix3m * scale,
-        vvix=vvix,
+    return _Opening(levels=levels, vvix=vvix, beta=rules.sensitivity.vix_pct_per_spx_pct.mid)
+
+
+def _curve_use(indices: VolIndices, day: date, beta: float, known: VxCurve | None) -> _CurveUse:
+    curve, curve_close = _with_closes(indices, known)
+    return _CurveUse(
+        known=known,
+        curve=curve,
+        curve_close=curve_close,
         modelled=(
             f"intraday VIX/VIX9D/VIX3M modelled: {day:%Y-%m-%d} opening values moved by "
             f"{beta:g}% per 1% SPX change since the open; VVIX previous close"
@@ -124,8 +137,21 @@ def _intraday_vol(
                 else ""
             )
         ),
-        vx_curve=curve,
-        vx_curve_close=curve_close,
+    )
+
+
+def _moved(opening: _Opening, use: _CurveUse, spot: float, open_spot: float) -> VolIndexLevels:
+    # The day's opening levels moved with SPX since the open.
+    scale = max(1.0 + opening.beta * (spot / open_spot - 1.0), 0.2)
+    levels = opening.levels
+    return VolIndexLevels(
+        vix=levels.vix * scale,
+        vix9d=levels.vix9d * scale,
+        vix3m=levels.vix3m * scale,
+        vvix=opening.vvix,
+        modelled=use.modelled,
+        vx_curve=use.curve,
+        vx_curve_close=use.curve_close,
     )
 
 
@@ -145,6 +171,10 @@ def _with_closes(
         indices.vix9d.close_on(day),
         indices.vix3m.close_on(day),
     )
+
+
+def _last_close(seen: Bars) -> float:
+    return float(seen.close[-1]) if len(seen) else float("nan")
 
 
 def _finite(values: NDArray[np.float64]) -> NDArray[np.float64]:
@@ -213,6 +243,19 @@ class RecordedDayFeed:
     modelled_bars: bool = False
     #: The day's layer-1 indicator series, computed once over its whole 5-minute closes.
     trigger_series: TriggerSeries | None = field(init=False, default=None, repr=False)
+    #: The warm-up and `five_minute` closes that `trigger_series` was computed on.
+    _day_closes: NDArray[np.float64] | None = field(
+        init=False, default=None, repr=False, compare=False
+    )
+    #: How many of the warm-up and `five_minute` closes up to each 5-minute bar are finite
+    #: (entry k: through the first k bars), once `five_minute` is at hand and in order.
+    _finite_upto: NDArray[np.intp] | None = field(
+        init=False, default=None, repr=False, compare=False
+    )
+    #: The day's constants of the intraday VIX model, looked up on first use.
+    _vol_opening: _Opening | None = field(init=False, default=None, repr=False, compare=False)
+    #: The VX curve last served and what the intraday VIX model made of it.
+    _vol_curve: _CurveUse | None = field(init=False, default=None, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if self.modelled_bars:
@@ -277,8 +320,7 @@ class RecordedDayFeed:
 
     def spot_at(self, moment: datetime) -> float:
         """SPX at `moment`: the close of the last completed bar (NaN if none)."""
-        seen = self.session.until(moment)
-        return seen.last_close if len(seen) else float("nan")
+        return _last_close(self.session.until(moment))
 
     def chain_at(
         self, moment: datetime, expiries: Sequence[tuple[str, date]] | None = None
@@ -319,15 +361,21 @@ class RecordedDayFeed:
         With a VX history, they carry the real VX curve known at `moment` (the previous
         trading day's settles during the session: `VxHistory.known_at`).
         """
-        spot = self.spot_at(moment)
-        return _intraday_vol(
-            self.indices,
-            self.day,
-            spot if spot == spot else self.open_spot,
-            self.open_spot,
-            self.hedge_rules,
-            self.vx.known_at(moment) if self.vx is not None else None,
-        )
+        return self._vol(moment, self.spot_at(moment))
+
+    def _vol(self, moment: datetime, spot: float) -> VolIndexLevels:
+        # The opening levels are looked up once a day, and what is made of a VX curve once
+        # per curve (during the session there is one: the previous day's).
+        known = self.vx.known_at(moment) if self.vx is not None else None
+        opening = self._vol_opening
+        if opening is None:
+            opening = _opening(self.indices, self.day, self.hedge_rules)
+            object.__setattr__(self, "_vol_opening", opening)
+        use = self._vol_curve
+        if use is None or use.known is not known:
+            use = _curve_use(self.indices, self.day, opening.beta, known)
+            object.__setattr__(self, "_vol_curve", use)
+        return _moved(opening, use, spot if spot == spot else self.open_spot, self.open_spot)
 
     def market_at(self, moment: datetime, chain: OptionChain) -> MarketState:
         """What the engine sees at `moment`."""
@@ -341,13 +389,19 @@ class RecordedDayFeed:
             five = seen.resample(5).until(moment) if len(seen) else seen
         # A session clean as a whole is clean up to any moment: only the feed's age can block.
         issues = _stale_issues(seen, moment) if clean else recent_bar_issues(seen, self.day, moment)
-        vol = self.vol_at(moment)
-        closes = self._closes(five)
+        spot = _last_close(seen)
+        vol = self._vol(moment, spot)
+        head = self._head_closes(len(five)) if self.five_minute is not None else None
+        if head is None:
+            closes = self._closes(five)
+            triggers = self._triggers_upto(closes)
+        else:
+            closes, triggers = head
         return MarketState(
             asof=moment,
-            spot=seen.last_close if len(seen) else float("nan"),
+            spot=spot,
             closes_5m=closes,
-            triggers=self._triggers_upto(closes),
+            triggers=triggers,
             ad_line=self.ad_line,
             ad_note=self.ad_note,
             vol=vol,
@@ -373,15 +427,42 @@ class RecordedDayFeed:
         # The day's indicator series cut at these closes, once the whole day's 5-minute bars
         # are at hand (from the second market state); None when they are not, or when the
         # closes are not the head of the day's (the engine then computes the indicators).
-        if self.five_minute is None:
-            return None
-        if self.trigger_series is None:
-            whole = TriggerSeries.of(self._closes(self.five_minute), self.ad_line, self.hedge_rules)
-            object.__setattr__(self, "trigger_series", whole)
-        series = self.trigger_series
+        series = self._day_series()
         if series is None or not np.array_equal(series.closes[: len(closes)], closes):
             return None
         return series.upto(len(closes))
+
+    def _day_series(self) -> TriggerSeries | None:
+        if self.five_minute is None:
+            return None
+        if self.trigger_series is None:
+            closes = self._closes(self.five_minute)
+            object.__setattr__(self, "_day_closes", closes)
+            whole = TriggerSeries.of(closes, self.ad_line, self.hedge_rules)
+            object.__setattr__(self, "trigger_series", whole)
+        return self.trigger_series
+
+    def _head_closes(self, bars: int) -> tuple[NDArray[np.float64], TriggerSeries | None] | None:
+        # The closes and triggers of the first `bars` of the day's 5-minute bars when these
+        # are in order (then `until` gave that head): the finite closes of a head are a head
+        # of the day's finite closes, so they are cut from the day's series, not rebuilt and
+        # compared with it. None when not in order, or when the series do not hold the day's
+        # closes as given (`_closes` and `_triggers_upto` then do it the long way).
+        five = self.five_minute
+        series = self._day_series()
+        if five is None or series is None or not five.in_order:
+            return None
+        if series.closes is not self._day_closes:
+            return None
+        upto = self._finite_upto
+        if upto is None:
+            finite = np.isfinite(np.asarray(five.close, dtype=np.float64))
+            warm = int(np.isfinite(self.warmup).sum())
+            upto = np.concatenate([[warm], warm + np.cumsum(finite)]).astype(np.intp)
+            object.__setattr__(self, "_finite_upto", upto)
+        n = int(upto[bars])
+        # A copy, as `_closes` gives: the day's series is shared by every state.
+        return series.closes[:n].copy(), series.upto(n)
 
     def opening_print(self) -> tuple[float, str]:
         """The first regular-session bar's open: a stand-in for the AM special opening quotation."""

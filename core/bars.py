@@ -17,7 +17,7 @@ they are official exchange counts; `Breadth.ad_line` is the cumulative advance-d
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
 from typing import Any, Final
@@ -44,6 +44,10 @@ __all__ = [
 
 _PRICE_FIELDS: Final = ("open", "high", "low", "close")
 _MINUTE: Final = np.timedelta64(1, "m")
+_MINUTES_PER_DAY: Final = 24 * 60
+#: Minutes of the epoch well inside what `datetime` holds (NaT, the least int64, is outside).
+_FIRST_MINUTE: Final = int(np.datetime64("0002-01-01T00:00", "m").astype(np.int64))
+_LAST_MINUTE: Final = int(np.datetime64("9998-12-31T00:00", "m").astype(np.int64))
 
 
 def _readonly(array: NDArray[Any]) -> NDArray[Any]:
@@ -67,12 +71,30 @@ def _ny_offsets(times: TimeArray) -> NDArray[np.timedelta64]:
     """New York UTC offset of each UTC minute, looked up once per distinct UTC hour."""
     if times.shape[0] == 0:
         return np.zeros(0, dtype="timedelta64[m]")
+    stamps = times.view(np.int64)  # minutes since the epoch; NaT is the least int64
+    earliest, latest = int(stamps.min()), int(stamps.max())
+    in_range = earliest >= _FIRST_MINUTE and latest <= _LAST_MINUTE
+    if in_range and latest - earliest <= _MINUTES_PER_DAY:
+        # New York's offset changes months apart, so within a day it changes at most once:
+        # equal offsets at both ends (the usual one-session case) hold throughout.
+        first, last = _hour_offset(earliest), _hour_offset(latest)
+        if first == last:
+            same: NDArray[np.timedelta64] = np.full(times.shape[0], first, dtype=np.int64).astype(
+                "timedelta64[m]"
+            )
+            return same
     hours, inverse = np.unique(times.astype("datetime64[h]"), return_inverse=True)
     # Daylight-saving changes happen on the hour, so one offset per UTC hour is exact.
     minutes = [_offset_minutes(_aware(h.astype("datetime64[m]"))) for h in hours]
     offsets = np.array(minutes, dtype=np.int64).astype("timedelta64[m]")
     result: NDArray[np.timedelta64] = offsets[inverse.reshape(-1)]
     return result
+
+
+def _hour_offset(utc_minute: int) -> int:
+    # The New York offset, in minutes, of the UTC hour holding minute `utc_minute` of the epoch.
+    hour = datetime(1970, 1, 1, tzinfo=UTC) + timedelta(minutes=utc_minute - utc_minute % 60)
+    return _offset_minutes(hour.astimezone(NEW_YORK))
 
 
 def _offset_minutes(moment: datetime) -> int:
@@ -109,16 +131,21 @@ class Bars:
     high: FloatArray
     low: FloatArray
     close: FloatArray
+    #: Bar ends as ``datetime64[us]`` when no bar starts before the one ahead of it (then
+    #: `until` and `within` pick a slice by binary search), worked out on first use.
+    _ordered_ends: TimeArray | None = field(default=None, init=False, repr=False)
+    #: Whether the times never decrease (None: not looked at yet).
+    _ordered: bool | None = field(default=None, init=False, repr=False)
 
     def __post_init__(self) -> None:
         if self.interval_minutes < 1:
             raise ValueError(f"interval_minutes must be at least 1, was {self.interval_minutes}")
-        times = np.array(self.times)
+        times = np.array(self.times)  # a copy: the caller's array stays the caller's
         if times.ndim != 1:
             raise ValueError(f"times must be 1-D, had shape {times.shape}")
         if times.size and not np.issubdtype(times.dtype, np.datetime64):
             raise ValueError(f"times must be numpy datetime64 values in UTC, were {times.dtype}")
-        object.__setattr__(self, "times", _readonly(times.astype("datetime64[m]")))
+        object.__setattr__(self, "times", _readonly(times.astype("datetime64[m]", copy=False)))
         n = times.shape[0]
         for name in _PRICE_FIELDS:
             column = np.array(getattr(self, name), dtype=np.float64)
@@ -214,17 +241,70 @@ class Bars:
         return float(self.close[-1])
 
     def take(self, selection: NDArray[np.bool_] | NDArray[np.intp] | slice) -> Bars:
-        """Return the bars picked by a boolean mask, an index array or a slice."""
-        return Bars(
+        """Return the bars picked by a boolean mask, an index array or a slice.
+
+        A slice gives read-only views of these bars' columns, anything else read-only copies.
+        """
+        times = self.times[selection]
+        if times.ndim != 1:  # e.g. an integer or a 2-D index array: the constructor says why
+            return Bars(
+                symbol=self.symbol,
+                source=self.source,
+                interval_minutes=self.interval_minutes,
+                times=times,
+                open=self.open[selection],
+                high=self.high[selection],
+                low=self.low[selection],
+                close=self.close[selection],
+            )
+        # Picked from columns already checked: same dtypes, one value per time.
+        return _checked_bars(
             symbol=self.symbol,
             source=self.source,
             interval_minutes=self.interval_minutes,
-            times=self.times[selection],
-            open=self.open[selection],
-            high=self.high[selection],
-            low=self.low[selection],
-            close=self.close[selection],
+            times=_readonly(times),
+            open=_readonly(self.open[selection]),
+            high=_readonly(self.high[selection]),
+            low=_readonly(self.low[selection]),
+            close=_readonly(self.close[selection]),
         )
+
+    def _ends_if_ordered(self) -> TimeArray | None:
+        # The bar ends in microseconds (the unit `_utc64` gives moments in) when the times
+        # never decrease, else None. NaT compares false both ways, so it counts as disorder.
+        if self._ordered is None:
+            ends = (self.times + np.timedelta64(self.interval_minutes, "m")).astype(
+                "datetime64[us]"
+            )
+            ordered = not np.isnat(ends).any() and not (ends[1:] < ends[:-1]).any()
+            object.__setattr__(self, "_ordered", ordered)
+            object.__setattr__(self, "_ordered_ends", _readonly(ends) if ordered else None)
+        return self._ordered_ends
+
+    @property
+    def in_order(self) -> bool:
+        """Whether every bar starts at or after the bar ahead of it (a NaT start counts as not).
+
+        Then `until` gives a head of the bars and `within` a run of them.
+        """
+        return self._ends_if_ordered() is not None
+
+    def _slice(self, start: int, stop: int, ends: TimeArray) -> Bars:
+        # Bars start:stop of ordered bars as views (of read-only columns, so read-only): they
+        # are ordered too. Built field by field: `until` runs at every market state.
+        part: Bars = object.__new__(Bars)
+        put = object.__setattr__
+        put(part, "symbol", self.symbol)
+        put(part, "source", self.source)
+        put(part, "interval_minutes", self.interval_minutes)
+        put(part, "times", self.times[start:stop])
+        put(part, "open", self.open[start:stop])
+        put(part, "high", self.high[start:stop])
+        put(part, "low", self.low[start:stop])
+        put(part, "close", self.close[start:stop])
+        put(part, "_ordered_ends", ends[start:stop])
+        put(part, "_ordered", True)
+        return part
 
     def on(self, day: date) -> Bars:
         """Return the bars whose start falls on New York date ``day``."""
@@ -239,7 +319,11 @@ class Bars:
             ValueError: If ``moment`` is naive.
         """
         cutoff = _utc64(moment, "moment")
-        return self.take(self.times + np.timedelta64(self.interval_minutes, "m") <= cutoff)
+        ends = self._ends_if_ordered()
+        if ends is None:
+            return self.take(self.times + np.timedelta64(self.interval_minutes, "m") <= cutoff)
+        # In time order the bars complete by the cutoff are a head.
+        return self._slice(0, int(ends.searchsorted(cutoff, side="right")), ends)
 
     def within(self, start: datetime, end: datetime) -> Bars:
         """Return the bars lying wholly in ``[start, end]``: ``start <= bar start``, bar end <= end.
@@ -252,8 +336,16 @@ class Bars:
         """
         lo = _utc64(start, "start")
         hi = _utc64(end, "end")
-        ends = self.times + np.timedelta64(self.interval_minutes, "m")
-        return self.take((self.times >= lo) & (ends <= hi))
+        step = np.timedelta64(self.interval_minutes, "m")
+        ordered = self._ends_if_ordered()
+        if ordered is None:
+            ends = self.times + step
+            return self.take((self.times >= lo) & (ends <= hi))
+        # In time order, starting at or after `lo` (ending at or after `lo + step`) picks a
+        # tail and ending by `hi` a head: the bars in both are one run.
+        first = int(ordered.searchsorted(lo + step, side="left"))
+        stop = int(ordered.searchsorted(hi, side="right"))
+        return self._slice(first, max(first, stop), ordered)
 
     def resample(self, minutes: int, *, anchor: time = SESSION_OPEN) -> Bars:
         """Aggregate into ``minutes``-long bars on buckets aligned to ``anchor`` (09:30 ET).
@@ -276,9 +368,10 @@ class Bars:
             )
         n = len(self)
         if n:
-            steps = np.diff(self.times)
-            if (steps <= np.timedelta64(0, "m")).any():
-                i = int(np.argmax(steps <= np.timedelta64(0, "m"))) + 1
+            # A bar not after the bar ahead of it (NaT compares false, as its step would).
+            stuck = self.times[1:] <= self.times[:-1]
+            if stuck.any():
+                i = int(np.argmax(stuck)) + 1
                 raise ValueError(
                     f"resample needs strictly increasing times; bar {i} ({_fmt(self.start_at(i))})"
                     f" does not follow bar {i - 1} ({_fmt(self.start_at(i - 1))})"
@@ -292,18 +385,49 @@ class Bars:
         minute_of_day = (local - day).astype(np.int64)
         bucket = (minute_of_day - anchor_minute) // minutes
         key = day + (anchor_minute + bucket * minutes).astype("timedelta64[m]")
-        first = np.flatnonzero(np.r_[True, key[1:] != key[:-1]])
-        last = np.r_[first[1:] - 1, n - 1]
-        return Bars(
+        first = np.flatnonzero(np.concatenate(([True], key[1:] != key[:-1])))
+        last = np.concatenate((first[1:] - 1, [n - 1]))
+        # New columns of the checked dtypes and lengths: no need to check them again.
+        return _checked_bars(
             symbol=self.symbol,
             source=self.source,
             interval_minutes=minutes,
-            times=key[first] - offsets[first],
-            open=self.open[first],
-            high=np.maximum.reduceat(self.high, first),
-            low=np.minimum.reduceat(self.low, first),
-            close=self.close[last],
+            times=_readonly(key[first] - offsets[first]),
+            open=_readonly(self.open[first]),
+            high=_readonly(np.maximum.reduceat(self.high, first)),
+            low=_readonly(np.minimum.reduceat(self.low, first)),
+            close=_readonly(self.close[last]),
         )
+
+
+def _checked_bars(
+    *,
+    symbol: str,
+    source: str,
+    interval_minutes: int,
+    times: TimeArray,
+    open: FloatArray,
+    high: FloatArray,
+    low: FloatArray,
+    close: FloatArray,
+) -> Bars:
+    # `Bars` from columns known to pass `Bars.__post_init__` as they are (read-only, 1-D,
+    # ``datetime64[m]`` and float64 of one length): built without checking or copying them.
+    bars: Bars = object.__new__(Bars)
+    for name, value in (
+        ("symbol", symbol),
+        ("source", source),
+        ("interval_minutes", interval_minutes),
+        ("times", times),
+        ("open", open),
+        ("high", high),
+        ("low", low),
+        ("close", close),
+        ("_ordered_ends", None),
+        ("_ordered", None),
+    ):
+        object.__setattr__(bars, name, value)
+    return bars
 
 
 class BarIssueCode(StrEnum):
@@ -630,25 +754,29 @@ class Breadth:
 
     def available_through(self, day: date) -> date | None:
         """Return the latest date with counts at or before ``day``, or None if there is none."""
-        i = int(np.searchsorted(self.dates, np.datetime64(day, "D"), side="right"))
+        i = int(self.dates.searchsorted(np.datetime64(day, "D"), side="right"))
         return self.date_at(i - 1) if i else None
 
     def through(self, day: date) -> Breadth:
         """Return the rows dated at or before ``day``."""
-        return self._head(int(np.searchsorted(self.dates, np.datetime64(day, "D"), side="right")))
+        return self._head(int(self.dates.searchsorted(np.datetime64(day, "D"), side="right")))
 
     def before(self, day: date) -> Breadth:
         """Return the rows dated strictly before ``day`` (what is known during ``day``)."""
-        return self._head(int(np.searchsorted(self.dates, np.datetime64(day, "D"), side="left")))
+        return self._head(int(self.dates.searchsorted(np.datetime64(day, "D"), side="left")))
 
     def _head(self, stop: int) -> Breadth:
-        return Breadth(
-            dates=self.dates[:stop],
-            advances=self.advances[:stop],
-            declines=self.declines[:stop],
-            source=self.source,
-            official=self.official,
-        )
+        # A head of checked rows passes the checks: read-only views, not checked again.
+        head: Breadth = object.__new__(Breadth)
+        for name, value in (
+            ("dates", self.dates[:stop]),
+            ("advances", self.advances[:stop]),
+            ("declines", self.declines[:stop]),
+            ("source", self.source),
+            ("official", self.official),
+        ):
+            object.__setattr__(head, name, value)
+        return head
 
 
 def choose_breadth(series: Iterable[Breadth], day: date) -> Breadth | None:

@@ -10,6 +10,8 @@ import pytest
 
 from bot.adapters.market_data.index_history import (
     IndexFileError,
+    IndexHistory,
+    VolIndices,
     load_index_history,
     load_vol_indices,
 )
@@ -85,6 +87,45 @@ def test_levels_after_the_close_and_before_the_open(indices):
     assert saturday.vix == 25.51
     with pytest.raises(ValueError, match="timezone-aware"):
         indices.levels_at(datetime(2023, 3, 22, 10))  # noqa: DTZ001
+
+
+def _series(name: str, days: list[date], closes: list[float]) -> IndexHistory:
+    close = np.array(closes)
+    return IndexHistory(
+        name=name,
+        source=f"{name}.csv",
+        dates=tuple(days),
+        open=close,
+        high=close,
+        low=close,
+        close=close,
+    )
+
+
+def test_levels_before_the_open_name_the_oldest_of_the_latest_closes():
+    thu, fri, mon = date(2023, 3, 16), date(2023, 3, 17), date(2023, 3, 20)
+    indices = VolIndices(
+        vix=_series("VIX", [thu, fri, mon], [20.0, 21.0, 22.0]),
+        vix9d=_series("VIX9D", [thu, fri, mon], [19.0, 20.0, 21.0]),
+        vix3m=_series("VIX3M", [thu, fri], [23.0, 24.0]),
+        skew=_series("SKEW", [thu], [130.0]),
+        vvix=_series("VVIX", [thu, fri, mon], [90.0, 91.0, 92.0]),
+    )
+    before = indices.levels_at(datetime(2023, 3, 21, 8, 0, tzinfo=NEW_YORK))
+    assert (before.vix, before.vix9d, before.vix3m, before.skew) == (22.0, 21.0, 24.0, 130.0)
+    assert before.observed == "VIX/VIX9D/VIX3M/SKEW closes of 2023-03-16"
+    # Monday is not listed in VIX3M: during its session the latest closes still serve.
+    during = indices.levels_at(datetime(2023, 3, 20, 11, 0, tzinfo=NEW_YORK))
+    assert during.observed == "VIX/VIX9D/VIX3M/SKEW closes of 2023-03-16"
+    assert during.vix == 21.0
+    with pytest.raises(KeyError, match="VIX3M"):
+        VolIndices(
+            vix=indices.vix,
+            vix9d=indices.vix9d,
+            vix3m=_series("VIX3M", [mon], [23.0]),
+            skew=_series("SKEW", [mon], [130.0]),
+            vvix=indices.vvix,
+        ).levels_at(datetime(2023, 3, 17, 8, 0, tzinfo=NEW_YORK))
 
 
 # --- layouts and errors ---------------------------------------------------------------------------

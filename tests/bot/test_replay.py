@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import replace
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from functools import cache
 
 import numpy as np
@@ -12,10 +12,11 @@ import pytest
 
 from bot.adapters.event_calendar import load_event_days
 from bot.adapters.market_data.bars_csv import load_bars
+from bot.adapters.market_data.vx_history import VX_HISTORY_FILE, load_vx_history
 from bot.cli import main
-from bot.replay import RecordedDayFeed, Replay, ReplayError, replay_day
+from bot.replay import RecordedDayFeed, Replay, ReplayError, recent_bar_issues, replay_day
 from core.bars import Bars
-from core.calendar import NEW_YORK
+from core.calendar import NEW_YORK, session_close, session_open
 from core.rules import CondorRules, HedgeRules
 from core.types import (
     CondorSignal,
@@ -228,3 +229,80 @@ def test_opening_print_is_the_first_session_bar_open():
     settlement, _, close_note = feed.settlement()
     assert settlement == bars.last_close
     assert "official close" in close_note
+
+
+def _moments(day: date) -> list[datetime]:
+    # Every 5 minutes of the session, and a few moments off the 5-minute grid.
+    opens = session_open(day)
+    steps = [opens + timedelta(minutes=5 * k) for k in range(1, 79)]
+    return [*steps, opens + timedelta(minutes=61, seconds=30), opens + timedelta(minutes=7)]
+
+
+@pytest.mark.parametrize("damage", ["none", "nan", "gap"])
+def test_market_states_hold_what_the_bars_seen_so_far_give(damage):
+    day = date(2023, 3, 22)
+    bars = _bars("2023-03-22")
+    if damage == "nan":
+        bars = _damaged(bars, nan_at=100)
+    elif damage == "gap":
+        bars = _damaged(bars, keep=np.r_[0:120, 135 : len(bars)])
+    feed = RecordedDayFeed.load(day, DATA, HedgeRules(), bars)
+    chain, _ = feed.chain_at(session_open(day) + timedelta(minutes=30))
+    for moment in _moments(day):
+        market = feed.market_at(moment, chain)
+        seen = feed.session.until(moment)
+        five = seen.resample(5).until(moment) if len(seen) else seen
+        slow = np.concatenate([feed.warmup, five.close])
+        np.testing.assert_array_equal(market.closes_5m, slow[np.isfinite(slow)])
+        assert market.closes_5m.flags.writeable  # the state's own array, as before
+        np.testing.assert_equal(market.spot, feed.spot_at(moment))
+        assert market.vol == feed.vol_at(moment)
+        assert market.data_issues == recent_bar_issues(seen, day, moment)
+        if market.triggers is not None:
+            assert market.triggers.serves(market, HedgeRules())
+            assert not np.shares_memory(market.closes_5m, market.triggers.closes)
+    assert feed.five_minute is not None
+
+
+def test_market_states_of_bars_out_of_order_refuse_once_the_disorder_is_seen():
+    day = date(2023, 3, 22)
+    bars = _bars("2023-03-22")
+    order = np.arange(len(bars))
+    order[[200, 201]] = order[[201, 200]]
+    feed = RecordedDayFeed.load(day, DATA, HedgeRules(), bars.take(order))
+    chain, _ = feed.chain_at(session_open(day) + timedelta(minutes=30))
+    before = session_open(day) + timedelta(minutes=150)
+    for moment in (before, before + timedelta(minutes=5)):
+        market = feed.market_at(moment, chain)
+        assert market.triggers is None  # the whole day cannot be resampled
+        assert market.spot == feed.spot_at(moment)
+    with pytest.raises(ValueError, match="strictly increasing"):
+        feed.market_at(session_open(day) + timedelta(minutes=240), chain)
+
+
+def test_vol_at_follows_the_vx_curve_known_at_each_moment():
+    day = date(2011, 8, 8)
+    closes = 1200.0 - np.arange(390) * 0.1
+    bars = Bars.from_starts(
+        [session_open(day) + timedelta(minutes=i) for i in range(390)],
+        closes + 0.05,
+        closes + 0.5,
+        closes - 0.5,
+        closes,
+        symbol="SPX",
+        source="test",
+        interval_minutes=1,
+    )
+    loaded = RecordedDayFeed.load(day, DATA, HedgeRules(), bars)
+    feed = replace(loaded, vx=load_vx_history(DATA / VX_HISTORY_FILE))
+    settled = session_close(day) + timedelta(minutes=20)
+    for moment, trade_date in [
+        (datetime(2011, 8, 8, 10, 0, tzinfo=NEW_YORK), date(2011, 8, 5)),
+        (settled, date(2011, 8, 8)),  # the day's own settles are out from 16:15
+        (datetime(2011, 8, 8, 10, 5, tzinfo=NEW_YORK), date(2011, 8, 5)),
+    ]:
+        vol = feed.vol_at(moment)
+        assert vol.vx_curve is not None
+        assert vol.vx_curve.trade_date == trade_date
+        assert f"real CFE settles of {trade_date:%Y-%m-%d}" in vol.modelled
+        assert vol == replace(feed).vol_at(moment)  # a fresh feed, nothing kept from before

@@ -145,6 +145,124 @@ def test_within_drops_pre_market_and_after_close_bars():
     assert inside.starts() == (ny(9, 30), ny(9, 31), ny(15, 59))
 
 
+def _masked_until(bars: Bars, moment: datetime) -> Bars:
+    # What `until` means, bar by bar, whatever the order of the bars.
+    cutoff = np.datetime64(moment.astimezone(UTC).replace(tzinfo=None), "us")
+    return bars.take(bars.times + np.timedelta64(bars.interval_minutes, "m") <= cutoff)
+
+
+def _masked_within(bars: Bars, start: datetime, end: datetime) -> Bars:
+    lo, hi = (np.datetime64(m.astimezone(UTC).replace(tzinfo=None), "us") for m in (start, end))
+    ends = bars.times + np.timedelta64(bars.interval_minutes, "m")
+    return bars.take((bars.times >= lo) & (ends <= hi))
+
+
+def _same_bars(a: Bars, b: Bars) -> bool:
+    return (a.symbol, a.source, a.interval_minutes) == (
+        b.symbol,
+        b.source,
+        b.interval_minutes,
+    ) and all(
+        np.array_equal(getattr(a, name), getattr(b, name), equal_nan=name != "times")
+        and getattr(a, name).dtype == getattr(b, name).dtype
+        for name in ("times", "open", "high", "low", "close")
+    )
+
+
+def _disordered_sessions() -> dict[str, Bars]:
+    session = full_session()
+    order = np.arange(len(session))
+    swapped = order.copy()
+    swapped[[50, 51]] = swapped[[51, 50]]
+    nat = session.times.copy()
+    nat[10] = np.datetime64("NaT")
+    return {
+        "in order": session,
+        "two bars swapped": session.take(swapped),
+        "a duplicate": session.take(np.r_[0:200, 199, 200:390]),
+        "reversed": session.take(order[::-1]),
+        "shuffled": session.take(np.random.default_rng(3).permutation(order)),
+        "a NaT start": Bars(
+            symbol="SPX",
+            source="test",
+            interval_minutes=1,
+            times=nat,
+            open=session.open,
+            high=session.high,
+            low=session.low,
+            close=session.close,
+        ),
+        "none": session.take(np.zeros(390, dtype=bool)),
+    }
+
+
+@pytest.mark.parametrize("case", list(_disordered_sessions()))
+def test_until_and_within_pick_what_a_bar_by_bar_test_picks_in_any_order(case):
+    bars = _disordered_sessions()[case]
+    for moment in [
+        ny(9, 0),
+        ny(9, 31),
+        ny(10, 0, DAY) + timedelta(seconds=30),
+        ny(12, 41),
+        ny(17, 0),
+    ]:
+        assert _same_bars(bars.until(moment), _masked_until(bars, moment))
+        twice = _masked_until(_masked_until(bars, moment), ny(10, 0))
+        assert _same_bars(bars.until(moment).until(ny(10, 0)), twice)
+    for start, end in [(ny(9, 30), ny(16, 0)), (ny(10, 0), ny(10, 0)), (ny(11, 0), ny(10, 0))]:
+        assert _same_bars(bars.within(start, end), _masked_within(bars, start, end))
+
+
+def test_in_order_allows_repeats_but_not_disorder_or_nat():
+    cases = _disordered_sessions()
+    assert cases["in order"].in_order
+    assert cases["a duplicate"].in_order  # not after, but not before the bar ahead either
+    assert cases["none"].in_order
+    assert not cases["two bars swapped"].in_order
+    assert not cases["a NaT start"].in_order
+
+
+def test_until_of_bars_in_order_gives_read_only_views():
+    bars = full_session()
+    seen = bars.until(ny(10, 0))
+    assert len(seen) == 30
+    assert np.shares_memory(seen.close, bars.close)
+    for column in (seen.times, seen.open, seen.high, seen.low, seen.close):
+        assert not column.flags.writeable
+    assert seen.in_order
+
+
+def test_take_with_a_mask_or_index_array_gives_read_only_copies():
+    bars = full_session()
+    for picked in (bars.take(np.arange(390) % 2 == 0), bars.take(np.arange(390)[::-3])):
+        assert not np.shares_memory(picked.close, bars.close)
+        assert not picked.close.flags.writeable
+        assert not picked.times.flags.writeable
+    with pytest.raises(ValueError, match="times must be 1-D"):
+        bars.take(np.zeros((2, 2), dtype=np.intp))
+
+
+def test_local_times_follow_a_daylight_saving_change_inside_a_day():
+    # 2022-11-06: 01:59 EDT (05:59 UTC) is followed by 01:00 EST (06:00 UTC).
+    times = np.arange(np.datetime64("2022-11-06T04:00"), np.datetime64("2022-11-06T08:00"))
+    ones = np.ones(times.shape[0])
+    bars = Bars(
+        symbol="SPX",
+        source="t",
+        interval_minutes=1,
+        times=times,
+        open=ones,
+        high=ones,
+        low=ones,
+        close=ones,
+    )
+    local = bars.local_times()
+    assert local[0] == np.datetime64("2022-11-06T00:00")
+    assert local[119] == np.datetime64("2022-11-06T01:59")
+    assert local[120] == np.datetime64("2022-11-06T01:00")
+    assert local[-1] == np.datetime64("2022-11-06T02:59")
+
+
 def test_resample_aggregates_on_buckets_aligned_to_0930():
     closes = [10.0, 11.0, 9.0, 12.0, 13.0, 14.0, 15.0]
     highs = [10.5, 11.5, 9.5, 20.0, 13.5, 14.5, 15.5]
@@ -385,6 +503,17 @@ def test_available_through_before_and_through():
     assert len(series.before(date(2020, 1, 1))) == 0
     assert series.before(date(2020, 1, 1)).last_date is None
     assert (series.first_date, series.date_at(1)) == (date(2020, 2, 6), date(2020, 2, 7))
+
+
+def test_breadth_heads_are_read_only_rows_of_the_series():
+    series = breadth(["2020-02-06", "2020-02-07", "2020-02-10"], [1, 2, 3], [3, 2, 1])
+    head = series.before(date(2020, 2, 10))
+    assert head.dates.tolist() == [date(2020, 2, 6), date(2020, 2, 7)]
+    assert (head.advances.tolist(), head.declines.tolist()) == ([1, 2], [3, 2])
+    assert (head.source, head.official) == ("test", True)
+    assert head.ad_line().tolist() == series.ad_line()[:2].tolist()
+    for column in (head.dates, head.advances, head.declines):
+        assert not column.flags.writeable
 
 
 def test_breadth_validates_dates_and_counts():

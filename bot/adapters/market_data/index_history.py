@@ -160,7 +160,7 @@ class VolIndices:
             vix9d=self.vix9d.close_on(day),
             vix3m=self.vix3m.close_on(day),
             skew=self.skew.close_on(day),
-            observed=f"VIX/VIX9D/VIX3M/SKEW closes of {day:%Y-%m-%d}",
+            observed=f"VIX/VIX9D/VIX3M/SKEW closes of {_ymd(day)}",
         )
 
     def levels_at(self, when: datetime) -> IndexLevels:
@@ -182,36 +182,45 @@ class VolIndices:
             raise ValueError(f"when must be timezone-aware, was {when!r}")
         local = when.astimezone(NEW_YORK)
         day = local.date()
-        ohlc = (self.vix, self.vix9d, self.vix3m)
-        listed = all(day in s for s in ohlc)
-        if listed and local >= session_close(day):
-            return self.levels_on(day)
+        vix, vix9d, vix3m = self.vix, self.vix9d, self.vix3m
+        listed = day in vix and day in vix9d and day in vix3m
         if listed and local >= session_open(day):
+            if local >= session_close(day):
+                return self.levels_on(day)
             skew_day, skew = self.skew.latest_at_or_before(_day_before(day))
             return IndexLevels(
-                vix=self.vix.open_on(day),
-                vix9d=self.vix9d.open_on(day),
-                vix3m=self.vix3m.open_on(day),
+                vix=vix.open_on(day),
+                vix9d=vix9d.open_on(day),
+                vix3m=vix3m.open_on(day),
                 skew=skew,
                 observed=(
-                    f"VIX/VIX9D/VIX3M opening values of {day:%Y-%m-%d}, SKEW close of "
-                    f"{skew_day:%Y-%m-%d}"
+                    f"VIX/VIX9D/VIX3M opening values of {_ymd(day)}, SKEW close of {_ymd(skew_day)}"
                 ),
             )
         before = _day_before(day)
-        days = {s.name: s.latest_at_or_before(before)[0] for s in (*ohlc, self.skew)}
+        # Each series' latest close up to the day before, looked up once (in this order: a
+        # series that starts later raises its own KeyError first).
+        series = (vix, vix9d, vix3m, self.skew)
+        latest = [s.latest_at_or_before(before) for s in series]
+        days = {s.name: d for s, (d, _) in zip(series, latest, strict=True)}
         last = min(days.values())
         return IndexLevels(
-            vix=self.vix.latest_at_or_before(before)[1],
-            vix9d=self.vix9d.latest_at_or_before(before)[1],
-            vix3m=self.vix3m.latest_at_or_before(before)[1],
-            skew=self.skew.latest_at_or_before(before)[1],
-            observed=f"VIX/VIX9D/VIX3M/SKEW closes of {last:%Y-%m-%d}",
+            vix=latest[0][1],
+            vix9d=latest[1][1],
+            vix3m=latest[2][1],
+            skew=latest[3][1],
+            observed=f"VIX/VIX9D/VIX3M/SKEW closes of {_ymd(last)}",
         )
 
 
 def _day_before(day: date) -> date:
     return date.fromordinal(day.toordinal() - 1)
+
+
+def _ymd(day: date) -> str:
+    # `f"{day:%Y-%m-%d}"` without strftime (a few microseconds a call); the two differ only
+    # before the year 1000, where %Y drops the leading zeros.
+    return day.isoformat() if day.year >= 1000 else f"{day:%Y-%m-%d}"
 
 
 def load_index_history(path: Path | str, *, name: str | None = None) -> IndexHistory:
