@@ -435,9 +435,10 @@ def build_chain(
     issues += _row_issues(q)
 
     groups = _groups(q)
-    terms, parity_issues = _expiry_terms(q, groups, spot, quote_time, early_closes)
+    pairs = {key: _pairs(q, rows) for key, rows in groups.items()}
+    terms, parity_issues = _expiry_terms(q, pairs, spot, quote_time, early_closes)
     issues += parity_issues
-    issues += _ladder_issues(q, groups, terms)
+    issues += _ladder_issues(pairs, terms)
     issues += _spot_issues(terms, spot)
     if asof is not None:
         issues += _staleness_issues(quote_time, asof, max_quote_age)
@@ -445,7 +446,7 @@ def build_chain(
     iv, reason, greeks = _row_greeks(q, groups, terms, spot)
     ordered = tuple(terms[key] for key in sorted(terms, key=lambda k: (k[1], k[0])))
     slices = {
-        (t.root, t.expiry): _make_slice(q, groups[(t.root, t.expiry)], t, iv, greeks[0])
+        (t.root, t.expiry): _make_slice(q, pairs[(t.root, t.expiry)], t, iv, greeks[0])
         for t in ordered
     }
     return OptionChain(
@@ -453,21 +454,21 @@ def build_chain(
         spot=float(spot),
         quote_time=quote_time,
         source=source,
-        root=_frozen(q.root),
-        expiry=_frozen(q.expiry),
-        strike=_frozen(q.strike),
-        is_call=_frozen(q.is_call),
-        bid=_frozen(q.bid),
-        ask=_frozen(q.ask),
-        volume=_frozen(q.volume),
-        open_interest=_frozen(q.open_interest),
-        cboe_iv=_frozen(q.cboe_iv),
-        cboe_delta=_frozen(q.cboe_delta),
-        iv=_frozen(iv),
-        iv_reason=_frozen(reason),
-        delta=_frozen(greeks[0]),
-        gamma=_frozen(greeks[1]),
-        theta_per_day=_frozen(greeks[2]),
+        root=_sealed(q.root),
+        expiry=_sealed(q.expiry),
+        strike=_sealed(q.strike),
+        is_call=_sealed(q.is_call),
+        bid=_sealed(q.bid),
+        ask=_sealed(q.ask),
+        volume=_sealed(q.volume),
+        open_interest=_sealed(q.open_interest),
+        cboe_iv=_sealed(q.cboe_iv),
+        cboe_delta=_sealed(q.cboe_delta),
+        iv=_sealed(iv),
+        iv_reason=_sealed(reason),
+        delta=_sealed(greeks[0]),
+        gamma=_sealed(greeks[1]),
+        theta_per_day=_sealed(greeks[2]),
         vega_per_vol_point=_frozen(greeks[3]),
         terms=ordered,
         issues=tuple(issues),
@@ -480,6 +481,13 @@ def _frozen(array: _A) -> _A:
     out = array.copy()
     out.flags.writeable = False
     return out
+
+
+def _sealed(array: _A) -> _A:
+    # Read-only without a copy, for an array this module has just made and nothing else holds
+    # (the sorted quotes are gathered copies; IVs, reasons and spot greeks are computed here).
+    array.flags.writeable = False
+    return array
 
 
 def _sorted_quotes(quotes: OptionQuotes) -> OptionQuotes:
@@ -618,7 +626,14 @@ class _Pairs(NamedTuple):
 
 
 def _pairs(q: OptionQuotes, rows: NDArray[np.intp]) -> _Pairs:
-    strikes, inverse = np.unique(q.strike[rows], return_inverse=True)
+    # `rows` is one (root, expiry) of sorted quotes, so its strikes are sorted already: their
+    # unique values and inverse are those of np.unique without its sort.
+    sorted_strikes = q.strike[rows]
+    first = np.empty(rows.size, dtype=np.bool_)
+    first[:1] = True
+    np.not_equal(sorted_strikes[1:], sorted_strikes[:-1], out=first[1:])
+    strikes = sorted_strikes[first]
+    inverse = np.cumsum(first) - 1
     call_rows = np.full(strikes.size, -1, dtype=np.intp)
     put_rows = np.full(strikes.size, -1, dtype=np.intp)
     calls = q.is_call[rows]
@@ -628,8 +643,11 @@ def _pairs(q: OptionQuotes, rows: NDArray[np.intp]) -> _Pairs:
 
 
 def _take(values: FloatArray, rows: NDArray[np.intp]) -> FloatArray:
-    out = np.full(rows.size, np.nan)
     have = rows >= 0
+    if have.all():  # every strike listed on this side: a plain gather
+        taken: FloatArray = values[rows]
+        return taken
+    out = np.full(rows.size, np.nan)
     out[have] = values[rows[have]]
     return out
 
@@ -682,9 +700,10 @@ def _fit_parity(q: OptionQuotes, pairs: _Pairs, t_years: float) -> _Fit | str:
     for _ in range(TRIM_ROUNDS):
         alpha, slope, _ = solved
         resid = (y - (alpha - slope * (k - f0))) * np.sqrt(w)
-        scale = 1.4826 * float(np.median(np.abs(resid[keep] - np.median(resid[keep]))))
+        kept = resid[keep]
+        scale = 1.4826 * _median(np.abs(kept - _median(kept)))
         new_keep = np.abs(resid) <= TRIM_SIGMAS * max(scale, 1e-12)
-        if np.array_equal(new_keep, keep) or int(new_keep.sum()) < MIN_PARITY_STRIKES:
+        if bool((new_keep == keep).all()) or int(new_keep.sum()) < MIN_PARITY_STRIKES:
             break
         keep = new_keep
         solved = _wls(k[keep] - f0, y[keep], w[keep])
@@ -694,6 +713,21 @@ def _fit_parity(q: OptionQuotes, pairs: _Pairs, t_years: float) -> _Fit | str:
     forward = f0 + alpha / slope
     rate_se = slope_se / (slope * t_years) if t_years > 0 else math.inf
     return _Fit(forward, slope, rate_se, int(keep.sum()), k[keep], y[keep], w[keep])
+
+
+def _median(values: FloatArray) -> float:
+    # np.median of a non-empty 1-D array without its general-purpose overhead (a tenth of the
+    # time on a parity fit's few strikes), computed as np.median does: the same partition, the
+    # mean of the middle one or two as np.mean sums them (signed zeros included), NaN if any
+    # value is NaN.
+    n = values.size
+    half = n // 2
+    low = half if n % 2 else half - 1
+    part = np.partition(values, [half, -1] if n % 2 else [low, half, -1])
+    if np.isnan(part[-1]):
+        return math.nan
+    middle = part[low : half + 1]
+    return float(np.add.reduce(middle) / middle.size)
 
 
 def _wls(x: FloatArray, y: FloatArray, w: FloatArray) -> tuple[float, float, float]:
@@ -718,7 +752,7 @@ def _wls(x: FloatArray, y: FloatArray, w: FloatArray) -> tuple[float, float, flo
 
 def _expiry_terms(
     q: OptionQuotes,
-    groups: Mapping[tuple[str, date], NDArray[np.intp]],
+    pairs: Mapping[tuple[str, date], _Pairs],
     spot: float,
     quote_time: datetime,
     early_closes: Collection[date],
@@ -726,12 +760,12 @@ def _expiry_terms(
     issues: list[QualityIssue] = []
     timing: dict[tuple[str, date], tuple[Settlement, datetime, float]] = {}
     fits: dict[tuple[str, date], _Fit | str] = {}
-    for key, rows in groups.items():
+    for key in pairs:
         settlement, settles_at = settlement_of(key[0], key[1], early_closes)
         t = max((settles_at - quote_time).total_seconds() / SECONDS_PER_YEAR, 0.0)
         timing[key] = (settlement, settles_at, t)
         if t > 0:
-            fits[key] = _fit_parity(q, _pairs(q, rows), t)
+            fits[key] = _fit_parity(q, pairs[key], t)
 
     def precise(fit: _Fit | str, t: float) -> bool:
         if isinstance(fit, str):
@@ -752,7 +786,7 @@ def _expiry_terms(
     )
 
     terms: dict[tuple[str, date], ExpiryTerms] = {}
-    for key in groups:
+    for key in pairs:
         settlement, settles_at, t = timing[key]
         if t <= 0:
             terms[key] = ExpiryTerms(
@@ -862,27 +896,24 @@ def _interp(points: Sequence[tuple[float, float]], t: float, default: float) -> 
 
 
 def _ladder_issues(
-    q: OptionQuotes,
-    groups: Mapping[tuple[str, date], NDArray[np.intp]],
+    pairs_of: Mapping[tuple[str, date], _Pairs],
     terms: Mapping[tuple[str, date], ExpiryTerms],
 ) -> list[QualityIssue]:
     # Listed SPX ladders are irregular away from the money (5-point strikes near it, 10s, 25s
     # and 50s further out, plus strikes added as the index moves), so only a hole in the
     # ladder's usual step within a few steps of the forward counts as missing.
     issues: list[QualityIssue] = []
-    for key, rows in groups.items():
+    for key, pairs in pairs_of.items():
         t = terms[key]
         if t.expired:
             continue
-        pairs = _pairs(q, rows)
         strikes = pairs.strikes
         if strikes.size < 3:
             continue
         centre = int(np.searchsorted(strikes, t.forward))
         lo = max(centre - LADDER_STRIKES_EACH_SIDE, 0)
         hi = min(centre + LADDER_STRIKES_EACH_SIDE, strikes.size)
-        values, counts = np.unique(np.diff(strikes[lo:hi]), return_counts=True)
-        step = float(values[np.argmax(counts)])
+        step = _most_common(np.diff(strikes[lo:hi]).tolist())
         reach = LADDER_WINDOW_STEPS * step
         inside = np.abs(strikes - t.forward) <= reach
         for side, rows_of in (("call", pairs.call_rows), ("put", pairs.put_rows)):
@@ -917,6 +948,15 @@ def _ladder_issues(
                 )
             )
     return issues
+
+
+def _most_common(values: list[float]) -> float:
+    # The most frequent value, the smallest on a tie (as np.unique's sorted values and argmax
+    # pick it); a handful of strike gaps, so plain Python beats np.unique.
+    counts: dict[float, int] = {}
+    for value in values:
+        counts[value] = counts.get(value, 0) + 1
+    return min(counts, key=lambda value: (-counts[value], value))
 
 
 def _spot_issues(terms: Mapping[tuple[str, date], ExpiryTerms], spot: float) -> list[QualityIssue]:
@@ -1054,22 +1094,21 @@ def _carry_slope(terms: Iterable[ExpiryTerms]) -> float:
 
 def _make_slice(
     q: OptionQuotes,
-    rows: NDArray[np.intp],
+    pairs: _Pairs,
     terms: ExpiryTerms,
     iv: FloatArray,
     delta: FloatArray,
 ) -> ExpirySlice:
-    pairs = _pairs(q, rows)
     c, p = pairs.call_rows, pairs.put_rows
     return ExpirySlice(
         terms=terms,
-        strikes=_frozen(pairs.strikes),
-        call_bid=_frozen(_take(q.bid, c)),
-        call_ask=_frozen(_take(q.ask, c)),
-        call_iv=_frozen(_take(iv, c)),
-        call_delta=_frozen(_take(delta, c)),
-        put_bid=_frozen(_take(q.bid, p)),
-        put_ask=_frozen(_take(q.ask, p)),
-        put_iv=_frozen(_take(iv, p)),
-        put_delta=_frozen(_take(delta, p)),
+        strikes=_sealed(pairs.strikes),
+        call_bid=_sealed(_take(q.bid, c)),
+        call_ask=_sealed(_take(q.ask, c)),
+        call_iv=_sealed(_take(iv, c)),
+        call_delta=_sealed(_take(delta, c)),
+        put_bid=_sealed(_take(q.bid, p)),
+        put_ask=_sealed(_take(q.ask, p)),
+        put_iv=_sealed(_take(iv, p)),
+        put_delta=_sealed(_take(delta, p)),
     )

@@ -63,7 +63,7 @@ from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from functools import lru_cache
-from typing import Final
+from typing import Final, NamedTuple
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -113,8 +113,12 @@ MAX_SMILE_TERM_POWER: Final = 0.35
 MAX_ELASTICITY: Final = 1.8
 #: Grid of |y| searched for the end of the SVI core.
 _WING_GRID: Final = np.linspace(0.0, 40.0, 801)
+#: The grid mirrored and joined, negative side first: `_wing_starts` evaluates both in one pass.
+_WING_GRIDS: Final = np.concatenate((-_WING_GRID, _WING_GRID))
+_WING_GRIDS_SQUARED: Final = _WING_GRIDS * _WING_GRIDS
 #: Grid of z on which the variance-swap average of the smile is integrated.
 _Z_GRID: Final = np.linspace(-16.0, 8.0, 1201)
+_MINUS_Z_GRID: Final = -_Z_GRID
 #: SPX option ticks: 0.05 below 3.00, 0.10 from 3.00 (Cboe SPX contract specifications).
 TICK_SMALL: Final = 0.05
 TICK_LARGE: Final = 0.10
@@ -428,6 +432,13 @@ def _svi(y: FloatArray, b: float, rho: float, s: float) -> tuple[FloatArray, Flo
     return v, slope
 
 
+def _svi_level(y: FloatArray, b: float, rho: float, s: float) -> FloatArray:
+    # `_svi`'s v alone, by the same operations.
+    root = np.sqrt(y * y + s * s)
+    v: FloatArray = 1.0 + b * (rho * y + root - s)
+    return v
+
+
 def _wing_starts(shape: SmileShape, scale: float, w_atm: float) -> tuple[float, float]:
     """Return where the SVI core gives way to straight wings for one expiry: (y < 0, y > 0).
 
@@ -441,45 +452,89 @@ def _wing_starts(shape: SmileShape, scale: float, w_atm: float) -> tuple[float, 
     elasticity reaches `MAX_ELASTICITY` (for the calendar condition, see `expiry_smile`); the
     crossing is interpolated so that the wing start moves smoothly with the inputs.
     """
-    b, rho, s = shape.b, shape.rho, shape.s
+    terms = _wing_terms(shape.b, shape.rho, shape.s)
     lam2 = scale * scale
-    ends = []
-    for grid in (-_WING_GRID, _WING_GRID):
-        root = np.sqrt(grid * grid + s * s)
-        v = 1.0 + b * (rho * grid + root - s)
-        slope = b * (rho + grid / root)
-        curvature = b * s * s / root**3
-        safe_v = np.maximum(v, 1e-12)
-        elasticity = grid * slope / safe_v
-        core_room = (
-            (1.0 - elasticity / 2.0) ** 2
-            + lam2 * (curvature / 2.0 - slope * slope * (1.0 / (4.0 * safe_v) + w_atm / 16.0))
-            - DENSITY_MARGIN
-        )
-        # The straight wing's quadratic, at its vertex if that lies outwards, else at V(y_j).
-        alpha = v - slope * grid
-        beta2 = lam2 * slope * slope
-        qa = 1.0 - 4.0 * DENSITY_MARGIN - w_atm * beta2 / 4.0
-        qb = 2.0 * alpha - beta2
-        vertex = -qb / (2.0 * qa)
-        at_start = qa * safe_v**2 + qb * safe_v + alpha**2
-        at_vertex = alpha**2 - qb * qb / (4.0 * qa)
-        wing_room = np.where(qa > 0, np.where(vertex > safe_v, at_vertex, at_start), -1.0)
-        room = np.minimum.reduce(
-            [core_room, wing_room / (4.0 * safe_v**2), MAX_ELASTICITY - elasticity]
-        )
-        room = np.where(v > 0, room, -1.0)
-        hits = np.flatnonzero(room < 0)
-        if not hits.size:
-            ends.append(float(grid[-1]))
-            continue
-        i = int(hits[0])
-        if i == 0:
-            ends.append(0.0)
-            continue
-        frac = float(room[i - 1] / (room[i - 1] - room[i]))
-        ends.append(float(grid[i - 1] + frac * (grid[i] - grid[i - 1])))
-    return ends[0], ends[1]
+    # Each line repeats the textbook expression's operations in their order (shape-only parts
+    # come from `_wing_terms`), so the result is the same to the last bit.
+    core_room = (
+        terms.elasticity_term
+        + lam2 * (terms.half_curvature - terms.slope_sq * (terms.inv_4v + w_atm / 16.0))
+        - DENSITY_MARGIN
+    )
+    # The straight wing's quadratic, at its vertex if that lies outwards, else at V(y_j).
+    beta2 = lam2 * terms.slope * terms.slope
+    qa = 1.0 - 4.0 * DENSITY_MARGIN - w_atm * beta2 / 4.0
+    qb = terms.two_alpha - beta2
+    vertex = -qb / (2.0 * qa)
+    at_start = qa * terms.safe_v_sq + qb * terms.safe_v + terms.alpha_sq
+    at_vertex = terms.alpha_sq - qb * qb / (4.0 * qa)
+    wing_room = np.where(qa > 0, np.where(vertex > terms.safe_v, at_vertex, at_start), -1.0)
+    room = np.minimum.reduce([core_room, wing_room / terms.four_v_sq, terms.elasticity_room])
+    room = np.where(terms.v_positive, room, -1.0)
+    # Both sides were evaluated in one pass over `_WING_GRIDS`; search each outwards.
+    half = _WING_GRID.size
+    return (
+        _wing_end(room[:half], _WING_GRIDS[:half]),
+        _wing_end(room[half:], _WING_GRIDS[half:]),
+    )
+
+
+def _wing_end(room: FloatArray, grid: FloatArray) -> float:
+    hits = np.flatnonzero(room < 0)
+    if not hits.size:
+        return float(grid[-1])
+    i = int(hits[0])
+    if i == 0:
+        return 0.0
+    frac = float(room[i - 1] / (room[i - 1] - room[i]))
+    return float(grid[i - 1] + frac * (grid[i] - grid[i - 1]))
+
+
+class _WingTerms(NamedTuple):
+    # The parts of `_wing_starts`'s conditions that depend on the day's shape alone (every
+    # expiry of a day shares them), over `_WING_GRIDS`. Read-only arrays.
+    slope: FloatArray
+    safe_v: FloatArray
+    elasticity_term: FloatArray  # (1 - e/2)**2
+    elasticity_room: FloatArray  # MAX_ELASTICITY - e
+    half_curvature: FloatArray
+    slope_sq: FloatArray
+    inv_4v: FloatArray
+    two_alpha: FloatArray
+    alpha_sq: FloatArray
+    safe_v_sq: FloatArray
+    four_v_sq: FloatArray
+    v_positive: NDArray[np.bool_]
+
+
+@lru_cache(maxsize=16)
+def _wing_terms(b: float, rho: float, s: float) -> _WingTerms:
+    grid = _WING_GRIDS
+    root = np.sqrt(_WING_GRIDS_SQUARED + s * s)
+    v = 1.0 + b * (rho * grid + root - s)
+    slope = b * (rho + grid / root)
+    curvature = b * s * s / root**3
+    safe_v = np.maximum(v, 1e-12)
+    elasticity = grid * slope / safe_v
+    alpha = v - slope * grid
+    safe_v_sq = safe_v**2
+    terms = _WingTerms(
+        slope=slope,
+        safe_v=safe_v,
+        elasticity_term=(1.0 - elasticity / 2.0) ** 2,
+        elasticity_room=MAX_ELASTICITY - elasticity,
+        half_curvature=curvature / 2.0,
+        slope_sq=slope * slope,
+        inv_4v=1.0 / (4.0 * safe_v),
+        two_alpha=2.0 * alpha,
+        alpha_sq=alpha**2,
+        safe_v_sq=safe_v_sq,
+        four_v_sq=4.0 * safe_v_sq,
+        v_positive=v > 0,
+    )
+    for array in terms:
+        array.flags.writeable = False
+    return terms
 
 
 def _variance_ratio(
@@ -487,12 +542,14 @@ def _variance_ratio(
 ) -> FloatArray:
     """Return ``V(y)``, total variance over ATM total variance, straight beyond ``ends``."""
     lo, hi = ends
-    v, _ = _svi(np.clip(y, lo, hi), shape.b, shape.rho, shape.s)
-    for end in (lo, hi):
-        if math.isfinite(end):
-            v_end, slope_end = _svi(np.array([end]), shape.b, shape.rho, shape.s)
+    v = _svi_level(np.clip(y, lo, hi), shape.b, shape.rho, shape.s)
+    finite = [end for end in (lo, hi) if math.isfinite(end)]
+    if finite:
+        # Both ends in one call: _svi works element by element.
+        v_ends, slope_ends = _svi(np.array(finite), shape.b, shape.rho, shape.s)
+        for end, v_end, slope_end in zip(finite, v_ends.tolist(), slope_ends.tolist(), strict=True):
             beyond = y < end if end < 0 else y > end
-            v = np.where(beyond, float(v_end[0]) + float(slope_end[0]) * (y - end), v)
+            v = np.where(beyond, v_end + slope_end * (y - end), v)
     return np.maximum(v, floor)
 
 
@@ -501,9 +558,10 @@ def _swap_ratio(shape: SmileShape, scale: float, ends: tuple[float, float], floo
         return 1.0
     # Gatheral (2006) eq. 11.5 in the short-time limit d2 = -z / sqrt(v(z)).
     v = _variance_ratio(scale * _Z_GRID, shape, ends, floor)
-    d2 = -_Z_GRID / np.sqrt(v)
+    d2 = _MINUS_Z_GRID / np.sqrt(v)
     f = v * np.exp(-0.5 * d2 * d2) / math.sqrt(2.0 * math.pi)
-    return float(np.sum(0.5 * (f[1:] + f[:-1]) * np.abs(np.diff(d2))))
+    # d2[1:] - d2[:-1] is what np.diff computes.
+    return float(np.sum(0.5 * (f[1:] + f[:-1]) * np.abs(d2[1:] - d2[:-1])))
 
 
 def swap_total_variance(
@@ -581,12 +639,17 @@ def smile_iv(
     k = np.asarray(log_moneyness, dtype=np.float64)
     if clock.t_years <= 0.0:
         return np.full(k.shape, np.nan)
-    smile = expiry_smile(clock, indices, params)
+    return _smile_iv(k, clock.t_years, expiry_smile(clock, indices, params), params)
+
+
+def _smile_iv(
+    k: FloatArray, t_years: float, smile: ExpirySmile, params: SurfaceParams
+) -> FloatArray:
     if smile.w_atm <= 0.0:
         return np.full(k.shape, np.nan)
     y = smile.scale * k / math.sqrt(smile.w_atm)
     v = _variance_ratio(y, smile.shape, smile.ends, params.variance_floor)
-    iv: FloatArray = np.maximum(np.sqrt(smile.w_atm * v / clock.t_years), params.iv_floor)
+    iv: FloatArray = np.maximum(np.sqrt(smile.w_atm * v / t_years), params.iv_floor)
     return iv
 
 
@@ -722,11 +785,13 @@ def model_chain(
             )
         forward = spot * math.exp((rate - dividend_yield) * t)
         clock = expiry_clock(quote_time, t, holidays=holidays, early_closes=early_closes)
-        sd = math.sqrt(max(expiry_smile(clock, indices, params).w_atm, 1e-12))
+        smile = expiry_smile(clock, indices, params)
+        sd = math.sqrt(max(smile.w_atm, 1e-12))
         lo = math.floor(forward * math.exp(z_range[0] * sd) / strikes_step) * strikes_step
         hi = math.ceil(forward * math.exp(z_range[1] * sd) / strikes_step) * strikes_step
         strikes = np.arange(max(lo, strikes_step), hi + strikes_step / 2, strikes_step)
-        iv = smile_iv(np.log(strikes / forward), clock, indices, params)
+        # `smile_iv` of the same clock, without building the smile a second time.
+        iv = _smile_iv(np.log(strikes / forward), t, smile, params)
         for is_call in (False, True):
             mid = black76_price(is_call, forward, strikes, t, rate, iv)
             half = half_spread(mid)

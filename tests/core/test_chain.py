@@ -17,6 +17,9 @@ from core.chain import (
     QualityCode,
     QuoteRecord,
     Severity,
+    _median,
+    _most_common,
+    _pairs,
     build_chain,
 )
 from core.pricing import IVReason, black76_price, bsm_greeks
@@ -478,3 +481,71 @@ def test_iv_and_delta_match_cboe_on_otm_options(name):
     assert np.percentile(iv_err, 95) <= 0.003
     assert np.median(delta_err) <= 0.005
     assert np.percentile(delta_err, 95) <= 0.015
+
+
+# --- helpers that stand in for numpy's general functions ---------------------------------------
+
+
+def test_median_is_numpys_median_to_the_bit():
+    # Odd and even lengths, ties, signed zeros, infinities and NaN: the parity trim's robust
+    # scale must not move by an ulp.
+    rng = np.random.default_rng(20261127)
+    for i in range(5000):
+        n = int(rng.integers(1, 45))
+        values = rng.normal(size=n)
+        if i % 5 == 1:
+            values = np.round(values, 1)
+        elif i % 5 == 2:
+            values = np.where(rng.random(n) < 0.5, 0.0, -0.0)
+        elif i % 5 == 3:
+            values[rng.integers(0, n)] = np.nan
+        elif i % 5 == 4:
+            values = np.where(rng.random(n) < 0.2, np.inf, values)
+        expected = float(np.median(values))
+        got = _median(values)
+        assert got == expected or (math.isnan(got) and math.isnan(expected)), values
+        assert math.copysign(1.0, got) == math.copysign(1.0, expected), values
+
+
+def test_pairs_of_sorted_rows_match_np_unique():
+    rng = np.random.default_rng(7)
+    for _ in range(300):
+        strikes = np.sort(rng.choice(np.arange(4000.0, 4100.0, 5.0), size=int(rng.integers(1, 30))))
+        is_call = rng.random(strikes.size) < 0.5
+        # One row per (strike, right), sorted by strike then put before call, as build_chain has.
+        keep = np.ones(strikes.size, dtype=np.bool_)
+        keep[1:] = (strikes[1:] != strikes[:-1]) | (is_call[1:] != is_call[:-1])
+        order = np.lexsort((is_call[keep], strikes[keep]))
+        k, c = strikes[keep][order], is_call[keep][order]
+        n = k.size
+        quotes = OptionQuotes(
+            root=np.full(n, "SPXW"),
+            expiry=np.full(n, np.datetime64("2024-01-12")),
+            strike=k,
+            is_call=c,
+            bid=np.ones(n),
+            ask=np.ones(n),
+            volume=np.ones(n),
+            open_interest=np.ones(n),
+            cboe_iv=np.ones(n),
+            cboe_delta=np.ones(n),
+            line=np.zeros(n, dtype=np.int64),
+        )
+        rows = np.arange(n, dtype=np.intp)
+        pairs = _pairs(quotes, rows)
+        unique, inverse = np.unique(k, return_inverse=True)
+        np.testing.assert_array_equal(pairs.strikes, unique)
+        expected_calls = np.full(unique.size, -1, dtype=np.intp)
+        expected_puts = np.full(unique.size, -1, dtype=np.intp)
+        expected_calls[inverse[c]] = rows[c]
+        expected_puts[inverse[~c]] = rows[~c]
+        np.testing.assert_array_equal(pairs.call_rows, expected_calls)
+        np.testing.assert_array_equal(pairs.put_rows, expected_puts)
+
+
+def test_most_common_gap_is_np_uniques_first_most_counted():
+    rng = np.random.default_rng(11)
+    for _ in range(2000):
+        gaps = rng.choice([5.0, 10.0, 25.0, 50.0, 2.5], size=int(rng.integers(1, 10)))
+        values, counts = np.unique(gaps, return_counts=True)
+        assert _most_common(gaps.tolist()) == float(values[np.argmax(counts)])

@@ -11,10 +11,14 @@ from core.calendar import NEW_YORK, NYSE_EARLY_CLOSES, NYSE_HOLIDAYS
 from core.pricing import black76_price
 from core.surface import (
     CALIBRATED,
+    DENSITY_MARGIN,
+    MAX_ELASTICITY,
     SECONDS_PER_YEAR,
     SURFACE_VERSION,
     IndexLevels,
+    SmileShape,
     _clock_span,
+    _wing_starts,
     clear_clock_span_cache,
     clock_span,
     expiry_clock,
@@ -23,6 +27,7 @@ from core.surface import (
     model_iv,
     modelled_half_spread,
     smile_iv,
+    smile_shape,
 )
 from tests.conftest import load_snapshot
 
@@ -311,3 +316,100 @@ def test_clock_span_counting_whole_days_matches_the_day_by_day_walk_to_the_bit()
         fast = clock_span(start, end)
         walked = _clock_span(start, end, NYSE_HOLIDAYS, NYSE_EARLY_CLOSES)
         assert (fast.overnight, fast.session) == (walked.overnight, walked.session), (start, end)
+
+
+def _wing_starts_side_by_side(shape: SmileShape, scale: float, w_atm: float) -> tuple[float, float]:
+    # `_wing_starts` as first written: each side on its own grid, every term from scratch.
+    b, rho, s = shape.b, shape.rho, shape.s
+    lam2 = scale * scale
+    ends = []
+    for grid in (-np.linspace(0.0, 40.0, 801), np.linspace(0.0, 40.0, 801)):
+        root = np.sqrt(grid * grid + s * s)
+        v = 1.0 + b * (rho * grid + root - s)
+        slope = b * (rho + grid / root)
+        curvature = b * s * s / root**3
+        safe_v = np.maximum(v, 1e-12)
+        elasticity = grid * slope / safe_v
+        core_room = (
+            (1.0 - elasticity / 2.0) ** 2
+            + lam2 * (curvature / 2.0 - slope * slope * (1.0 / (4.0 * safe_v) + w_atm / 16.0))
+            - DENSITY_MARGIN
+        )
+        alpha = v - slope * grid
+        beta2 = lam2 * slope * slope
+        qa = 1.0 - 4.0 * DENSITY_MARGIN - w_atm * beta2 / 4.0
+        qb = 2.0 * alpha - beta2
+        vertex = -qb / (2.0 * qa)
+        at_start = qa * safe_v**2 + qb * safe_v + alpha**2
+        at_vertex = alpha**2 - qb * qb / (4.0 * qa)
+        wing_room = np.where(qa > 0, np.where(vertex > safe_v, at_vertex, at_start), -1.0)
+        room = np.minimum.reduce(
+            [core_room, wing_room / (4.0 * safe_v**2), MAX_ELASTICITY - elasticity]
+        )
+        room = np.where(v > 0, room, -1.0)
+        hits = np.flatnonzero(room < 0)
+        if not hits.size:
+            ends.append(float(grid[-1]))
+            continue
+        i = int(hits[0])
+        if i == 0:
+            ends.append(0.0)
+            continue
+        frac = float(room[i - 1] / (room[i - 1] - room[i]))
+        ends.append(float(grid[i - 1] + frac * (grid[i] - grid[i - 1])))
+    return ends[0], ends[1]
+
+
+def test_wing_starts_sharing_the_day_shape_match_the_side_by_side_formula_to_the_bit():
+    # The wing search evaluates both sides in one pass and keeps the shape-only terms for the
+    # day's other expiries; the ends must be the plain formula's floats, whatever the shape.
+    rng = np.random.default_rng(20261127)
+    shapes = [smile_shape(levels, CALIBRATED) for levels in REGIMES]
+    shapes += [
+        SmileShape(
+            float(np.exp(rng.uniform(-3.0, 2.0))),
+            float(np.tanh(rng.uniform(-2.0, 2.0))),
+            float(np.exp(rng.uniform(-3.0, 3.0))),
+        )
+        for _ in range(300)
+    ]
+    for shape in shapes:
+        for _ in range(3):  # several expiries of one day: the shared terms are reused
+            scale = float(rng.uniform(0.0, 1.0))
+            w_atm = float(np.exp(rng.uniform(-12.0, 0.0)))
+            fast = _wing_starts(shape, scale, w_atm)
+            plain = _wing_starts_side_by_side(shape, scale, w_atm)
+            assert fast == plain, (shape, scale, w_atm)
+            assert [math.copysign(1.0, e) for e in fast] == [math.copysign(1.0, e) for e in plain]
+
+
+def test_model_chain_quotes_are_the_tick_rounded_model_prices_to_the_bit():
+    # Each expiry's smile is built once; the quotes must still be exactly what `smile_iv` and
+    # `black76_price` give for the expiry's clock, forward and strikes.
+    qt = ny(2023, 3, 22, 10)
+    expiries = [
+        ("SPXW", date(2023, 3, 22)),
+        ("SPXW", date(2023, 3, 24)),
+        ("SPX", date(2023, 4, 21)),
+    ]
+    rate, dividend_yield = 0.045, 0.016
+    chain = model_chain(4002.0, qt, expiries, MARCH_22, rate=rate, dividend_yield=dividend_yield)
+    for root, expiry in expiries:
+        terms = chain.terms_for(root, expiry)
+        s = chain.expiry_slice(root, expiry)
+        t = terms.t_years
+        forward = 4002.0 * math.exp((rate - dividend_yield) * t)
+        iv = smile_iv(np.log(s.strikes / forward), expiry_clock(qt, t), MARCH_22, CALIBRATED)
+        for is_call, bid, ask in ((False, s.put_bid, s.put_ask), (True, s.call_bid, s.call_ask)):
+            mid = black76_price(is_call, forward, s.strikes, t, rate, iv)
+            half = modelled_half_spread(mid)
+
+            def tick_rounded(price: np.ndarray) -> np.ndarray:
+                tick = np.where(price >= 3.0, 0.10, 0.05)
+                return np.round(np.round(price / tick) * tick, 2)
+
+            expected_bid = np.maximum(tick_rounded(mid - half), 0.0)
+            tick = np.where(expected_bid >= 3.0, 0.10, 0.05)
+            expected_ask = np.round(np.maximum(tick_rounded(mid + half), expected_bid + tick), 2)
+            np.testing.assert_array_equal(bid, expected_bid)
+            np.testing.assert_array_equal(ask, expected_ask)
