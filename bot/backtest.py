@@ -257,8 +257,14 @@ def synthetic_bars(day: date, open_: float, high: float, low: float, close: floa
 
 def _ad_line(history: History, day: date) -> tuple[NDArray[np.float64] | None, str]:
     chosen = choose_breadth(history.breadth, previous_trading_day(day))
-    latest = chosen.before(day).last_date if chosen is not None else None
-    if chosen is None or latest is None or trading_days_between(latest, day) > MAX_BREADTH_AGE_DAYS:
+    known = chosen.before(day) if chosen is not None else None
+    latest = known.last_date if known is not None else None
+    if (
+        chosen is None
+        or known is None
+        or latest is None
+        or trading_days_between(latest, day) > MAX_BREADTH_AGE_DAYS
+    ):
         shown = f"{latest:%Y-%m-%d}" if latest else "none"
         return None, (
             f"no NYSE advance/decline data near {day:%Y-%m-%d} (latest {shown}): "
@@ -270,7 +276,7 @@ def _ad_line(history: History, day: date) -> tuple[NDArray[np.float64] | None, s
     whole = history.ad_lines.get(id(chosen))
     if whole is None:
         whole = history.ad_lines[id(chosen)] = chosen.ad_line()
-    return whole[: len(chosen.before(day))], (
+    return whole[: len(known)], (
         f"daily A/D line through {latest:%Y-%m-%d} ({kind}); no intraday breadth: prior days' line"
     )
 
@@ -301,9 +307,12 @@ def day_feed(history: History, day: date, hedge_rules: HedgeRules) -> RecordedDa
             warmup = np.asarray(prior_session.resample(5).close, dtype=np.float64)
         else:
             # The modelled day's 5-minute closes (09:30-anchored buckets: minutes 5, 10, ...),
-            # exactly what resampling its 1-minute bars gives, without building them.
+            # exactly what resampling its 1-minute bars gives, without building them: the
+            # path interpolated at just those minutes (np.interp values each point on its own).
             check_day(history, before)
-            warmup = _minute_path(before, *_ohlc(history, before))[5::5]
+            minutes = _session_minutes(before)
+            knots_t, knots_v = path_knots(*_ohlc(history, before), minutes)
+            warmup = np.interp(np.arange(minutes + 1, dtype=np.float64)[5::5], knots_t, knots_v)
     except SkipDay:
         pass  # no warm-up: the indicators start from the day's own bars
     ad_line, ad_note = _ad_line(history, day)
