@@ -36,7 +36,13 @@ from core.pricing import (
     black76_price_one,
 )
 from core.rules import HedgeRules
-from core.surface import CALIBRATED, clock_span, modelled_half_spread
+from core.surface import (
+    CALIBRATED,
+    TRADING_DAYS_PER_YEAR,
+    clock_span,
+    clock_spans_to,
+    modelled_half_spread,
+)
 from core.types import (
     SPX_MULTIPLIER,
     CondorSignal,
@@ -178,6 +184,24 @@ class OpenCondor:
         if tau_now <= 0:
             return 1.0
         return math.sqrt((tau_now / self.entry_tau) * (t_entry / t_now))
+
+    def clock_factors(self, asofs: Sequence[datetime]) -> NDArray[np.float64]:
+        """`clock_factor` at many moments at once (the backtest's screen).
+
+        The clocks come from `clock_spans_to`, so a factor may differ from `clock_factor`'s
+        in the last bits when a moment is days before settlement.
+        """
+        factors = np.ones(len(asofs))
+        t_entry = self.signal.t_years
+        if self.entry_tau is None or self.entry_tau <= 0 or t_entry <= 0 or not len(asofs):
+            return factors
+        t_now = np.array([self.t_years(a) for a in asofs])
+        overnight, session = clock_spans_to(asofs, self.signal.settles_at)
+        share = CALIBRATED.overnight_share
+        tau_now = (share * overnight + (1.0 - share) * session) / TRADING_DAYS_PER_YEAR
+        live = (t_now > 0) & (tau_now > 0)
+        factors[live] = np.sqrt((tau_now[live] / self.entry_tau) * (t_entry / t_now[live]))
+        return factors
 
     @property
     def marking_ivs(self) -> tuple[float, float, float, float]:
@@ -1827,8 +1851,8 @@ def quiet_bars(
     if rows.size:
         live = [asofs[int(i)] for i in rows]
         s, tt = spots[rows], t[rows]
-        # The very factors `step` applies (the clock spans are remembered for it, too).
-        factors = np.array([position.clock_factor(a) for a in live], dtype=np.float64)
+        # The factors `step` applies, to rounding (`OpenCondor.clock_factors`).
+        factors = position.clock_factors(live)
         scale = (vix[rows] / position.entry_vix) * factors
         strikes = np.array([float(leg.strike) for leg in signal.legs])
         ivs = np.array(position.marking_ivs)[None, :] * scale[:, None]

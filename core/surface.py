@@ -346,6 +346,59 @@ def _clock_span(
         first = False
 
 
+def clock_spans_to(starts: Sequence[datetime], end: datetime) -> tuple[FloatArray, FloatArray]:
+    """`clock_span(start, end)` on the NYSE calendar for many starts, as two arrays.
+
+    For the backtest's screen, which needs every bar's clock at once. A start inside a
+    session is that session's remaining share plus the span from its close to `end` (the
+    latter worked out once per day); when `end` falls in the same session, the share between
+    the two, exactly as `clock_span` adds it. Any other start goes through `clock_span`. The
+    multi-day sums are grouped differently from `clock_span`'s walk, so they agree with it to
+    rounding (a few ulps), not always to the bit.
+
+    Returns:
+        (overnight, session): `ClockSpan.overnight` and `ClockSpan.session` of each start.
+
+    Raises:
+        ValueError: If `end` or a start is naive.
+    """
+    if end.tzinfo is None:
+        raise ValueError(f"end must be timezone-aware, was {end!r}")
+    n = len(starts)
+    overnight = np.zeros(n)
+    session = np.zeros(n)
+    by_day: dict[date, list[int]] = {}
+    for i, start in enumerate(starts):
+        if start.tzinfo is None:
+            raise ValueError(f"starts must be timezone-aware, had {start!r}")
+        by_day.setdefault(start.astimezone(NEW_YORK).date(), []).append(i)
+    end_stamp = end.timestamp()
+    for day, rows in by_day.items():
+        stamps = np.array([starts[i].timestamp() for i in rows])
+        opens, closes = session_open(day), session_close(day)
+        open_stamp, close_stamp = opens.timestamp(), closes.timestamp()
+        inside = (stamps >= open_stamp) & (stamps < close_stamp) & (stamps < end_stamp)
+        if not is_trading_day(day, NYSE_HOLIDAYS):
+            inside[:] = False
+        index = np.array(rows)
+        for i in index[~inside]:
+            span = clock_span(starts[int(i)], end)
+            overnight[i], session[i] = span.overnight, span.session
+        if not inside.any():
+            continue
+        length = close_stamp - open_stamp
+        lo = np.minimum(np.maximum((stamps[inside] - open_stamp) / length, 0.0), 1.0)
+        if closes >= end:
+            hi = min(max((end_stamp - open_stamp) / length, 0.0), 1.0)
+            session[index[inside]] = [_intraday_share(hi) - _intraday_share(u) for u in lo.tolist()]
+            continue
+        rest = clock_span(closes, end)
+        overnight[index[inside]] = rest.overnight
+        whole = _intraday_share(1.0)
+        session[index[inside]] = [(whole - _intraday_share(u)) + rest.session for u in lo.tolist()]
+    return overnight, session
+
+
 def _overlap_seconds(a: datetime, b: datetime, start: datetime, end: datetime) -> float:
     return max((min(b, end) - max(a, start)).total_seconds(), 0.0)
 

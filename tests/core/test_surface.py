@@ -21,6 +21,7 @@ from core.surface import (
     _wing_starts,
     clear_clock_span_cache,
     clock_span,
+    clock_spans_to,
     expiry_clock,
     expiry_smile,
     model_chain,
@@ -316,6 +317,33 @@ def test_clock_span_counting_whole_days_matches_the_day_by_day_walk_to_the_bit()
         fast = clock_span(start, end)
         walked = _clock_span(start, end, NYSE_HOLIDAYS, NYSE_EARLY_CLOSES)
         assert (fast.overnight, fast.session) == (walked.overnight, walked.session), (start, end)
+
+
+def test_clock_spans_to_one_end_match_each_span_to_rounding():
+    # The screen's clocks for many starts at once: bars inside sessions, at the open and the
+    # close, before the open, at night and on weekends, to ends the same day or weeks later
+    # (random, 2007-2027); the same-session ones add exactly what `clock_span` adds.
+    rng = np.random.default_rng(20261128)
+    base = datetime(2007, 1, 2, tzinfo=NEW_YORK)
+    for _ in range(300):
+        end = base + timedelta(minutes=int(rng.integers(0, 20 * 365 * 24 * 60)))
+        back = rng.integers(0, [8 * 60, 60 * 24 * 60][int(rng.integers(0, 2))], size=40)
+        starts = [end - timedelta(minutes=int(m)) for m in back]
+        overnight, session = clock_spans_to(starts, end)
+        for i, start in enumerate(starts):
+            span = clock_span(start, end)
+            assert overnight[i] == pytest.approx(span.overnight, rel=1e-13, abs=1e-13)
+            assert session[i] == pytest.approx(span.session, rel=1e-13, abs=1e-13)
+            local = start.astimezone(NEW_YORK)
+            if local.date() == end.astimezone(NEW_YORK).date():
+                assert (overnight[i], session[i]) == (span.overnight, span.session)
+
+
+def test_clock_spans_to_rejects_naive_moments():
+    with pytest.raises(ValueError, match="timezone-aware"):
+        clock_spans_to([datetime(2024, 1, 5, 10, 0)], ny(2024, 1, 5, 16))
+    with pytest.raises(ValueError, match="timezone-aware"):
+        clock_spans_to([ny(2024, 1, 5, 10)], datetime(2024, 1, 5, 16, 0))
 
 
 def _wing_starts_side_by_side(shape: SmileShape, scale: float, w_atm: float) -> tuple[float, float]:
