@@ -8,10 +8,12 @@ to the close, then the day's result. What is modelled is said on every event tha
 from __future__ import annotations
 
 import contextlib
+import re
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -73,11 +75,38 @@ def _bars_file(data_dir: Path) -> Path:
 
 
 def _real_chain(data_dir: Path, day: date, entry: datetime) -> OptionChain | None:
-    for path in sorted((data_dir / "chains").glob(f"spx_cboe_{day:%Y-%m-%d}_intraday*")):
+    for path in _intraday_chain_files(data_dir / "chains").get(day, ()):
         chain = load_chain(path)
         if abs(chain.quote_time - entry) <= timedelta(minutes=30):
             return chain
     return None
+
+
+_INTRADAY_CHAIN = re.compile(r"spx_cboe_(\d{4}-\d{2}-\d{2})_intraday")
+
+
+def _intraday_chain_files(chains_dir: Path) -> dict[date, tuple[Path, ...]]:
+    """The recorded intraday chain files under `chains_dir` by day, in name order.
+
+    Listed once per state of the directory (its modification time), not globbed per day: a
+    backtest asks on every entry day.
+    """
+    try:
+        stamp = chains_dir.stat().st_mtime_ns
+    except FileNotFoundError:
+        return {}
+    return _listed_chain_files(chains_dir, stamp)
+
+
+@lru_cache(maxsize=8)
+def _listed_chain_files(chains_dir: Path, stamp: int) -> dict[date, tuple[Path, ...]]:
+    # `stamp` keys the listing to the directory's state.
+    found: dict[date, list[Path]] = {}
+    for path in sorted(chains_dir.glob("spx_cboe_*_intraday*")):
+        matched = _INTRADAY_CHAIN.match(path.name)
+        if matched:
+            found.setdefault(date.fromisoformat(matched.group(1)), []).append(path)
+    return {day: tuple(paths) for day, paths in found.items()}
 
 
 def _ad_line(data_dir: Path, day: date) -> tuple[np.ndarray | None, str]:
