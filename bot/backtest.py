@@ -120,6 +120,12 @@ class History:
     ad_lines: dict[int, NDArray[np.float64]] = field(default_factory=dict)
     #: `check_day`'s verdict by day: None when the day is good, else why it is skipped.
     day_checks: dict[date, str | None] = field(default_factory=dict)
+    #: SPX at given moments of a day, whether the bars there are clean, and the day's first
+    #: close (`_day_columns`), by day and moments: a 45-DTE stretch revisits days.
+    day_columns: dict[
+        tuple[date, tuple[datetime, ...]],
+        tuple[NDArray[np.float64], NDArray[np.bool_], float],
+    ] = field(default_factory=dict)
 
     @classmethod
     def load(cls, data_dir: Path) -> History:
@@ -148,7 +154,7 @@ class History:
         Use it, not `dataclasses.replace`, to change the data: what is remembered was worked
         out from the data as it was.
         """
-        return replace(self, feeds={}, ad_lines={}, day_checks={}, **changes)
+        return replace(self, feeds={}, ad_lines={}, day_checks={}, day_columns={}, **changes)
 
 
 def check_day(history: History, day: date) -> None:
@@ -399,6 +405,38 @@ class DayPath:
         return market if day == self.entry_day else replace(market, chain=None)
 
 
+def _day_columns(
+    history: History, day: date, moments: list[datetime], rules: HedgeRules
+) -> tuple[NDArray[np.float64], NDArray[np.bool_], float]:
+    # SPX at each moment (NaN before the first bar closes), whether the bars up to it are
+    # clean, and the day's first close.
+    if day in history.minute_bars:
+        feed = day_feed(history, day, rules)
+        session = feed.session
+        ends = session.times + np.timedelta64(session.interval_minutes, "m")
+        cut = np.array([_utc_minute(m) for m in moments], dtype="datetime64[m]")
+        last = np.searchsorted(ends, cut, side="right") - 1
+        spots = np.where(last >= 0, session.close[np.maximum(last, 0)], np.nan)
+        clean = np.array(
+            [not recent_bar_issues(session.until(m), day, m) for m in moments], dtype=np.bool_
+        )
+        return np.asarray(spots, dtype=np.float64), clean, feed.open_spot
+    # The modelled path's 1-minute bar k closes at path[k + 1]; by a moment k minutes after
+    # the open, bars 0 .. k-1 are complete (as `Bars.until` counts them). The path is
+    # interpolated at just those minutes and minute 1 (the first close): np.interp values
+    # each point on its own, so these are `_minute_path`'s values.
+    opens = session_open(day)
+    minutes = _session_minutes(day)
+    knots_t, knots_v = path_knots(*_ohlc(history, day), minutes)
+    elapsed = np.array(
+        [min(int((m - opens).total_seconds() // 60), minutes) for m in moments], dtype=np.intp
+    )
+    levels = np.interp(np.append(elapsed, 1).astype(np.float64), knots_t, knots_v)
+    spots = np.where(elapsed >= 1, levels[:-1], np.nan)
+    clean = elapsed >= 1  # the modelled bars have no gaps, NaN or disorder
+    return np.asarray(spots, dtype=np.float64), clean, float(levels[-1])
+
+
 @dataclass(slots=True, eq=False)
 class _Columns:
     """Builds a `DayPath` one day at a time."""
@@ -412,33 +450,11 @@ class _Columns:
     def add(self, history: History, day: date, moments: list[datetime], rules: HedgeRules) -> None:
         """Append the day's moments; raises `SkipDay` if its history is missing or bad."""
         check_day(history, day)
-        opens = session_open(day)
-        if day in history.minute_bars:
-            feed = day_feed(history, day, rules)
-            session = feed.session
-            ends = session.times + np.timedelta64(session.interval_minutes, "m")
-            cut = np.array([_utc_minute(m) for m in moments], dtype="datetime64[m]")
-            last = np.searchsorted(ends, cut, side="right") - 1
-            spots = np.where(last >= 0, session.close[np.maximum(last, 0)], np.nan)
-            clean = np.array(
-                [not recent_bar_issues(session.until(m), day, m) for m in moments], dtype=np.bool_
-            )
-            open_spot = feed.open_spot
-        else:
-            # The modelled path's 1-minute bar k closes at path[k + 1]; by a moment k minutes
-            # after the open, bars 0 .. k-1 are complete (as `Bars.until` counts them). The
-            # path is interpolated at just those minutes and minute 1 (the first close):
-            # np.interp values each point on its own, so these are `_minute_path`'s values.
-            minutes = _session_minutes(day)
-            knots_t, knots_v = path_knots(*_ohlc(history, day), minutes)
-            elapsed = np.array(
-                [min(int((m - opens).total_seconds() // 60), minutes) for m in moments],
-                dtype=np.intp,
-            )
-            levels = np.interp(np.append(elapsed, 1).astype(np.float64), knots_t, knots_v)
-            spots = np.where(elapsed >= 1, levels[:-1], np.nan)
-            clean = elapsed >= 1  # the modelled bars have no gaps, NaN or disorder
-            open_spot = float(levels[-1])
+        key = (day, tuple(moments))
+        known = history.day_columns.get(key)
+        if known is None:
+            known = history.day_columns[key] = _day_columns(history, day, moments, rules)
+        spots, clean, open_spot = known
         # The day's opening VIX (`check_day` found it), as `VolIndices.levels_at` gives it
         # during the session; moved with SPX as `RecordedDayFeed.vol_at` moves it.
         opening_vix = history.indices.vix.open_on(day)
@@ -446,7 +462,7 @@ class _Columns:
         moved = np.where(np.isfinite(spots), spots, open_spot)
         self.vix.append(opening_vix * np.maximum(1.0 + beta * (moved / open_spot - 1.0), 0.2))
         self.asofs.extend(moments)
-        self.spots.append(np.asarray(spots, dtype=np.float64))
+        self.spots.append(spots)
         self.clean.append(clean)
         self.days.extend([day] * len(moments))
 
