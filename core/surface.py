@@ -364,39 +364,44 @@ def clock_spans_to(starts: Sequence[datetime], end: datetime) -> tuple[FloatArra
     """
     if end.tzinfo is None:
         raise ValueError(f"end must be timezone-aware, was {end!r}")
-    n = len(starts)
-    overnight = np.zeros(n)
-    session = np.zeros(n)
-    by_day: dict[date, list[int]] = {}
+    overnight = np.zeros(len(starts))
+    session = np.zeros(len(starts))
+    end_stamp = end.timestamp()
+    whole = _intraday_share(1.0)
+    # by day: its open and close (POSIX seconds) and the span from its close to `end`
+    # (None: `end` is within that session); no entry for a day without a session
+    days: dict[date, tuple[float, float, ClockSpan | None] | None] = {}
     for i, start in enumerate(starts):
         if start.tzinfo is None:
             raise ValueError(f"starts must be timezone-aware, had {start!r}")
-        by_day.setdefault(start.astimezone(NEW_YORK).date(), []).append(i)
-    end_stamp = end.timestamp()
-    for day, rows in by_day.items():
-        stamps = np.array([starts[i].timestamp() for i in rows])
-        opens, closes = session_open(day), session_close(day)
-        open_stamp, close_stamp = opens.timestamp(), closes.timestamp()
-        inside = (stamps >= open_stamp) & (stamps < close_stamp) & (stamps < end_stamp)
-        if not is_trading_day(day, NYSE_HOLIDAYS):
-            inside[:] = False
-        index = np.array(rows)
-        for i in index[~inside]:
-            span = clock_span(starts[int(i)], end)
+        day = start.astimezone(NEW_YORK).date()
+        if day not in days:
+            days[day] = _day_clock(day, end)
+        known = days[day]
+        stamp = start.timestamp()
+        if known is None or not known[0] <= stamp < min(known[1], end_stamp):
+            span = clock_span(start, end)
             overnight[i], session[i] = span.overnight, span.session
-        if not inside.any():
             continue
-        length = close_stamp - open_stamp
-        lo = np.minimum(np.maximum((stamps[inside] - open_stamp) / length, 0.0), 1.0)
-        if closes >= end:
-            hi = min(max((end_stamp - open_stamp) / length, 0.0), 1.0)
-            session[index[inside]] = [_intraday_share(hi) - _intraday_share(u) for u in lo.tolist()]
-            continue
-        rest = clock_span(closes, end)
-        overnight[index[inside]] = rest.overnight
-        whole = _intraday_share(1.0)
-        session[index[inside]] = [(whole - _intraday_share(u)) + rest.session for u in lo.tolist()]
+        opens, closes, rest = known
+        lo = min(max((stamp - opens) / (closes - opens), 0.0), 1.0)
+        if rest is None:
+            hi = min(max((end_stamp - opens) / (closes - opens), 0.0), 1.0)
+            session[i] = _intraday_share(hi) - _intraday_share(lo)
+        else:
+            overnight[i] = rest.overnight
+            session[i] = (whole - _intraday_share(lo)) + rest.session
     return overnight, session
+
+
+def _day_clock(day: date, end: datetime) -> tuple[float, float, ClockSpan | None] | None:
+    # `clock_spans_to`'s view of a day: None without a session, else its open and close in
+    # POSIX seconds and the span from the close to `end` (None when `end` is within it).
+    if not is_trading_day(day, NYSE_HOLIDAYS):
+        return None
+    opens, closes = session_open(day), session_close(day)
+    rest = clock_span(closes, end) if closes < end else None
+    return opens.timestamp(), closes.timestamp(), rest
 
 
 def _overlap_seconds(a: datetime, b: datetime, start: datetime, end: datetime) -> float:
