@@ -107,6 +107,8 @@ class OpenCondor:
     open_legs: tuple[bool, bool, bool, bool] = (True, True, True, True)
     realised_points: float = 0.0
     leg_ivs: tuple[float, float, float, float] | None = None
+    #: The legs' strikes as floats (None: read off the signal when needed).
+    leg_strikes: tuple[float, float, float, float] | None = None
 
     @classmethod
     def from_signal(
@@ -138,6 +140,7 @@ class OpenCondor:
                 CALIBRATED.overnight_share
             ),
             leg_ivs=entry_ivs(signal),
+            leg_strikes=_strikes_of(signal),
         )
 
     def with_closed(self, closed: tuple[Wing, ...], realised_points: float) -> OpenCondor:
@@ -282,9 +285,19 @@ def entry_ivs(signal: CondorSignal) -> tuple[float, float, float, float]:
     return ivs[0], ivs[1], ivs[2], ivs[3]
 
 
+def _strikes_of(signal: CondorSignal) -> tuple[float, float, float, float]:
+    legs = signal.legs
+    return (
+        float(legs[0].strike),
+        float(legs[1].strike),
+        float(legs[2].strike),
+        float(legs[3].strike),
+    )
+
+
 def _leg_arrays(position: OpenCondor) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
-    legs = position.signal.legs
-    strikes = np.array([float(leg.strike) for leg in legs])
+    known = position.leg_strikes
+    strikes = np.array(known if known is not None else _strikes_of(position.signal))
     ivs = np.array(position.marking_ivs) * position.iv_scale
     return strikes, ivs
 
@@ -338,10 +351,15 @@ def mark(position: OpenCondor, spot: float, asof: datetime) -> PositionMark:
         forward = spot * math.exp(position.carry * t)
         d_forward = forward / spot
         delta = gamma = theta = vega = 0.0
-        for sign, is_call, k, iv in zip(
-            signs.tolist(), _LEG_IS_CALL, strikes.tolist(), ivs.tolist(), strict=True
+        for sign, is_call, k, iv, price in zip(
+            signs.tolist(),
+            _LEG_IS_CALL,
+            strikes.tolist(),
+            ivs.tolist(),
+            values.tolist(),
+            strict=True,
         ):
-            greeks = black76_greeks_one(is_call, forward, k, t, position.rate, iv)
+            greeks = black76_greeks_one(is_call, forward, k, t, position.rate, iv, price=price)
             delta += sign * greeks.delta
             gamma += sign * greeks.gamma
             theta += sign * greeks.theta_per_day
@@ -765,11 +783,11 @@ def _vix_call_spread(
     high = low + rules.vix_spread_width_points
     f, t = series.future, series.t_years
     low_iv, high_iv = _vix_ivs(rules, vvix, f, np.array([low, high]), t).tolist()
-    lower = black76_greeks_one(True, f, low, t, 0.0, low_iv)
-    upper = black76_greeks_one(True, f, high, t, 0.0, high_iv)
-    debit = black76_price_one(True, f, low, t, 0.0, low_iv) - black76_price_one(
-        True, f, high, t, 0.0, high_iv
-    )
+    low_price = black76_price_one(True, f, low, t, 0.0, low_iv)
+    high_price = black76_price_one(True, f, high, t, 0.0, high_iv)
+    lower = black76_greeks_one(True, f, low, t, 0.0, low_iv, price=low_price)
+    upper = black76_greeks_one(True, f, high, t, 0.0, high_iv, price=high_price)
+    debit = low_price - high_price
     delta = lower.delta - upper.delta
     theta = lower.theta_per_day - upper.theta_per_day
     return low, high, debit, delta, theta
@@ -1051,7 +1069,10 @@ def _call_side_actions(
         forward = spot * math.exp(position.carry * t)
         iv = signal.short_call.iv * position.iv_scale
         prices = _black_prices(True, forward, strikes, t, position.rate, (iv, iv))
-        lower, upper = (black76_greeks_one(True, forward, k, t, position.rate, iv) for k in strikes)
+        lower, upper = (
+            black76_greeks_one(True, forward, k, t, position.rate, iv, price=float(p))
+            for k, p in zip(strikes, prices, strict=True)
+        )
         debit = float(prices[0] - prices[1])
         slip = float(modelled_half_spread(prices).sum())
         delta_per = (lower.delta - upper.delta) * forward / spot * 100.0

@@ -413,13 +413,23 @@ def black76_price_one(
 
 
 def black76_greeks_one(
-    is_call: bool, forward: float, strike: float, t_years: float, rate: float, iv: float
+    is_call: bool,
+    forward: float,
+    strike: float,
+    t_years: float,
+    rate: float,
+    iv: float,
+    *,
+    price: float | None = None,
 ) -> OneGreeks:
     """`black76_greeks` for one option, in plain floats (see `black76_price_one`).
 
-    NaN where `black76_greeks` gives NaN: bad inputs, at expiry and at zero volatility.
+    `price`: the option's `black76_price_one` on these very inputs, when the caller has it
+    (theta and rho use it; it is not priced again). NaN where `black76_greeks` gives NaN: bad
+    inputs, at expiry and at zero volatility.
     """
-    price = black76_price_one(is_call, forward, strike, t_years, rate, iv)
+    if price is None:
+        price = black76_price_one(is_call, forward, strike, t_years, rate, iv)
     if not (math.isfinite(price) and t_years > 0 and iv > 0):
         return _NAN_GREEKS
     sqrt_t = math.sqrt(t_years)

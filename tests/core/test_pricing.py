@@ -552,3 +552,12 @@ def test_black76_one_at_expiry_or_zero_vol_is_discounted_intrinsic_without_greek
     )
     at_expiry = black76_greeks_one(True, 105.0, 100.0, 0.0, 0.05, 0.2)
     assert all(math.isnan(getattr(at_expiry, name)) for name in GREEK_NAMES)
+
+
+@settings(max_examples=100, deadline=None)
+@given(rights, underlyings, moneyness, any_years, rates, vols)
+def test_black76_greeks_one_given_its_price_are_the_same_greeks(is_call, forward, m, t, r, iv):
+    strike = forward * m
+    price = black76_price_one(is_call, forward, strike, t, r, iv)
+    given_price = black76_greeks_one(is_call, forward, strike, t, r, iv, price=price)
+    assert given_price == black76_greeks_one(is_call, forward, strike, t, r, iv)
