@@ -159,9 +159,14 @@ class OpenCondor:
 
     def at_vix(self, vix: float) -> OpenCondor:
         """Return the position re-marked for the VIX now (unchanged without an entry VIX)."""
+        scale = self._vix_scale(vix)
+        return self if scale == self.iv_scale else replace(self, iv_scale=scale)
+
+    def _vix_scale(self, vix: float) -> float:
+        # `at_vix`'s IV scale.
         if self.entry_vix is None or not (math.isfinite(vix) and vix > 0):
-            return self
-        return replace(self, iv_scale=vix / self.entry_vix)
+            return self.iv_scale
+        return vix / self.entry_vix
 
     def at(self, vix: float, asof: datetime) -> OpenCondor:
         """Return the position re-marked at `asof`: VIX ratio times the trading-time factor.
@@ -172,9 +177,11 @@ class OpenCondor:
         ``sqrt((tau_now / tau_entry) * (t_entry / t_now))`` (tau on `core.surface`'s clock).
         Without this, a 1DTE condor opened at 15:45 would lose most of its value overnight.
         """
-        marked = self.at_vix(vix)
+        scale = self._vix_scale(vix)
         factor = self.clock_factor(asof)
-        return marked if factor == 1.0 else replace(marked, iv_scale=marked.iv_scale * factor)
+        if factor != 1.0:
+            scale *= factor
+        return self if scale == self.iv_scale else replace(self, iv_scale=scale)
 
     def clock_factor(self, asof: datetime) -> float:
         """The trading-time factor of `at` (1 at entry, and when either clock is spent)."""
