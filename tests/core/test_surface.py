@@ -341,9 +341,9 @@ def test_clock_spans_to_one_end_match_each_span_to_rounding():
 
 def test_clock_spans_to_rejects_naive_moments():
     with pytest.raises(ValueError, match="timezone-aware"):
-        clock_spans_to([datetime(2024, 1, 5, 10, 0)], ny(2024, 1, 5, 16))
+        clock_spans_to([datetime(2024, 1, 5, 10, 0)], ny(2024, 1, 5, 16))  # noqa: DTZ001
     with pytest.raises(ValueError, match="timezone-aware"):
-        clock_spans_to([ny(2024, 1, 5, 10)], datetime(2024, 1, 5, 16, 0))
+        clock_spans_to([ny(2024, 1, 5, 10)], datetime(2024, 1, 5, 16, 0))  # noqa: DTZ001
 
 
 def _wing_starts_side_by_side(shape: SmileShape, scale: float, w_atm: float) -> tuple[float, float]:
