@@ -70,6 +70,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from core.calendar import (
     NEW_YORK,
+    NYSE_BUSINESS_DAYS,
     NYSE_EARLY_CLOSES,
     NYSE_HOLIDAYS,
     is_trading_day,
@@ -364,20 +365,17 @@ def clock_spans_to(starts: Sequence[datetime], end: datetime) -> tuple[FloatArra
     """
     if end.tzinfo is None:
         raise ValueError(f"end must be timezone-aware, was {end!r}")
+    for start in starts:
+        if start.tzinfo is None:
+            raise ValueError(f"starts must be timezone-aware, had {start!r}")
+    local_days = [start.astimezone(NEW_YORK).date() for start in starts]
+    days = _day_clocks(set(local_days), end)
     overnight = np.zeros(len(starts))
     session = np.zeros(len(starts))
     end_stamp = end.timestamp()
     whole = _intraday_share(1.0)
-    # by day: its open and close (POSIX seconds) and the span from its close to `end`
-    # (None: `end` is within that session); no entry for a day without a session
-    days: dict[date, tuple[float, float, ClockSpan | None] | None] = {}
     for i, start in enumerate(starts):
-        if start.tzinfo is None:
-            raise ValueError(f"starts must be timezone-aware, had {start!r}")
-        day = start.astimezone(NEW_YORK).date()
-        if day not in days:
-            days[day] = _day_clock(day, end)
-        known = days[day]
+        known = days.get(local_days[i])
         stamp = start.timestamp()
         if known is None or not known[0] <= stamp < min(known[1], end_stamp):
             span = clock_span(start, end)
@@ -394,14 +392,29 @@ def clock_spans_to(starts: Sequence[datetime], end: datetime) -> tuple[FloatArra
     return overnight, session
 
 
-def _day_clock(day: date, end: datetime) -> tuple[float, float, ClockSpan | None] | None:
-    # `clock_spans_to`'s view of a day: None without a session, else its open and close in
-    # POSIX seconds and the span from the close to `end` (None when `end` is within it).
-    if not is_trading_day(day, NYSE_HOLIDAYS):
-        return None
-    opens, closes = session_open(day), session_close(day)
-    rest = clock_span(closes, end) if closes < end else None
-    return opens.timestamp(), closes.timestamp(), rest
+def _day_clocks(
+    days: Collection[date], end: datetime
+) -> dict[date, tuple[float, float, ClockSpan | None]]:
+    # `clock_spans_to`'s view of each trading day among `days`: its open and close in POSIX
+    # seconds and the span from its close to `end` (None when `end` is within the session).
+    # Only the latest close before `end` is walked to it: from an earlier close the span adds
+    # one whole gap and one whole session per trading day up to that one, as the walk does.
+    listed = sorted(d for d in days if is_trading_day(d, NYSE_HOLIDAYS))
+    closes = {d: session_close(d) for d in listed}
+    before_end = [d for d in listed if closes[d] < end]
+    rests: dict[date, ClockSpan] = {}
+    if before_end:
+        anchor = before_end[-1]
+        walked = clock_span(closes[anchor], end)
+        one = np.timedelta64(1, "D")
+        after = np.array(before_end, dtype="datetime64[D]") + one
+        counts = np.busday_count(
+            after, np.datetime64(anchor, "D") + one, busdaycal=NYSE_BUSINESS_DAYS
+        )
+        whole = _intraday_share(1.0) - _intraday_share(0.0)
+        for d, k in zip(before_end, counts.tolist(), strict=True):
+            rests[d] = ClockSpan(walked.overnight + k, walked.session + k * whole)
+    return {d: (session_open(d).timestamp(), closes[d].timestamp(), rests.get(d)) for d in listed}
 
 
 def _overlap_seconds(a: datetime, b: datetime, start: datetime, end: datetime) -> float:
