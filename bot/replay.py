@@ -272,10 +272,6 @@ class RecordedDayFeed:
     modelled_bars: bool = False
     #: The day's layer-1 indicator series, computed once over its whole 5-minute closes.
     trigger_series: TriggerSeries | None = field(init=False, default=None, repr=False)
-    #: The warm-up and `five_minute` closes that `trigger_series` was computed on.
-    _day_closes: NDArray[np.float64] | None = field(
-        init=False, default=None, repr=False, compare=False
-    )
     #: How many of the warm-up and `five_minute` closes up to each 5-minute bar are finite
     #: (entry k: through the first k bars), once `five_minute` is at hand and in order.
     _finite_upto: NDArray[np.intp] | None = field(
@@ -465,9 +461,7 @@ class RecordedDayFeed:
         if self.five_minute is None:
             return None
         if self.trigger_series is None:
-            closes = self._closes(self.five_minute)
-            object.__setattr__(self, "_day_closes", closes)
-            whole = TriggerSeries.of(closes, self.ad_line, self.hedge_rules)
+            whole = TriggerSeries.of(self._closes(self.five_minute), self.ad_line, self.hedge_rules)
             object.__setattr__(self, "trigger_series", whole)
         return self.trigger_series
 
@@ -475,13 +469,11 @@ class RecordedDayFeed:
         # The closes and triggers of the first `bars` of the day's 5-minute bars when these
         # are in order (then `until` gave that head): the finite closes of a head are a head
         # of the day's finite closes, so they are cut from the day's series, not rebuilt and
-        # compared with it. None when not in order, or when the series do not hold the day's
-        # closes as given (`_closes` and `_triggers_upto` then do it the long way).
+        # compared with it. None when not in order (`_closes` and `_triggers_upto` then do it
+        # the long way).
         five = self.five_minute
         series = self._day_series()
         if five is None or series is None or not five.in_order:
-            return None
-        if series.closes is not self._day_closes:
             return None
         upto = self._finite_upto
         if upto is None:

@@ -291,20 +291,18 @@ class Bars:
 
     def _slice(self, start: int, stop: int, ends: TimeArray) -> Bars:
         # Bars start:stop of ordered bars as views (of read-only columns, so read-only): they
-        # are ordered too. Built field by field: `until` runs at every market state.
-        part: Bars = object.__new__(Bars)
-        put = object.__setattr__
-        put(part, "symbol", self.symbol)
-        put(part, "source", self.source)
-        put(part, "interval_minutes", self.interval_minutes)
-        put(part, "times", self.times[start:stop])
-        put(part, "open", self.open[start:stop])
-        put(part, "high", self.high[start:stop])
-        put(part, "low", self.low[start:stop])
-        put(part, "close", self.close[start:stop])
-        put(part, "_ordered_ends", ends[start:stop])
-        put(part, "_ordered", True)
-        return part
+        # are ordered too, with those ends.
+        return _checked_bars(
+            symbol=self.symbol,
+            source=self.source,
+            interval_minutes=self.interval_minutes,
+            times=self.times[start:stop],
+            open=self.open[start:stop],
+            high=self.high[start:stop],
+            low=self.low[start:stop],
+            close=self.close[start:stop],
+            ordered_ends=ends[start:stop],
+        )
 
     def on(self, day: date) -> Bars:
         """Return the bars whose start falls on New York date ``day``."""
@@ -410,9 +408,12 @@ def _checked_bars(
     high: FloatArray,
     low: FloatArray,
     close: FloatArray,
+    ordered_ends: TimeArray | None = None,
 ) -> Bars:
     # `Bars` from columns known to pass `Bars.__post_init__` as they are (read-only, 1-D,
     # ``datetime64[m]`` and float64 of one length): built without checking or copying them.
+    # `ordered_ends`: the bars' ends when they are known to be in time order (as
+    # `Bars._ends_if_ordered` gives them); None leaves that to be looked at on first use.
     bars: Bars = object.__new__(Bars)
     for name, value in (
         ("symbol", symbol),
@@ -423,8 +424,8 @@ def _checked_bars(
         ("high", high),
         ("low", low),
         ("close", close),
-        ("_ordered_ends", None),
-        ("_ordered", None),
+        ("_ordered_ends", ordered_ends),
+        ("_ordered", None if ordered_ends is None else True),
     ):
         object.__setattr__(bars, name, value)
     return bars

@@ -701,7 +701,7 @@ def _fit_parity(q: OptionQuotes, pairs: _Pairs, t_years: float) -> _Fit | str:
         alpha, slope, _ = solved
         resid = (y - (alpha - slope * (k - f0))) * np.sqrt(w)
         kept = resid[keep]
-        scale = 1.4826 * _median(np.abs(kept - _median(kept)))
+        scale = 1.4826 * float(np.median(np.abs(kept - np.median(kept))))
         new_keep = np.abs(resid) <= TRIM_SIGMAS * max(scale, 1e-12)
         if bool((new_keep == keep).all()) or int(new_keep.sum()) < MIN_PARITY_STRIKES:
             break
@@ -713,21 +713,6 @@ def _fit_parity(q: OptionQuotes, pairs: _Pairs, t_years: float) -> _Fit | str:
     forward = f0 + alpha / slope
     rate_se = slope_se / (slope * t_years) if t_years > 0 else math.inf
     return _Fit(forward, slope, rate_se, int(keep.sum()), k[keep], y[keep], w[keep])
-
-
-def _median(values: FloatArray) -> float:
-    # np.median of a non-empty 1-D array without its general-purpose overhead (a tenth of the
-    # time on a parity fit's few strikes), computed as np.median does: the same partition, the
-    # mean of the middle one or two as np.mean sums them (signed zeros included), NaN if any
-    # value is NaN.
-    n = values.size
-    half = n // 2
-    low = half if n % 2 else half - 1
-    part = np.partition(values, [half, -1] if n % 2 else [low, half, -1])
-    if np.isnan(part[-1]):
-        return math.nan
-    middle = part[low : half + 1]
-    return float(np.add.reduce(middle) / middle.size)
 
 
 def _wls(x: FloatArray, y: FloatArray, w: FloatArray) -> tuple[float, float, float]:
@@ -913,7 +898,8 @@ def _ladder_issues(
         centre = int(np.searchsorted(strikes, t.forward))
         lo = max(centre - LADDER_STRIKES_EACH_SIDE, 0)
         hi = min(centre + LADDER_STRIKES_EACH_SIDE, strikes.size)
-        step = _most_common(np.diff(strikes[lo:hi]).tolist())
+        values, counts = np.unique(np.diff(strikes[lo:hi]), return_counts=True)
+        step = float(values[np.argmax(counts)])
         reach = LADDER_WINDOW_STEPS * step
         inside = np.abs(strikes - t.forward) <= reach
         for side, rows_of in (("call", pairs.call_rows), ("put", pairs.put_rows)):
@@ -948,15 +934,6 @@ def _ladder_issues(
                 )
             )
     return issues
-
-
-def _most_common(values: list[float]) -> float:
-    # The most frequent value, the smallest on a tie (as np.unique's sorted values and argmax
-    # pick it); a handful of strike gaps, so plain Python beats np.unique.
-    counts: dict[float, int] = {}
-    for value in values:
-        counts[value] = counts.get(value, 0) + 1
-    return min(counts, key=lambda value: (-counts[value], value))
 
 
 def _spot_issues(terms: Mapping[tuple[str, date], ExpiryTerms], spot: float) -> list[QualityIssue]:

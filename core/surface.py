@@ -119,7 +119,6 @@ _WING_GRIDS: Final = np.concatenate((-_WING_GRID, _WING_GRID))
 _WING_GRIDS_SQUARED: Final = _WING_GRIDS * _WING_GRIDS
 #: Grid of z on which the variance-swap average of the smile is integrated.
 _Z_GRID: Final = np.linspace(-16.0, 8.0, 1201)
-_MINUS_Z_GRID: Final = -_Z_GRID
 #: SPX option ticks: 0.05 below 3.00, 0.10 from 3.00 (Cboe SPX contract specifications).
 TICK_SMALL: Final = 0.05
 TICK_LARGE: Final = 0.10
@@ -351,11 +350,11 @@ def clock_spans_to(starts: Sequence[datetime], end: datetime) -> tuple[FloatArra
     """`clock_span(start, end)` on the NYSE calendar for many starts, as two arrays.
 
     For the backtest's screen, which needs every bar's clock at once. A start inside a
-    session is that session's remaining share plus the span from its close to `end` (the
-    latter worked out once per day); when `end` falls in the same session, the share between
-    the two, exactly as `clock_span` adds it. Any other start goes through `clock_span`. The
-    multi-day sums are grouped differently from `clock_span`'s walk, so they agree with it to
-    rounding (a few ulps), not always to the bit.
+    session is that session's remaining share plus the span from its close to `end`; when
+    `end` falls in the same session, the share between the two, exactly as `clock_span` adds
+    it. Any other start goes through `clock_span`. Only the latest close before `end` is
+    walked to it (`_day_clocks`); the multi-day sums are grouped differently from
+    `clock_span`'s walk, so they agree with it to rounding (a few ulps), not always to the bit.
 
     Returns:
         (overnight, session): `ClockSpan.overnight` and `ClockSpan.session` of each start.
@@ -373,7 +372,7 @@ def clock_spans_to(starts: Sequence[datetime], end: datetime) -> tuple[FloatArra
     overnight = np.zeros(len(starts))
     session = np.zeros(len(starts))
     end_stamp = end.timestamp()
-    whole = _intraday_share(1.0)
+    at_close = _intraday_share(1.0)
     for i, start in enumerate(starts):
         known = days.get(local_days[i])
         stamp = start.timestamp()
@@ -388,7 +387,7 @@ def clock_spans_to(starts: Sequence[datetime], end: datetime) -> tuple[FloatArra
             session[i] = _intraday_share(hi) - _intraday_share(lo)
         else:
             overnight[i] = rest.overnight
-            session[i] = (whole - _intraday_share(lo)) + rest.session
+            session[i] = (at_close - _intraday_share(lo)) + rest.session
     return overnight, session
 
 
@@ -629,10 +628,9 @@ def _swap_ratio(shape: SmileShape, scale: float, ends: tuple[float, float], floo
         return 1.0
     # Gatheral (2006) eq. 11.5 in the short-time limit d2 = -z / sqrt(v(z)).
     v = _variance_ratio(scale * _Z_GRID, shape, ends, floor)
-    d2 = _MINUS_Z_GRID / np.sqrt(v)
+    d2 = -_Z_GRID / np.sqrt(v)
     f = v * np.exp(-0.5 * d2 * d2) / math.sqrt(2.0 * math.pi)
-    # d2[1:] - d2[:-1] is what np.diff computes.
-    return float(np.sum(0.5 * (f[1:] + f[:-1]) * np.abs(d2[1:] - d2[:-1])))
+    return float(np.sum(0.5 * (f[1:] + f[:-1]) * np.abs(np.diff(d2))))
 
 
 def swap_total_variance(

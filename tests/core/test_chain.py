@@ -17,8 +17,6 @@ from core.chain import (
     QualityCode,
     QuoteRecord,
     Severity,
-    _median,
-    _most_common,
     _pairs,
     build_chain,
 )
@@ -483,28 +481,7 @@ def test_iv_and_delta_match_cboe_on_otm_options(name):
     assert np.percentile(delta_err, 95) <= 0.015
 
 
-# --- helpers that stand in for numpy's general functions ---------------------------------------
-
-
-def test_median_is_numpys_median_to_the_bit():
-    # Odd and even lengths, ties, signed zeros, infinities and NaN: the parity trim's robust
-    # scale must not move by an ulp.
-    rng = np.random.default_rng(20261127)
-    for i in range(5000):
-        n = int(rng.integers(1, 45))
-        values = rng.normal(size=n)
-        if i % 5 == 1:
-            values = np.round(values, 1)
-        elif i % 5 == 2:
-            values = np.where(rng.random(n) < 0.5, 0.0, -0.0)
-        elif i % 5 == 3:
-            values[rng.integers(0, n)] = np.nan
-        elif i % 5 == 4:
-            values = np.where(rng.random(n) < 0.2, np.inf, values)
-        expected = float(np.median(values))
-        got = _median(values)
-        assert got == expected or (math.isnan(got) and math.isnan(expected)), values
-        assert math.copysign(1.0, got) == math.copysign(1.0, expected), values
+# --- the strike pairs of sorted rows --------------------------------------------------------------
 
 
 def test_pairs_of_sorted_rows_match_np_unique():
@@ -541,11 +518,3 @@ def test_pairs_of_sorted_rows_match_np_unique():
         expected_puts[inverse[~c]] = rows[~c]
         np.testing.assert_array_equal(pairs.call_rows, expected_calls)
         np.testing.assert_array_equal(pairs.put_rows, expected_puts)
-
-
-def test_most_common_gap_is_np_uniques_first_most_counted():
-    rng = np.random.default_rng(11)
-    for _ in range(2000):
-        gaps = rng.choice([5.0, 10.0, 25.0, 50.0, 2.5], size=int(rng.integers(1, 10)))
-        values, counts = np.unique(gaps, return_counts=True)
-        assert _most_common(gaps.tolist()) == float(values[np.argmax(counts)])

@@ -160,7 +160,7 @@ class VolIndices:
             vix9d=self.vix9d.close_on(day),
             vix3m=self.vix3m.close_on(day),
             skew=self.skew.close_on(day),
-            observed=f"VIX/VIX9D/VIX3M/SKEW closes of {_ymd(day)}",
+            observed=f"VIX/VIX9D/VIX3M/SKEW closes of {day:%Y-%m-%d}",
         )
 
     def levels_at(self, when: datetime) -> IndexLevels:
@@ -194,7 +194,8 @@ class VolIndices:
                 vix3m=vix3m.open_on(day),
                 skew=skew,
                 observed=(
-                    f"VIX/VIX9D/VIX3M opening values of {_ymd(day)}, SKEW close of {_ymd(skew_day)}"
+                    f"VIX/VIX9D/VIX3M opening values of {day:%Y-%m-%d}, SKEW close of "
+                    f"{skew_day:%Y-%m-%d}"
                 ),
             )
         before = _day_before(day)
@@ -209,18 +210,12 @@ class VolIndices:
             vix9d=latest[1][1],
             vix3m=latest[2][1],
             skew=latest[3][1],
-            observed=f"VIX/VIX9D/VIX3M/SKEW closes of {_ymd(last)}",
+            observed=f"VIX/VIX9D/VIX3M/SKEW closes of {last:%Y-%m-%d}",
         )
 
 
 def _day_before(day: date) -> date:
     return date.fromordinal(day.toordinal() - 1)
-
-
-def _ymd(day: date) -> str:
-    # `f"{day:%Y-%m-%d}"` without strftime (a few microseconds a call); the two differ only
-    # before the year 1000, where %Y drops the leading zeros.
-    return day.isoformat() if day.year >= 1000 else f"{day:%Y-%m-%d}"
 
 
 def load_index_history(path: Path | str, *, name: str | None = None) -> IndexHistory:
