@@ -239,6 +239,14 @@ def _minute_path(
     return path
 
 
+def _path_at(history: History, day: date, at_minutes: NDArray[np.intp]) -> NDArray[np.float64]:
+    # `_minute_path` of the day at just these minutes after the open: np.interp values each
+    # point on its own, so these are the whole path's values, without building it.
+    knots_t, knots_v = path_knots(*_ohlc(history, day), _session_minutes(day))
+    levels: NDArray[np.float64] = np.interp(at_minutes.astype(np.float64), knots_t, knots_v)
+    return levels
+
+
 def _session_minutes(day: date) -> int:
     return int((session_close(day) - session_open(day)).total_seconds() // 60)
 
@@ -313,12 +321,9 @@ def day_feed(history: History, day: date, hedge_rules: HedgeRules) -> RecordedDa
             warmup = np.asarray(prior_session.resample(5).close, dtype=np.float64)
         else:
             # The modelled day's 5-minute closes (09:30-anchored buckets: minutes 5, 10, ...),
-            # exactly what resampling its 1-minute bars gives, without building them: the
-            # path interpolated at just those minutes (np.interp values each point on its own).
+            # exactly what resampling its 1-minute bars gives, without building them.
             check_day(history, before)
-            minutes = _session_minutes(before)
-            knots_t, knots_v = path_knots(*_ohlc(history, before), minutes)
-            warmup = np.interp(np.arange(minutes + 1, dtype=np.float64)[5::5], knots_t, knots_v)
+            warmup = _path_at(history, before, np.arange(_session_minutes(before) + 1)[5::5])
     except SkipDay:
         pass  # no warm-up: the indicators start from the day's own bars
     ad_line, ad_note = _ad_line(history, day)
@@ -422,16 +427,14 @@ def _day_columns(
         )
         return np.asarray(spots, dtype=np.float64), clean, feed.open_spot
     # The modelled path's 1-minute bar k closes at path[k + 1]; by a moment k minutes after
-    # the open, bars 0 .. k-1 are complete (as `Bars.until` counts them). The path is
-    # interpolated at just those minutes and minute 1 (the first close): np.interp values
-    # each point on its own, so these are `_minute_path`'s values.
+    # the open, bars 0 .. k-1 are complete (as `Bars.until` counts them). The path is taken
+    # at just those minutes and minute 1 (the first close).
     opens = session_open(day)
     minutes = _session_minutes(day)
-    knots_t, knots_v = path_knots(*_ohlc(history, day), minutes)
     elapsed = np.array(
         [min(int((m - opens).total_seconds() // 60), minutes) for m in moments], dtype=np.intp
     )
-    levels = np.interp(np.append(elapsed, 1).astype(np.float64), knots_t, knots_v)
+    levels = _path_at(history, day, np.append(elapsed, 1))
     spots = np.where(elapsed >= 1, levels[:-1], np.nan)
     clean = elapsed >= 1  # the modelled bars have no gaps, NaN or disorder
     return np.asarray(spots, dtype=np.float64), clean, float(levels[-1])

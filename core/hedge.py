@@ -30,6 +30,7 @@ from core.calendar import NEW_YORK, next_vix_expiration, vix_last_trading_day
 from core.chain import OptionChain
 from core.indicators import divergence, macd, rsi_wilder
 from core.pricing import (
+    OneGreeks,
     black76_greeks_one,
     black76_implied_vol,
     black76_price,
@@ -783,9 +784,21 @@ def _vix_ivs(
     )
 
 
-def _vix_call_spread(
-    series: _VixSeries, rules: HedgeRules, vvix: float
-) -> tuple[float, float, float, float, float]:
+@dataclass(frozen=True, slots=True)
+class _VixCallSpread:
+    """The VIX call spread a hedge buys, and its lower call on its own."""
+
+    low: float
+    high: float
+    low_iv: float
+    low_call: float  # the lower call's price, VIX points
+    low_greeks: OneGreeks
+    debit: float
+    delta: float
+    theta_per_day: float
+
+
+def _vix_call_spread(series: _VixSeries, rules: HedgeRules, vvix: float) -> _VixCallSpread:
     low = float(math.ceil(series.future))
     high = low + rules.vix_spread_width_points
     f, t = series.future, series.t_years
@@ -794,10 +807,16 @@ def _vix_call_spread(
     high_price = black76_price_one(True, f, high, t, 0.0, high_iv)
     lower = black76_greeks_one(True, f, low, t, 0.0, low_iv, price=low_price)
     upper = black76_greeks_one(True, f, high, t, 0.0, high_iv, price=high_price)
-    debit = low_price - high_price
-    delta = lower.delta - upper.delta
-    theta = lower.theta_per_day - upper.theta_per_day
-    return low, high, debit, delta, theta
+    return _VixCallSpread(
+        low=low,
+        high=high,
+        low_iv=low_iv,
+        low_call=low_price,
+        low_greeks=lower,
+        debit=low_price - high_price,
+        delta=lower.delta - upper.delta,
+        theta_per_day=lower.theta_per_day - upper.theta_per_day,
+    )
 
 
 def _hedge_actions(
@@ -821,10 +840,8 @@ def _hedge_actions(
         for case in _CASES
     ]
     target = rules.hedge_ratio[1] * exposure
-    low, high, debit, spread_delta, spread_theta = _vix_call_spread(series, rules, vvix)
-    low_iv = float(_vix_ivs(rules, vvix, series.future, np.array([low]), series.t_years)[0])
-    single = black76_greeks_one(True, series.future, low, series.t_years, 0.0, low_iv)
-    call_price = black76_price_one(True, series.future, low, series.t_years, 0.0, low_iv)
+    spread = _vix_call_spread(series, rules, vvix)
+    low, high, low_iv, debit = spread.low, spread.high, spread.low_iv, spread.debit
     label = "mid-term " if layer == 2 else ""
     name = f"VIX {series.settlement:%b-%d-%Y}"
     on_curve = on_real_vx_curve(series.note)
@@ -845,9 +862,9 @@ def _hedge_actions(
         (
             Instrument.MIDTERM_VIX_CALL_SPREAD if layer == 2 else Instrument.VIX_CALL_SPREAD,
             f"{name} {low:g}/{high:g} call spreads at {debit + 2 * VIX_HALF_SPREAD:.2f}",
-            spread_delta,
+            spread.delta,
             debit + 2 * VIX_HALF_SPREAD,
-            spread_theta,
+            spread.theta_per_day,
             VIX_OPTION_MULTIPLIER,
         ),
     ]
@@ -855,10 +872,10 @@ def _hedge_actions(
         specs += [
             (
                 Instrument.VIX_CALL,
-                f"{name} {low:g} calls at {call_price + VIX_HALF_SPREAD:.2f}",
-                single.delta,
-                call_price + VIX_HALF_SPREAD,
-                single.theta_per_day,
+                f"{name} {low:g} calls at {spread.low_call + VIX_HALF_SPREAD:.2f}",
+                spread.low_greeks.delta,
+                spread.low_call + VIX_HALF_SPREAD,
+                spread.low_greeks.theta_per_day,
                 VIX_OPTION_MULTIPLIER,
             ),
             (Instrument.VX_FUTURE, f"{name} VX futures", 1.0, 0.0, 0.0, VX_MULTIPLIER),
