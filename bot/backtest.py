@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -76,6 +76,7 @@ from core.chain import OptionChain
 from core.condor import CondorProfile
 from core.hedge import MarketState, VolIndexLevels
 from core.rules import CondorRules, HedgeRules
+from core.surface import ChainRequest, model_chains
 from core.types import CondorSignal, DataStamp, Risk, Track
 
 #: The shipped SPX daily history (Yahoo ^GSPC, see data/SOURCES.md).
@@ -88,6 +89,8 @@ DAILY_MARK_MINUTES_BEFORE_CLOSE = 15
 #: choose the listed expiry nearest 45 days (the earlier on a tie, as `expiries_for` orders
 #: them), so the others would be modelled and never traded.
 LONG_EXPIRIES_LISTED = 1
+#: Days whose modelled chains are built in one pass (`with_chains_modelled`).
+CHAIN_BLOCK_DAYS = 64
 #: How a settlement's DataStamp says its VIX hedges were valued off real VX settles.
 REAL_VX_LABEL = "VIX hedges valued off the real CFE VX settles"
 #: The path-model description every report carries.
@@ -500,6 +503,7 @@ class BacktestDay:
     history: History
     hedge_rules: HedgeRules
     _chain: OptionChain | None = None
+    _note: str | None = None
     notes: list[str] = field(default_factory=list)
 
     def _feed(self, day: date | None = None) -> RecordedDayFeed:
@@ -515,16 +519,32 @@ class BacktestDay:
 
     def chain(self) -> OptionChain:
         """The real snapshot near `entry` if one was recorded, else the modelled chain."""
-        if self._chain is None:
-            feed = self._feed()
-            try:
-                chain, note = feed.chain_at(self.entry, expiries_for(self.track, self.day))
-            except KeyError as error:
-                raise SkipDay(f"chain on {self.day:%Y-%m-%d}: {error.args[0]}") from None
-            if note:
-                self.notes.append(note)
-            self._chain = chain
-        return self._chain
+        if self._chain is not None:
+            return self._chain
+        source = self.chain_source()
+        chain = model_chains([source])[0] if isinstance(source, ChainRequest) else source
+        self.chain_modelled(chain)
+        return chain
+
+    def chain_source(self) -> OptionChain | ChainRequest:
+        """The real snapshot near `entry`, or the request of the chain to model instead.
+
+        Raises:
+            SkipDay: If the history cannot serve the day's chain.
+        """
+        feed = self._feed()
+        try:
+            source, note = feed.chain_source_at(self.entry, expiries_for(self.track, self.day))
+        except KeyError as error:
+            raise SkipDay(f"chain on {self.day:%Y-%m-%d}: {error.args[0]}") from None
+        self._note = note
+        return source
+
+    def chain_modelled(self, chain: OptionChain) -> None:
+        """Serve `chain`, built from `chain_source`, as the day's chain."""
+        if self._note:
+            self.notes.append(self._note)
+        self._chain = chain
 
     def entry_vix(self) -> float:
         """VIX at entry (opening VIX moved with SPX since the open)."""
@@ -613,6 +633,47 @@ def backtest_days(
         day += timedelta(days=1)
 
 
+def with_chains_modelled(
+    days: Iterable[BacktestDay | Skipped], block_days: int = CHAIN_BLOCK_DAYS
+) -> Iterator[BacktestDay | Skipped]:
+    """The days, each block of `block_days` served with its modelled chains already built.
+
+    The block's chains are modelled in one vectorised pass (`core.surface.model_chains`), each
+    exactly the chain the day would model alone. A day whose history cannot serve its chain, or
+    a block the model refuses, is left to model its own chain and report why it cannot.
+    """
+    batch: list[BacktestDay | Skipped] = []
+    for day in days:
+        batch.append(day)
+        if len(batch) == block_days:
+            _model_chains(batch)
+            yield from batch
+            batch = []
+    _model_chains(batch)
+    yield from batch
+
+
+def _model_chains(days: Sequence[BacktestDay | Skipped]) -> None:
+    requests: list[ChainRequest] = []
+    waiting: list[BacktestDay] = []
+    for day in days:
+        if not isinstance(day, BacktestDay):
+            continue
+        try:
+            source = day.chain_source()
+        except (SkipDay, ValueError):
+            continue  # the day's own `chain` raises it again, where the day is run
+        if isinstance(source, ChainRequest):
+            requests.append(source)
+            waiting.append(day)
+    try:
+        chains = model_chains(requests)
+    except ValueError:
+        return  # each day models its own chain: the one the model refuses says why
+    for day, chain in zip(waiting, chains, strict=True):
+        day.chain_modelled(chain)
+
+
 def run(
     track: Track,
     risk: Risk,
@@ -631,12 +692,15 @@ def run(
     if start > end:
         raise BacktestError(f"--from must not be after --to, was {start} > {end}")
     history = history or History.load(data_dir)
+    days = backtest_days(track, start, end, history=history, rules=rules, hedge_rules=hedge_rules)
+    one_at_a_time = track is Track.DTE_45
     outcomes = run_backtest(
-        backtest_days(track, start, end, history=history, rules=rules, hedge_rules=hedge_rules),
+        # One condor at a time skips most days: their chains are not modelled ahead.
+        days if one_at_a_time else with_chains_modelled(days),
         CondorProfile.of(rules, track, risk),
         hedge_rules,
         costs,
-        one_at_a_time=track is Track.DTE_45,
+        one_at_a_time=one_at_a_time,
         on_day=on_day,
     )
     return build_report(outcomes, series)

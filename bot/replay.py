@@ -38,7 +38,7 @@ from core.hedge import (
     step,
 )
 from core.rules import CondorRules, HedgeRules
-from core.surface import IndexLevels, model_chain
+from core.surface import ChainRequest, IndexLevels, model_chains
 from core.types import CondorSignal, DataStamp, Event, NoTradeCode, NoTradeDay, Risk, Track
 from core.vix import VxCurve
 
@@ -359,6 +359,19 @@ class RecordedDayFeed:
         Raises:
             ReplayError: If no bar has closed by `moment`.
         """
+        chain, note = self.chain_source_at(moment, expiries)
+        if isinstance(chain, ChainRequest):
+            chain = model_chains([chain])[0]
+        return chain, note
+
+    def chain_source_at(
+        self, moment: datetime, expiries: Sequence[tuple[str, date]] | None = None
+    ) -> tuple[OptionChain | ChainRequest, str | None]:
+        """`chain_at`, with a chain to model left as its request (`core.surface.model_chains`).
+
+        Raises:
+            ReplayError: If no bar has closed by `moment`.
+        """
         chain = _real_chain(self.data_dir, self.day, moment)
         if chain is not None:
             return chain, None
@@ -366,15 +379,15 @@ class RecordedDayFeed:
         if spot != spot:
             raise ReplayError(f"no SPX bars between the open and {moment:%H:%M} ET on {self.day}")
         levels = self.indices.levels_at(moment)
-        chain = model_chain(
-            spot,
-            moment,
-            list(expiries or [("SPXW", self.day)]),
-            levels,
+        request = ChainRequest(
+            spot=spot,
+            quote_time=moment,
+            expiries=tuple(expiries or [("SPXW", self.day)]),
+            indices=levels,
             rate=MODEL_RATE,
             dividend_yield=MODEL_DIVIDEND_YIELD,
         )
-        return chain, (
+        return request, (
             f"no real chain for {self.day:%Y-%m-%d}: condor selected on a modelled chain "
             f"({levels.observed}; rate {MODEL_RATE:.1%}, dividend yield "
             f"{MODEL_DIVIDEND_YIELD:.1%} modelled)"

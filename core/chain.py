@@ -423,37 +423,139 @@ def build_chain(
         ValueError: If ``quote_time`` is naive, the spot is not a positive number, a strike is not
             positive, or a contract appears twice.
     """
+    given = ChainInput(
+        quotes=quotes,
+        spot=spot,
+        quote_time=quote_time,
+        source=source,
+        underlying=underlying,
+        asof=asof,
+        max_quote_age=max_quote_age,
+        early_closes=early_closes,
+        modelled=modelled,
+    )
+    return build_chains([given])[0]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True, eq=False)
+class ChainInput:
+    """The arguments of one `build_chain` call, for `build_chains`."""
+
+    quotes: OptionQuotes
+    spot: float
+    quote_time: datetime
+    source: str
+    underlying: str = "SPX"
+    asof: datetime | None = None
+    max_quote_age: timedelta = DEFAULT_MAX_QUOTE_AGE
+    early_closes: Collection[date] = NYSE_EARLY_CLOSES
+    modelled: tuple[str, ...] = ()
+
+
+def build_chains(inputs: Sequence[ChainInput]) -> list[OptionChain]:
+    """Build many chains at once; each is exactly the chain `build_chain` builds from its input.
+
+    The rows of every chain are solved for IV and greeks in one vectorised pass, which costs
+    about as much as one chain's: a backtest builds a chain a day.
+
+    Raises:
+        ValueError: For the first input `build_chain` would refuse, with its reason.
+    """
+    prepared = [_prepare(given) for given in inputs]
+    if not prepared:
+        return []
+    rows = _RowInputs.join([p.rows for p in prepared])
+    solved = black76_implied_vol(
+        rows.mid, rows.is_call, rows.forward, rows.strike, rows.t_years, rows.rate, bid=rows.bid
+    )
+    reason = solved.reason.astype(np.int8)
+    reason[rows.t_years <= 0] = np.int8(IVReason.EXPIRED)
+    iv = np.where(reason == IVReason.OK, solved.iv, np.nan)
+    g = black76_greeks(rows.is_call, rows.forward, rows.strike, rows.t_years, rows.rate, iv)
+    chains: list[OptionChain] = []
+    start = 0
+    for p in prepared:
+        part = slice(start, start + len(p.q))
+        start = part.stop
+        greeks = _spot_greeks(
+            p.rows,
+            p.terms,
+            p.given.spot,
+            (g.delta[part], g.gamma[part], g.theta_per_day[part], g.vega_per_vol_point[part]),
+        )
+        chains.append(_assemble(p, iv[part], reason[part], greeks))
+    return chains
+
+
+class _RowInputs(NamedTuple):
+    # Per row: what the IV solve needs (the expiry's forward, time and rate, and the mid).
+    mid: FloatArray
+    is_call: BoolArray
+    forward: FloatArray
+    strike: FloatArray
+    t_years: FloatArray
+    rate: FloatArray
+    bid: FloatArray
+
+    @classmethod
+    def join(cls, parts: Sequence[_RowInputs]) -> _RowInputs:
+        if len(parts) == 1:
+            return parts[0]
+        return cls(*(np.concatenate(column) for column in zip(*parts, strict=True)))
+
+
+class _Prepared(NamedTuple):
+    # A chain's input checked, sorted, paired and fitted: everything but IVs and greeks.
+    given: ChainInput
+    quote_time: datetime
+    q: OptionQuotes
+    issues: list[QualityIssue]
+    pairs: dict[tuple[str, date], _Pairs]
+    terms: dict[tuple[str, date], ExpiryTerms]
+    rows: _RowInputs
+
+
+def _prepare(given: ChainInput) -> _Prepared:
+    quote_time, spot = given.quote_time, given.spot
     if quote_time.tzinfo is None:
         raise ValueError(f"quote_time must be timezone-aware, was {quote_time!r}")
     if not (math.isfinite(spot) and spot > 0):
         raise ValueError(f"spot must be a positive number, was {spot}")
-    if not source:
+    if not given.source:
         raise ValueError("source must name where the quotes came from, was empty")
     quote_time = quote_time.astimezone(NEW_YORK)
-    q = _sorted_quotes(quotes)
+    q = _sorted_quotes(given.quotes)
     issues: list[QualityIssue] = []
     issues += _row_issues(q)
 
     groups = _groups(q)
     pairs = {key: _pairs(q, rows) for key, rows in groups.items()}
-    terms, parity_issues = _expiry_terms(q, pairs, spot, quote_time, early_closes)
+    terms, parity_issues = _expiry_terms(q, pairs, spot, quote_time, given.early_closes)
     issues += parity_issues
     issues += _ladder_issues(pairs, terms)
     issues += _spot_issues(terms, spot)
-    if asof is not None:
-        issues += _staleness_issues(quote_time, asof, max_quote_age)
+    if given.asof is not None:
+        issues += _staleness_issues(quote_time, given.asof, given.max_quote_age)
+    return _Prepared(given, quote_time, q, issues, pairs, terms, _row_inputs(q, groups, terms))
 
-    iv, reason, greeks = _row_greeks(q, groups, terms, spot)
+
+def _assemble(
+    p: _Prepared,
+    iv: FloatArray,
+    reason: NDArray[np.int8],
+    greeks: tuple[FloatArray, FloatArray, FloatArray, FloatArray],
+) -> OptionChain:
+    q, terms, pairs = p.q, p.terms, p.pairs
     ordered = tuple(terms[key] for key in sorted(terms, key=lambda k: (k[1], k[0])))
     slices = {
         (t.root, t.expiry): _make_slice(q, pairs[(t.root, t.expiry)], t, iv, greeks[0])
         for t in ordered
     }
     return OptionChain(
-        underlying=underlying,
-        spot=float(spot),
-        quote_time=quote_time,
-        source=source,
+        underlying=p.given.underlying,
+        spot=float(p.given.spot),
+        quote_time=p.quote_time,
+        source=p.given.source,
         root=_sealed(q.root),
         expiry=_sealed(q.expiry),
         strike=_sealed(q.strike),
@@ -471,9 +573,9 @@ def build_chain(
         theta_per_day=_sealed(greeks[2]),
         vega_per_vol_point=_frozen(greeks[3]),
         terms=ordered,
-        issues=tuple(issues),
+        issues=tuple(p.issues),
         _slices=MappingProxyType(slices),
-        modelled=tuple(modelled),
+        modelled=tuple(p.given.modelled),
     )
 
 
@@ -1012,12 +1114,11 @@ def _age_text(age: timedelta) -> str:
     return f"{hours:.1f} h" if hours < 48 else f"{hours / 24:.1f} days"
 
 
-def _row_greeks(
+def _row_inputs(
     q: OptionQuotes,
     groups: Mapping[tuple[str, date], NDArray[np.intp]],
     terms: Mapping[tuple[str, date], ExpiryTerms],
-    spot: float,
-) -> tuple[FloatArray, NDArray[np.int8], tuple[FloatArray, FloatArray, FloatArray, FloatArray]]:
+) -> _RowInputs:
     n = len(q)
     forward = np.empty(n)
     t_years = np.empty(n)
@@ -1030,21 +1131,28 @@ def _row_greeks(
     with np.errstate(invalid="ignore"):
         # A crossed quote has no meaningful mid: make it a bad input for the solver.
         mid = np.where(q.bid <= q.ask, (q.bid + q.ask) / 2, np.nan)
-    solved = black76_implied_vol(mid, q.is_call, forward, q.strike, t_years, rate, bid=q.bid)
-    reason = solved.reason.astype(np.int8)
-    reason[t_years <= 0] = np.int8(IVReason.EXPIRED)
-    iv = np.where(reason == IVReason.OK, solved.iv, np.nan)
-    g = black76_greeks(q.is_call, forward, q.strike, t_years, rate, iv)
-    carry = np.full(n, _carry_slope(terms.values()))
+    return _RowInputs(mid, q.is_call, forward, q.strike, t_years, rate, q.bid)
+
+
+def _spot_greeks(
+    rows: _RowInputs,
+    terms: Mapping[tuple[str, date], ExpiryTerms],
+    spot: float,
+    forward_greeks: tuple[FloatArray, FloatArray, FloatArray, FloatArray],
+) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray]:
+    # Black-76 greeks (in the forward) turned into greeks in the spot, with the index's carry.
+    f_delta, f_gamma, f_theta_per_day, vega_per_vol_point = forward_greeks
+    forward, t_years = rows.forward, rows.t_years
+    carry = np.full(forward.size, _carry_slope(terms.values()))
     with np.errstate(divide="ignore", invalid="ignore"):
         if np.isnan(carry).any():
             carry = np.where(t_years > 0, np.log(forward / spot) / t_years, 0.0)
             carry = np.clip(carry, *CARRY_FALLBACK_RANGE)
         dfds = np.exp(carry * t_years)  # dF/dS when F = S * exp(carry * t)
-        delta = g.delta * dfds
-        gamma = g.gamma * dfds * dfds
-        theta = g.theta_per_day - g.delta * forward * carry / 365.0
-    return iv, reason, (delta, gamma, theta, g.vega_per_vol_point)
+        delta = f_delta * dfds
+        gamma = f_gamma * dfds * dfds
+        theta = f_theta_per_day - f_delta * forward * carry / 365.0
+    return delta, gamma, theta, vega_per_vol_point
 
 
 def _carry_slope(terms: Iterable[ExpiryTerms]) -> float:

@@ -81,7 +81,7 @@ from core.calendar import (
     settlement_of,
     trading_days_between,
 )
-from core.chain import OptionChain, OptionQuotes, build_chain
+from core.chain import ChainInput, OptionChain, OptionQuotes, build_chains
 from core.pricing import black76_price
 
 FloatArray = NDArray[np.float64]
@@ -831,20 +831,132 @@ def model_chain(
         ValueError: If the spot, step or range are not positive and ordered, the quote time is
             naive, no expiry is given, or an expiry has settled by ``quote_time``.
     """
-    if not (math.isfinite(spot) and spot > 0):
-        raise ValueError(f"spot must be a positive number, was {spot}")
-    if quote_time.tzinfo is None:
-        raise ValueError(f"quote_time must be timezone-aware, was {quote_time!r}")
+    request = ChainRequest(
+        spot=spot,
+        quote_time=quote_time,
+        expiries=tuple(expiries),
+        indices=indices,
+        rate=rate,
+        dividend_yield=dividend_yield,
+    )
+    return model_chains(
+        [request],
+        params,
+        strikes_step=strikes_step,
+        z_range=z_range,
+        half_spread=half_spread,
+        underlying=underlying,
+        holidays=holidays,
+        early_closes=early_closes,
+    )[0]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ChainRequest:
+    """One modelled chain for `model_chains`: the arguments of `model_chain` that vary by moment.
+
+    Attributes:
+        spot: SPX level at ``quote_time``.
+        quote_time: The moment modelled (aware).
+        expiries: (root, expiry) pairs to list.
+        indices: The index levels known at ``quote_time``.
+        rate: Continuously compounded discount rate, a fraction (an input, not market data).
+        dividend_yield: Continuous dividend yield, a fraction (an input, not market data).
+    """
+
+    spot: float
+    quote_time: datetime
+    expiries: tuple[tuple[str, date], ...]
+    indices: IndexLevels
+    rate: float
+    dividend_yield: float
+
+
+def model_chains(
+    requests: Sequence[ChainRequest],
+    params: SurfaceParams = CALIBRATED,
+    *,
+    strikes_step: float = 5.0,
+    z_range: tuple[float, float] = (-10.0, 6.0),
+    half_spread: Callable[[FloatArray], FloatArray] = modelled_half_spread,
+    underlying: str = "SPX",
+    holidays: Collection[date] = NYSE_HOLIDAYS,
+    early_closes: Collection[date] = NYSE_EARLY_CLOSES,
+) -> list[OptionChain]:
+    """`model_chain` for many moments at once; each chain is exactly `model_chain`'s.
+
+    The quotes of every request are priced, and then solved for IVs and greeks
+    (`core.chain.build_chains`), in one vectorised pass each: a backtest models a chain a day,
+    and a pass over one chain costs little more than its fixed overhead. ``half_spread`` must
+    work element by element. The other arguments are `model_chain`'s, shared by every request.
+
+    Raises:
+        ValueError: For the first request `model_chain` would refuse, with its reason.
+    """
     if not (math.isfinite(strikes_step) and strikes_step > 0):
         raise ValueError(f"strikes_step must be a positive number, was {strikes_step}")
     if not z_range[0] < 0 < z_range[1]:
         raise ValueError(f"z_range must straddle 0 as (low, high), was {z_range}")
-    if not expiries:
+    grids = [
+        _strike_grid(request, params, strikes_step, z_range, holidays, early_closes)
+        for request in requests
+    ]
+    segments = [segment for grid in grids for segment in grid]
+    if not segments:
+        return []
+    # Every segment's puts, then its calls, in request and expiry order.
+    sizes = np.array([2 * seg.strikes.size for seg in segments])
+    strikes = np.concatenate([np.tile(seg.strikes, 2) for seg in segments])
+    is_call = np.concatenate([np.repeat((False, True), seg.strikes.size) for seg in segments])
+    iv = np.concatenate([np.tile(seg.iv, 2) for seg in segments])
+    forward, t_years, rate = (
+        np.repeat([getattr(seg, name) for seg in segments], sizes)
+        for name in ("forward", "t_years", "rate")
+    )
+    mid = black76_price(is_call, forward, strikes, t_years, rate, iv)
+    half = half_spread(mid)
+    bid = np.maximum(_round_to_tick(mid - half), 0.0)
+    tick = np.where(bid >= TICK_BREAK, TICK_LARGE, TICK_SMALL)
+    ask = np.round(np.maximum(_round_to_tick(mid + half), bid + tick), 2)
+    inputs: list[ChainInput] = []
+    start = 0
+    for request, grid in zip(requests, grids, strict=True):
+        n = sum(2 * seg.strikes.size for seg in grid)
+        rows = slice(start, start + n)
+        start = rows.stop
+        quotes = _quotes(grid, strikes[rows], is_call[rows], bid[rows], ask[rows])
+        inputs.append(_chain_input(request, quotes, underlying, early_closes))
+    return build_chains(inputs)
+
+
+class _Segment(NamedTuple):
+    # One expiry of a request: its strike grid, the model IVs there, and its terms.
+    root: str
+    expiry: date
+    strikes: FloatArray
+    iv: FloatArray
+    forward: float
+    t_years: float
+    rate: float
+
+
+def _strike_grid(
+    request: ChainRequest,
+    params: SurfaceParams,
+    strikes_step: float,
+    z_range: tuple[float, float],
+    holidays: Collection[date],
+    early_closes: Collection[date],
+) -> list[_Segment]:
+    spot, quote_time = request.spot, request.quote_time
+    if not (math.isfinite(spot) and spot > 0):
+        raise ValueError(f"spot must be a positive number, was {spot}")
+    if quote_time.tzinfo is None:
+        raise ValueError(f"quote_time must be timezone-aware, was {quote_time!r}")
+    if not request.expiries:
         raise ValueError("expiries must name at least one (root, expiry), was empty")
-    columns: dict[str, list[FloatArray]] = {"strike": [], "is_call": [], "bid": [], "ask": []}
-    roots: list[NDArray[np.str_]] = []
-    dates: list[NDArray[np.datetime64]] = []
-    for root, expiry in expiries:
+    segments: list[_Segment] = []
+    for root, expiry in request.expiries:
         _, settles_at = settlement_of(root, expiry, early_closes)
         t = (settles_at - quote_time).total_seconds() / SECONDS_PER_YEAR
         if t <= 0:
@@ -852,43 +964,52 @@ def model_chain(
                 f"{root} {expiry:%Y-%m-%d} settles at {settles_at:%Y-%m-%d %H:%M} ET, not after "
                 f"the quote time {quote_time.astimezone(NEW_YORK):%Y-%m-%d %H:%M} ET"
             )
-        forward = spot * math.exp((rate - dividend_yield) * t)
+        forward = spot * math.exp((request.rate - request.dividend_yield) * t)
         clock = expiry_clock(quote_time, t, holidays=holidays, early_closes=early_closes)
-        smile = expiry_smile(clock, indices, params)
+        smile = expiry_smile(clock, request.indices, params)
         sd = math.sqrt(max(smile.w_atm, 1e-12))
         lo = math.floor(forward * math.exp(z_range[0] * sd) / strikes_step) * strikes_step
         hi = math.ceil(forward * math.exp(z_range[1] * sd) / strikes_step) * strikes_step
         strikes = np.arange(max(lo, strikes_step), hi + strikes_step / 2, strikes_step)
         # `smile_iv` of the same clock, without building the smile a second time.
         iv = _smile_iv(np.log(strikes / forward), t, smile, params)
-        for is_call in (False, True):
-            mid = black76_price(is_call, forward, strikes, t, rate, iv)
-            half = half_spread(mid)
-            bid = np.maximum(_round_to_tick(mid - half), 0.0)
-            tick = np.where(bid >= TICK_BREAK, TICK_LARGE, TICK_SMALL)
-            ask = np.maximum(_round_to_tick(mid + half), bid + tick)
-            columns["strike"].append(strikes)
-            columns["is_call"].append(np.full(strikes.size, is_call))
-            columns["bid"].append(bid)
-            columns["ask"].append(np.round(ask, 2))
-            roots.append(np.full(strikes.size, root))
-            dates.append(np.full(strikes.size, np.datetime64(expiry, "D")))
-    root_column = np.concatenate(roots)
-    n = root_column.size
+        segments.append(_Segment(root, expiry, strikes, iv, forward, t, request.rate))
+    return segments
+
+
+def _quotes(
+    grid: Sequence[_Segment],
+    strikes: FloatArray,
+    is_call: NDArray[np.bool_],
+    bid: FloatArray,
+    ask: FloatArray,
+) -> OptionQuotes:
+    # A request's rows of the priced columns, as `core.chain` takes quotes.
+    n = strikes.size
     nan = np.full(n, np.nan)
-    quotes = OptionQuotes(
-        root=root_column,
-        expiry=np.concatenate(dates),
-        strike=np.concatenate(columns["strike"]),
-        is_call=np.concatenate(columns["is_call"]).astype(np.bool_),
-        bid=np.concatenate(columns["bid"]),
-        ask=np.concatenate(columns["ask"]),
+    sizes = [2 * seg.strikes.size for seg in grid]
+    return OptionQuotes(
+        root=np.repeat(np.array([seg.root for seg in grid], dtype=np.str_), sizes),
+        expiry=np.repeat(np.array([seg.expiry for seg in grid], dtype="datetime64[D]"), sizes),
+        strike=strikes,
+        is_call=is_call,
+        bid=bid,
+        ask=ask,
         volume=nan,
         open_interest=nan.copy(),
         cboe_iv=nan.copy(),
         cboe_delta=nan.copy(),
         line=np.zeros(n, dtype=np.int64),
     )
+
+
+def _chain_input(
+    request: ChainRequest,
+    quotes: OptionQuotes,
+    underlying: str,
+    early_closes: Collection[date],
+) -> ChainInput:
+    indices, rate, dividend_yield = request.indices, request.rate, request.dividend_yield
     observed = indices.observed or (
         f"VIX {indices.vix:g}, VIX9D {indices.vix9d:g}, VIX3M {indices.vix3m:g}, "
         f"SKEW {indices.skew:g}"
@@ -900,11 +1021,13 @@ def model_chain(
         f"modelled forward: spot x exp((rate {rate:.4f} - dividend yield {dividend_yield:.4f}) "
         "x t); rate and dividend yield are inputs, not market data",
     )
-    return build_chain(
-        quotes,
-        spot,
-        quote_time,
-        f"modelled chain (core.surface {SURFACE_VERSION}; {observed}; spot {spot:.2f})",
+    return ChainInput(
+        quotes=quotes,
+        spot=request.spot,
+        quote_time=request.quote_time,
+        source=(
+            f"modelled chain (core.surface {SURFACE_VERSION}; {observed}; spot {request.spot:.2f})"
+        ),
         underlying=underlying,
         early_closes=early_closes,
         modelled=modelled,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import replace
 from datetime import date, timedelta
 from pathlib import Path
@@ -12,6 +13,7 @@ import pytest
 
 from bot.adapters.market_data.index_history import IndexHistory
 from bot.backtest import (
+    BacktestDay,
     History,
     backtest_days,
     check_day,
@@ -20,6 +22,7 @@ from bot.backtest import (
     report_json,
     run,
     synthetic_bars,
+    with_chains_modelled,
 )
 from bot.cli import DATA_DIR, _rules, main
 from bot.render.json_card import event_to_json
@@ -32,6 +35,7 @@ from core.condor import CondorProfile, select_condor
 from core.rules import HedgeRules
 from core.surface import model_chain
 from core.types import CondorSignal, Risk, Track
+from tests.conftest import assert_same_chain
 
 SNAPSHOT_DAY = date(2022, 3, 23)
 
@@ -350,3 +354,75 @@ def test_modelled_bars_pass_the_bar_checks_the_feed_skips_for_them(day, ohlc):
     issues = check_bars(bars, session_open(day), session_close(day))
     assert [i for i in issues if i.severity is not Severity.INFO] == []
     assert bars.end_at(len(bars) - 1) == session_close(day)
+
+
+def _without_day(series: IndexHistory, day: date) -> IndexHistory:
+    keep = [i for i, d in enumerate(series.dates) if d != day]
+    return IndexHistory(
+        name=series.name,
+        source=series.source,
+        dates=tuple(series.dates[i] for i in keep),
+        open=series.open[keep],
+        high=series.high[keep],
+        low=series.low[keep],
+        close=series.close[keep],
+    )
+
+
+@pytest.mark.parametrize("track", [Track.ZERO_DTE, Track.ONE_DTE])
+def test_chains_modelled_in_blocks_are_the_chains_each_day_models(history, track):
+    # The real-snapshot day, a weekend and a day without VIX9D, in blocks of three days: every
+    # day gets exactly the chain and note it models alone, and the run is the same.
+    hole = date(2022, 3, 21)
+    damaged = _fresh(
+        history,
+        indices=replace(history.indices, vix9d=_without_day(history.indices.vix9d, hole)),
+    )
+
+    def days(h: History) -> list[BacktestDay | Skipped]:
+        return list(
+            backtest_days(
+                track,
+                date(2022, 3, 16),
+                date(2022, 3, 29),
+                history=h,
+                rules=_rules(None),
+                hedge_rules=HedgeRules(),
+            )
+        )
+
+    blocked = list(with_chains_modelled(days(damaged), block_days=3))
+    alone = days(damaged.fresh())
+    assert [d.day for d in blocked] == [d.day for d in alone]
+    modelled = real = 0
+    skipped: list[str] = []
+    for ahead, lazy in zip(blocked, alone, strict=True):
+        assert isinstance(ahead, BacktestDay)
+        assert isinstance(lazy, BacktestDay)
+        try:
+            expected = lazy.chain()
+        except SkipDay as skip:
+            assert ahead._chain is None
+            with pytest.raises(SkipDay, match=re.escape(skip.reason)):
+                ahead.chain()
+            skipped.append(skip.reason)
+            continue
+        if expected.modelled:
+            assert ahead._chain is not None  # built with its block, before the day was served
+            modelled += 1
+        else:
+            real += 1
+        assert_same_chain(ahead.chain(), expected)
+        assert ahead.notes == lazy.notes
+    assert modelled >= 4
+    assert real == (track is Track.ZERO_DTE)  # the 10:11 snapshot serves the 0DTE entry only
+    assert any("2022-03-21" in reason for reason in skipped)
+    profile = CondorProfile.of(_rules(None), track, Risk.BALANCED)
+
+    def outcomes(served: list[BacktestDay | Skipped]) -> list[str]:
+        done = run_backtest(served, profile, HedgeRules(), Costs(), one_at_a_time=False)
+        return [repr(o) for o in done]
+
+    assert outcomes(list(with_chains_modelled(days(damaged.fresh()), block_days=3))) == outcomes(
+        days(damaged.fresh())
+    )

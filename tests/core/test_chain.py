@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from core.calendar import NEW_YORK
 from core.chain import (
+    ChainInput,
     ExpirySlice,
     OptionChain,
     OptionQuotes,
@@ -19,10 +20,11 @@ from core.chain import (
     Severity,
     _pairs,
     build_chain,
+    build_chains,
 )
 from core.pricing import IVReason, black76_price, bsm_greeks
 from core.types import Settlement
-from tests.conftest import load_snapshot
+from tests.conftest import assert_same_chain, load_snapshot
 
 SPOT = 5000.0
 RATE = 0.05
@@ -518,3 +520,84 @@ def test_pairs_of_sorted_rows_match_np_unique():
         expected_puts[inverse[~c]] = rows[~c]
         np.testing.assert_array_equal(pairs.call_rows, expected_calls)
         np.testing.assert_array_equal(pairs.put_rows, expected_puts)
+
+
+# --- many chains at once -----------------------------------------------------------------------
+
+
+def _quotes_of(chain: OptionChain) -> OptionQuotes:
+    # A built chain's raw quotes, to build it again.
+    return OptionQuotes(
+        root=chain.root.copy(),
+        expiry=chain.expiry.copy(),
+        strike=chain.strike.copy(),
+        is_call=chain.is_call.copy(),
+        bid=chain.bid.copy(),
+        ask=chain.ask.copy(),
+        volume=chain.volume.copy(),
+        open_interest=chain.open_interest.copy(),
+        cboe_iv=chain.cboe_iv.copy(),
+        cboe_delta=chain.cboe_delta.copy(),
+        line=np.zeros(len(chain), dtype=np.int64),
+    )
+
+
+def test_chains_built_together_are_each_the_chain_built_alone():
+    # Mixed sizes, expiries, quality issues (a crossed quote, an unbid wing) and a real
+    # snapshot: solving every row in one pass must not change a single bit of any chain.
+    records = standard_records()
+    crossed = [records[7]._replace(bid=records[7].ask + 0.5), *records[:7], *records[8:]]
+    snapshot = load_snapshot("spx_cboe_2022-03-23_intraday_1011ET.csv.gz")
+    inputs = [
+        ChainInput(
+            quotes=OptionQuotes.from_records(records), spot=SPOT, quote_time=NOW, source="synthetic"
+        ),
+        ChainInput(
+            quotes=OptionQuotes.from_records(crossed),
+            spot=SPOT + 40.0,
+            quote_time=NOW + timedelta(hours=1),
+            source="crossed",
+            asof=NOW + timedelta(days=1),
+        ),
+        ChainInput(
+            quotes=_quotes_of(snapshot),
+            spot=snapshot.spot,
+            quote_time=snapshot.quote_time,
+            source=snapshot.source,
+        ),
+        ChainInput(
+            quotes=OptionQuotes.from_records(
+                expiry_records("SPXW", WEEKLY, np.arange(4950.0, 5055.0, 5.0))
+            ),
+            spot=SPOT,
+            quote_time=NOW,
+            source="one expiry",
+            modelled=("modelled quotes",),
+        ),
+    ]
+    together = build_chains(inputs)
+    assert len(together) == len(inputs)
+    assert QualityCode.CROSSED in codes(together[1])
+    assert QualityCode.STALE in codes(together[1])
+    for item, chain in zip(inputs, together, strict=True):
+        alone = build_chain(
+            item.quotes,
+            item.spot,
+            item.quote_time,
+            item.source,
+            asof=item.asof,
+            modelled=item.modelled,
+        )
+        assert_same_chain(chain, alone)
+    assert build_chains([]) == []
+
+
+def test_chains_built_together_refuse_the_first_bad_input_with_its_reason():
+    good = ChainInput(
+        quotes=OptionQuotes.from_records(standard_records()),
+        spot=SPOT,
+        quote_time=NOW,
+        source="synthetic",
+    )
+    with pytest.raises(ValueError, match=r"spot must be a positive number, was -1\.0"):
+        build_chains([good, dataclasses.replace(good, spot=-1.0)])

@@ -15,6 +15,7 @@ from core.surface import (
     MAX_ELASTICITY,
     SECONDS_PER_YEAR,
     SURFACE_VERSION,
+    ChainRequest,
     IndexLevels,
     SmileShape,
     _clock_span,
@@ -25,12 +26,13 @@ from core.surface import (
     expiry_clock,
     expiry_smile,
     model_chain,
+    model_chains,
     model_iv,
     modelled_half_spread,
     smile_iv,
     smile_shape,
 )
-from tests.conftest import load_snapshot
+from tests.conftest import assert_same_chain, load_snapshot
 
 
 def ny(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> datetime:
@@ -441,3 +443,50 @@ def test_model_chain_quotes_are_the_tick_rounded_model_prices_to_the_bit():
             expected_ask = np.round(np.maximum(tick_rounded(mid + half), expected_bid + tick), 2)
             np.testing.assert_array_equal(bid, expected_bid)
             np.testing.assert_array_equal(ask, expected_ask)
+
+
+def test_chains_modelled_together_are_each_the_chain_modelled_alone():
+    # Days, regimes and expiry lists of different sizes in one pass: every chain must be
+    # exactly `model_chain`'s, bit for bit, and in the order asked.
+    asks = [
+        (4002.0, ny(2023, 3, 22, 10), [("SPXW", date(2023, 3, 22))], MARCH_22),
+        (
+            3990.5,
+            ny(2023, 3, 23, 15, 45),
+            [("SPXW", date(2023, 3, 24)), ("SPXW", date(2023, 3, 27)), ("SPX", date(2023, 4, 21))],
+            REGIMES[0],
+        ),
+        (2450.0, ny(2020, 3, 16, 10), [("SPXW", date(2020, 3, 16))], REGIMES[3]),
+        (5800.0, ny(2024, 11, 29, 10), [("SPXW", date(2024, 11, 29))], REGIMES[4]),
+    ]
+    requests = [
+        ChainRequest(
+            spot=spot,
+            quote_time=qt,
+            expiries=tuple(expiries),
+            indices=levels,
+            rate=0.045,
+            dividend_yield=0.016,
+        )
+        for spot, qt, expiries, levels in asks
+    ]
+    together = model_chains(requests)
+    assert [c.spot for c in together] == [spot for spot, *_ in asks]
+    for (spot, qt, expiries, levels), chain in zip(asks, together, strict=True):
+        alone = model_chain(spot, qt, expiries, levels, rate=0.045, dividend_yield=0.016)
+        assert_same_chain(chain, alone)
+    assert model_chains([]) == []
+
+
+def test_chains_modelled_together_refuse_the_first_bad_request_with_its_reason():
+    good = ChainRequest(
+        spot=4002.0,
+        quote_time=ny(2023, 3, 22, 10),
+        expiries=(("SPXW", date(2023, 3, 22)),),
+        indices=MARCH_22,
+        rate=0.045,
+        dividend_yield=0.016,
+    )
+    settled = dataclasses.replace(good, quote_time=ny(2023, 3, 22, 16, 30))
+    with pytest.raises(ValueError, match="SPXW 2023-03-22 settles at 2023-03-22 16:00 ET"):
+        model_chains([good, settled])
