@@ -219,11 +219,11 @@ class OpenCondor:
         """Each leg's IV at entry, as marked (`leg_ivs`, or `entry_ivs` of the signal)."""
         return self.leg_ivs if self.leg_ivs is not None else entry_ivs(self.signal)
 
-    def closing_half_spreads(self, values: NDArray[np.float64]) -> NDArray[np.float64]:
+    def closing_half_spreads(
+        self, values: tuple[float, float, float, float]
+    ) -> tuple[float, float, float, float]:
         """Half spreads to close each leg now: the entry width, narrowing as a leg cheapens."""
-        typical = modelled_half_spread(values)
-        halves: NDArray[np.float64] = np.minimum(np.array(self.half_spreads), typical)
-        return halves
+        return _closing_halves(values, self.half_spreads)
 
     @property
     def credit_usd(self) -> float:
@@ -240,29 +240,38 @@ _IS_CALL = np.array([False, False, True, True])
 _LEG_IS_CALL = (False, False, True, True)
 
 
-def _black_prices(
+def _black_pair(
     is_call: bool,
     forward: float,
-    strikes: Sequence[float],
+    strikes: tuple[float, float],
     t_years: float,
     rate: float,
-    ivs: Sequence[float],
-) -> NDArray[np.float64]:
-    """Black-76 prices of a few options of one kind on one forward, one by one.
-
-    The engine prices two to four options at a time, where `black76_price_one` is ten times
-    quicker than the vectorised pricer (the screen, pricing whole paths, uses that one).
-    """
-    return np.array(
-        [
-            black76_price_one(is_call, forward, float(k), t_years, rate, float(v))
-            for k, v in zip(strikes, ivs, strict=True)
-        ]
+    ivs: tuple[float, float],
+) -> tuple[float, float]:
+    # Black-76 prices of a spread's two options, one by one: for two to four options at a
+    # time `black76_price_one` is ten times quicker than the vectorised pricer (the screen,
+    # pricing whole paths, uses that one).
+    return (
+        black76_price_one(is_call, forward, strikes[0], t_years, rate, ivs[0]),
+        black76_price_one(is_call, forward, strikes[1], t_years, rate, ivs[1]),
     )
+
+
+def _pair_slip(prices: tuple[float, float]) -> float:
+    # The modelled half spreads of a spread's two legs, summed (NumPy does the power, as in
+    # `_closing_halves`).
+    first, second = modelled_half_spread(prices).tolist()
+    return float(first + second)
 
 
 def _signs(position: OpenCondor) -> NDArray[np.float64]:
     return _SIGNS * np.array(position.open_legs, dtype=np.float64)
+
+
+def _open_signs(open_legs: tuple[bool, bool, bool, bool]) -> tuple[float, float, float, float]:
+    # `_signs` in floats: a leg bought back counts 0.0 (-0.0 for a short one, as in `_signs`).
+    a, b, c, d = (1.0 if held else 0.0 for held in open_legs)
+    return a, -b, -c, d
 
 
 def entry_ivs(signal: CondorSignal) -> tuple[float, float, float, float]:
@@ -303,42 +312,80 @@ def _strikes_of(signal: CondorSignal) -> tuple[float, float, float, float]:
     )
 
 
-def _leg_arrays(position: OpenCondor) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+def _leg_strikes(position: OpenCondor) -> tuple[float, float, float, float]:
     known = position.leg_strikes
-    strikes = np.array(known if known is not None else _strikes_of(position.signal))
-    ivs = np.array(position.marking_ivs) * position.iv_scale
-    return strikes, ivs
+    return known if known is not None else _strikes_of(position.signal)
 
 
-def _leg_values(position: OpenCondor, spot: float, t_years: float) -> NDArray[np.float64]:
-    strikes, ivs = _leg_arrays(position)
+def _leg_ivs(position: OpenCondor) -> tuple[float, float, float, float]:
+    scale = position.iv_scale
+    a, b, c, d = position.marking_ivs
+    return a * scale, b * scale, c * scale, d * scale
+
+
+def _leg_values(
+    position: OpenCondor, spot: float, t_years: float
+) -> tuple[float, float, float, float]:
+    strikes = _leg_strikes(position)
     if t_years <= 0:
-        return np.where(_IS_CALL, np.maximum(spot - strikes, 0.0), np.maximum(strikes - spot, 0.0))
-    return _priced_legs(
-        tuple(strikes.tolist()), tuple(ivs.tolist()), spot, t_years, position.carry, position.rate
-    )
+        return (
+            max(strikes[0] - spot, 0.0),
+            max(strikes[1] - spot, 0.0),
+            max(spot - strikes[2], 0.0),
+            max(spot - strikes[3], 0.0),
+        )
+    return _priced_legs(strikes, _leg_ivs(position), spot, t_years, position.carry, position.rate)
 
 
 @lru_cache(maxsize=512)
 def _priced_legs(
-    strikes: tuple[float, ...],
-    ivs: tuple[float, ...],
+    strikes: tuple[float, float, float, float],
+    ivs: tuple[float, float, float, float],
     spot: float,
     t_years: float,
     carry: float,
     rate: float,
-) -> NDArray[np.float64]:
+) -> tuple[float, float, float, float]:
     # One bar prices the same four legs for its mark, its exits, and each close and roll it
-    # weighs: priced once, kept read-only.
+    # weighs: priced once.
     forward = spot * math.exp(carry * t_years)
-    values = np.array(
-        [
-            black76_price_one(c, forward, k, t_years, rate, v)
-            for c, k, v in zip(_LEG_IS_CALL, strikes, ivs, strict=True)
-        ]
+    return (
+        black76_price_one(False, forward, strikes[0], t_years, rate, ivs[0]),
+        black76_price_one(False, forward, strikes[1], t_years, rate, ivs[1]),
+        black76_price_one(True, forward, strikes[2], t_years, rate, ivs[2]),
+        black76_price_one(True, forward, strikes[3], t_years, rate, ivs[3]),
     )
-    values.flags.writeable = False
-    return values
+
+
+@lru_cache(maxsize=512)
+def _closing_halves(
+    values: tuple[float, float, float, float], entry: tuple[float, float, float, float]
+) -> tuple[float, float, float, float]:
+    # `OpenCondor.closing_half_spreads`, kept for the bar's close, roll and exit checks. NumPy
+    # does the power: its vectorised `**` differs from `math.pow` in the last bit.
+    halves = np.minimum(np.array(entry), modelled_half_spread(values)).tolist()
+    return halves[0], halves[1], halves[2], halves[3]
+
+
+def _interp_between(x: float, x0: float, x1: float, y0: float, y1: float) -> float:
+    # `np.interp(x, [x0, x1], [y0, y1])` for one finite x, step for step as NumPy's
+    # `arr_interp` takes them: another formula for the same line moves the last bit, and with
+    # it a distance in expected moves that a test threshold is compared with.
+    if x > x1:
+        return y1
+    if x < x0:
+        return y0
+    if x >= x1:
+        return y1
+    if x == x0:
+        return y0
+    slope = (y1 - y0) / (x1 - x0)
+    y = slope * (x - x0) + y0
+    if math.isnan(y):
+        y = slope * (x - x1) + y1
+        if math.isnan(y) and y0 == y1:
+            y = y0
+    return y
 
 
 def mark(position: OpenCondor, spot: float, asof: datetime) -> PositionMark:
@@ -350,22 +397,22 @@ def mark(position: OpenCondor, spot: float, asof: datetime) -> PositionMark:
     if not math.isfinite(spot) or spot <= 0:
         raise ValueError(f"spot must be a positive number, was {spot}")
     t = position.t_years(asof)
-    strikes, ivs = _leg_arrays(position)
+    strikes = _leg_strikes(position)
+    ivs = _leg_ivs(position)
     values = _leg_values(position, spot, t)
-    signs = _signs(position)
-    value = float(-(signs * values).sum())
+    signs = _open_signs(position.open_legs)
+    # In leg order, left to right, as `np.sum` adds four numbers: another order can move the
+    # last bit.
+    value = -(
+        signs[0] * values[0] + signs[1] * values[1] + signs[2] * values[2] + signs[3] * values[3]
+    )
     n = position.contracts * float(SPX_MULTIPLIER)
     if t > 0:
         forward = spot * math.exp(position.carry * t)
         d_forward = forward / spot
         delta = gamma = theta = vega = 0.0
         for sign, is_call, k, iv, price in zip(
-            signs.tolist(),
-            _LEG_IS_CALL,
-            strikes.tolist(),
-            ivs.tolist(),
-            values.tolist(),
-            strict=True,
+            signs, _LEG_IS_CALL, strikes, ivs, values, strict=True
         ):
             greeks = black76_greeks_one(is_call, forward, k, t, position.rate, iv, price=price)
             delta += sign * greeks.delta
@@ -377,7 +424,7 @@ def mark(position: OpenCondor, spot: float, asof: datetime) -> PositionMark:
     else:
         delta = gamma = theta = vega = 0.0
     short_put, short_call = strikes[1], strikes[2]
-    atm_iv = float(np.interp(spot, [short_put, short_call], [ivs[1], ivs[2]]))
+    atm_iv = _interp_between(spot, short_put, short_call, ivs[1], ivs[2])
     move = spot * atm_iv * math.sqrt(t)
     put_distance = spot - short_put if position.wing_open(Wing.PUT) else math.inf
     call_distance = short_call - spot if position.wing_open(Wing.CALL) else math.inf
@@ -977,9 +1024,11 @@ def _spread_quote(
     """Mid and natural debit to buy back one wing (short leg, long leg) per share."""
     values = _leg_values(position, spot, t)
     short, long = indices
-    mid = float(values[short] - values[long])
-    halves = position.closing_half_spreads(values)
-    slip = float(halves[short] + halves[long]) if t > 0 else 0.0
+    mid = values[short] - values[long]
+    slip = 0.0
+    if t > 0:
+        halves = position.closing_half_spreads(values)
+        slip = halves[short] + halves[long]
     return mid, mid + slip
 
 
@@ -995,7 +1044,6 @@ def _close_and_roll(
     spot = position_mark.spot
     wing = (1, 0) if side is Wing.PUT else (2, 3)
     mid, natural = _spread_quote(position, spot, t, wing)
-    bp = _buying_power(position)
     close_cost = (natural - mid) * n
     close_expected = _usd(close_cost)
     short_leg = signal.legs[wing[0]]
@@ -1012,7 +1060,7 @@ def _close_and_roll(
             contracts=position.contracts,
             cost_usd=_usd(natural * n),
             expected_cost_usd=close_expected,
-            annualised_cost_pct=_annualise(close_cost, bp, horizon_days),
+            annualised_cost_pct=_annualise(close_cost, _buying_power(position), horizon_days),
             notes=(
                 f"locks in the {side} side; frees ${width * n:,.0f} of buying power",
                 "closing prices modelled from entry IVs and entry bid/ask widths",
@@ -1033,13 +1081,12 @@ def _close_and_roll(
         new_long = new_short + width
         is_call = True
     iv = short_leg.iv * position.iv_scale
+    prices = (0.0, 0.0)
     if t > 0:
         forward = spot * math.exp(position.carry * t)
-        prices = _black_prices(is_call, forward, (new_short, new_long), t, position.rate, (iv, iv))
-    else:
-        prices = np.zeros(2)
-    new_mid = float(prices[0] - prices[1])
-    new_natural = new_mid - float(modelled_half_spread(prices).sum())
+        prices = _black_pair(is_call, forward, (new_short, new_long), t, position.rate, (iv, iv))
+    new_mid = prices[0] - prices[1]
+    new_natural = new_mid - _pair_slip(prices)
     if new_natural < MIN_SALE_POINTS:
         return actions  # nothing left to sell that far out: a roll is just a close
     net = natural - new_natural  # > 0: net debit
@@ -1059,7 +1106,7 @@ def _close_and_roll(
             contracts=position.contracts,
             cost_usd=_usd(net * n),
             expected_cost_usd=roll_expected,
-            annualised_cost_pct=_annualise(roll_cost, bp, horizon_days),
+            annualised_cost_pct=_annualise(roll_cost, _buying_power(position), horizon_days),
             notes=(
                 f"max loss becomes ${max_loss_after:,.0f} "
                 f"(was ${(width - float(position.fill_credit)) * n:,.0f}); same buying power",
@@ -1087,18 +1134,15 @@ def _call_side_actions(
     width = float(signal.call_width_points)
     exposure = -position_mark.delta_usd_per_point  # > 0: the condor loses as SPX rises
     actions: list[_Priced] = []
-    bp = _buying_power(position)
     if t > 0 and exposure > 0:
         strikes = (short_call - width, short_call)
         forward = spot * math.exp(position.carry * t)
         iv = signal.short_call.iv * position.iv_scale
-        prices = _black_prices(True, forward, strikes, t, position.rate, (iv, iv))
-        lower, upper = (
-            black76_greeks_one(True, forward, k, t, position.rate, iv, price=float(p))
-            for k, p in zip(strikes, prices, strict=True)
-        )
-        debit = float(prices[0] - prices[1])
-        slip = float(modelled_half_spread(prices).sum())
+        prices = _black_pair(True, forward, strikes, t, position.rate, (iv, iv))
+        lower = black76_greeks_one(True, forward, strikes[0], t, position.rate, iv, price=prices[0])
+        upper = black76_greeks_one(True, forward, strikes[1], t, position.rate, iv, price=prices[1])
+        debit = prices[0] - prices[1]
+        slip = _pair_slip(prices)
         delta_per = (lower.delta - upper.delta) * forward / spot * 100.0
         if delta_per > 0:
             count = max(round(rules.hedge_ratio[1] * exposure / delta_per), 1)
@@ -1117,7 +1161,7 @@ def _call_side_actions(
                     contracts=count,
                     cost_usd=_usd((debit + slip) * 100.0 * count),
                     expected_cost_usd=spread_expected,
-                    annualised_cost_pct=_annualise(expected, bp, horizon_days),
+                    annualised_cost_pct=_annualise(expected, _buying_power(position), horizon_days),
                     hedge_ratio=(ratio, ratio, ratio),
                     notes=(
                         "gains as SPX rises into the short call; same expiry, no basis risk",
@@ -1127,19 +1171,19 @@ def _call_side_actions(
 
             actions.append(_Priced(Instrument.SPX_CALL_DEBIT_SPREAD, spread_expected, True, spread))
     # Roll the untested put side up: buy back the put spread, sell one closer to spot.
-    put_mid, put_natural = _spread_quote(position, spot, t, (1, 0))
-    put_width = float(signal.put_width_points)
     entry_gap = float(signal.spot) - float(signal.short_put.strike)
     new_short = math.floor((spot - entry_gap) / 5.0) * 5.0
     untested_open = position.wing_open(Wing.PUT)
     if t > 0 and untested_open and new_short > float(signal.short_put.strike):
+        put_mid, put_natural = _spread_quote(position, spot, t, (1, 0))
+        put_width = float(signal.put_width_points)
         forward = spot * math.exp(position.carry * t)
         iv = signal.short_put.iv * position.iv_scale
-        prices = _black_prices(
+        prices = _black_pair(
             False, forward, (new_short, new_short - put_width), t, position.rate, (iv, iv)
         )
-        new_mid = float(prices[0] - prices[1])
-        new_natural = new_mid - float(modelled_half_spread(prices).sum())
+        new_mid = prices[0] - prices[1]
+        new_natural = new_mid - _pair_slip(prices)
         extra = new_natural - put_natural
         if extra >= MIN_SALE_POINTS:
             cost = (put_natural - put_mid + new_mid - new_natural) * n
@@ -1156,7 +1200,7 @@ def _call_side_actions(
                     contracts=n_contracts,
                     cost_usd=_usd(-extra * n),
                     expected_cost_usd=roll_expected,
-                    annualised_cost_pct=_annualise(cost, bp, horizon_days),
+                    annualised_cost_pct=_annualise(cost, _buying_power(position), horizon_days),
                     notes=(
                         f"adds {extra:.2f} of credit: break-even high moves up by as much",
                         "the put side moves closer to spot: a reversal now hurts both sides",
@@ -1418,8 +1462,9 @@ def _natural_debit(position: OpenCondor, position_mark: PositionMark) -> float:
     if position_mark.t_years <= 0:
         return position_mark.value_points
     values = _leg_values(position, position_mark.spot, position_mark.t_years)
-    open_mask = np.array(position.open_legs, dtype=np.float64)
-    slip = float((position.closing_half_spreads(values) * open_mask).sum())
+    h = position.closing_half_spreads(values)
+    m = [1.0 if held else 0.0 for held in position.open_legs]
+    slip = h[0] * m[0] + h[1] * m[1] + h[2] * m[2] + h[3] * m[3]
     return min(position_mark.value_points + slip, float(position.signal.width_points))
 
 
@@ -1513,14 +1558,14 @@ class HeldHedge:
         n = self.contracts * self.multiplier
         if self.instrument is Instrument.SPX_CALL_DEBIT_SPREAD and self.strikes is not None:
             t = position.t_years(asof)
-            strikes = np.array(self.strikes)
+            low, high = self.strikes
             if t > 0:
                 forward = spot * math.exp(position.carry * t)
                 iv = self.spx_iv
-                prices = _black_prices(True, forward, self.strikes, t, position.rate, (iv, iv))
+                prices = _black_pair(True, forward, self.strikes, t, position.rate, (iv, iv))
             else:
-                prices = np.maximum(spot - strikes, 0.0)
-            return max(float(prices[0] - prices[1]) - position.half_spreads[2] * 2, 0.0) * n
+                prices = (max(spot - low, 0.0), max(spot - high, 0.0))
+            return max(prices[0] - prices[1] - position.half_spreads[2] * 2, 0.0) * n
         if self.settlement is None:
             raise ValueError(f"a {self.instrument} hedge needs a VIX settlement date, had none")
         settles_at = datetime.combine(self.settlement, datetime.min.time(), NEW_YORK).replace(
@@ -1534,10 +1579,9 @@ class HeldHedge:
         ivs = np.array(
             [self.vol_model.iv(vvix=self.vvix, future=future, strike=k, t_years=t) for k in strikes]
         )
-        prices = _black_prices(True, future, self.strikes, t, 0.0, ivs.tolist())
-        worth = (
-            float(prices[0] - prices[1]) if self.strikes[1] > self.strikes[0] else float(prices[0])
-        )
+        low_iv, high_iv = ivs.tolist()
+        prices = _black_pair(True, future, self.strikes, t, 0.0, (low_iv, high_iv))
+        worth = prices[0] - prices[1] if self.strikes[1] > self.strikes[0] else prices[0]
         return (
             max(worth - VIX_HALF_SPREAD * (2 if self.strikes[1] > self.strikes[0] else 1), 0.0) * n
         )
@@ -1789,7 +1833,7 @@ def settle(
     carries the day's VX curve (interpolated between real settles for a weekly), else off the
     future estimated from the day's closing VIX, VIX9D and VIX3M (modelled, not a traded price).
     """
-    strikes, _ = _leg_arrays(position)
+    strikes = np.array(_leg_strikes(position))
     intrinsic = np.where(
         _IS_CALL,
         np.maximum(settlement_price - strikes, 0.0),
