@@ -133,19 +133,22 @@ def test_shifting_future_data_leaves_earlier_decisions_unchanged(history):
     assert [t.signal.signal_id for t in later] != [t.signal.signal_id for t in later_shifted]
 
 
-def test_missing_vix9d_day_is_skipped_with_the_reason(history):
-    vix9d = history.indices.vix9d
-    day = date(2022, 6, 7)
-    keep = [i for i, d in enumerate(vix9d.dates) if d != day]
-    holed = IndexHistory(
-        name=vix9d.name,
-        source=vix9d.source,
-        dates=tuple(vix9d.dates[i] for i in keep),
-        open=vix9d.open[keep],
-        high=vix9d.high[keep],
-        low=vix9d.low[keep],
-        close=vix9d.close[keep],
+def _without_day(series: IndexHistory, day: date) -> IndexHistory:
+    keep = [i for i, d in enumerate(series.dates) if d != day]
+    return IndexHistory(
+        name=series.name,
+        source=series.source,
+        dates=tuple(series.dates[i] for i in keep),
+        open=series.open[keep],
+        high=series.high[keep],
+        low=series.low[keep],
+        close=series.close[keep],
     )
+
+
+def test_missing_vix9d_day_is_skipped_with_the_reason(history):
+    day = date(2022, 6, 7)
+    holed = _without_day(history.indices.vix9d, day)
     damaged = _fresh(history, indices=replace(history.indices, vix9d=holed))
     report = _run(damaged, Track.ZERO_DTE, day, day)
     (skipped,) = report.skipped
@@ -354,19 +357,6 @@ def test_modelled_bars_pass_the_bar_checks_the_feed_skips_for_them(day, ohlc):
     issues = check_bars(bars, session_open(day), session_close(day))
     assert [i for i in issues if i.severity is not Severity.INFO] == []
     assert bars.end_at(len(bars) - 1) == session_close(day)
-
-
-def _without_day(series: IndexHistory, day: date) -> IndexHistory:
-    keep = [i for i, d in enumerate(series.dates) if d != day]
-    return IndexHistory(
-        name=series.name,
-        source=series.source,
-        dates=tuple(series.dates[i] for i in keep),
-        open=series.open[keep],
-        high=series.high[keep],
-        low=series.low[keep],
-        close=series.close[keep],
-    )
 
 
 @pytest.mark.parametrize("track", [Track.ZERO_DTE, Track.ONE_DTE])
