@@ -1346,8 +1346,10 @@ def _assess(
     side = find_tested_wing(position_mark, rules)
     if side is None or position_mark.t_years <= 0:
         return None
-    readings = read_triggers(market, side, rules)
-    agree = triggers_agree(readings, rules)
+    # The triggers decide only a put-side test (a VIX hedge or not); on the call side they are
+    # read for the alert, and only when one is written.
+    readings = read_triggers(market, side, rules) if side is Wing.PUT else None
+    agree = readings is not None and triggers_agree(readings, rules)
     horizon = _horizon_days(position, asof, rules)
     actions = _close_and_roll(position, position_mark, side, horizon)
     vix_actions: list[HedgeAction] = []
@@ -1378,7 +1380,7 @@ def _assess(
             asof=asof,
             side_tested=side,
             position=position_mark,
-            triggers=readings,
+            triggers=readings if readings is not None else read_triggers(market, side, rules),
             actions=tuple(written),
             rationale=rationale,
             data=market.data,
