@@ -367,27 +367,6 @@ def _closing_halves(
     return halves[0], halves[1], halves[2], halves[3]
 
 
-def _interp_between(x: float, x0: float, x1: float, y0: float, y1: float) -> float:
-    # `np.interp(x, [x0, x1], [y0, y1])` for one finite x, step for step as NumPy's
-    # `arr_interp` takes them: another formula for the same line moves the last bit, and with
-    # it a distance in expected moves that a test threshold is compared with.
-    if x > x1:
-        return y1
-    if x < x0:
-        return y0
-    if x >= x1:
-        return y1
-    if x == x0:
-        return y0
-    slope = (y1 - y0) / (x1 - x0)
-    y = slope * (x - x0) + y0
-    if math.isnan(y):
-        y = slope * (x - x1) + y1
-        if math.isnan(y) and y0 == y1:
-            y = y0
-    return y
-
-
 def mark(position: OpenCondor, spot: float, asof: datetime) -> PositionMark:
     """Mark the condor at `spot` and `asof`: value, P&L, dollar greeks, distances to the shorts.
 
@@ -424,7 +403,7 @@ def mark(position: OpenCondor, spot: float, asof: datetime) -> PositionMark:
     else:
         delta = gamma = theta = vega = 0.0
     short_put, short_call = strikes[1], strikes[2]
-    atm_iv = _interp_between(spot, short_put, short_call, ivs[1], ivs[2])
+    atm_iv = float(np.interp(spot, (short_put, short_call), (ivs[1], ivs[2])))
     move = spot * atm_iv * math.sqrt(t)
     put_distance = spot - short_put if position.wing_open(Wing.PUT) else math.inf
     call_distance = short_call - spot if position.wing_open(Wing.CALL) else math.inf

@@ -21,7 +21,6 @@ from core.condor import CondorProfile, select_condor
 from core.hedge import (
     _IS_CALL,
     OpenCondor,
-    _interp_between,
     _leg_ivs,
     _leg_strikes,
     _leg_values,
@@ -61,20 +60,6 @@ def signal() -> CondorSignal:
     )
     assert isinstance(event, CondorSignal)
     return event
-
-
-@given(
-    x=st.floats(min_value=3000.0, max_value=5000.0),
-    x0=st.floats(min_value=3500.0, max_value=4000.0),
-    gap=st.one_of(st.just(0.0), st.floats(min_value=1e-9, max_value=500.0)),
-    y0=st.floats(min_value=0.01, max_value=3.0),
-    y1=st.floats(min_value=0.01, max_value=3.0),
-)
-def test_interp_between_is_np_interp_to_the_bit(x, x0, gap, y0, y1):
-    x1 = x0 + gap
-    for at in (x, x0, x1):
-        expected = float(np.interp(at, [x0, x1], [y0, y1]))
-        assert _bits(_interp_between(at, x0, x1, y0, y1)) == _bits(expected)
 
 
 @pytest.mark.parametrize("open_legs", list(itertools.product((False, True), repeat=4)))
