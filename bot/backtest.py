@@ -6,7 +6,9 @@ This module only decides what the engine sees, and says what is modelled:
 
 * **Chain at entry**: the real Cboe snapshot when one was recorded within 30 minutes of the
   entry time (`bot.replay.RecordedDayFeed.chain_at`), otherwise `core.surface.model_chain` on
-  the day's VIX/VIX9D/VIX3M opening values and the previous SKEW close (labelled modelled).
+  the day's VIX/VIX9D/VIX3M opening values and the previous SKEW close (labelled modelled). On
+  the 0DTE and 1DTE tracks the modelled chains of 64 days are built in one pass
+  (`with_chains_modelled`), each exactly the chain the day would model alone.
 * **Intraday path**: the real SPX 1-minute bars where shipped (2023-03-16 ... 2023-03-31);
   elsewhere a deterministic path through the day's open, the extreme nearer the open, the other
   extreme and the close, each stretch walked at constant speed (time shared in proportion to the
