@@ -455,8 +455,9 @@ class ChainInput:
 def build_chains(inputs: Sequence[ChainInput]) -> list[OptionChain]:
     """Build many chains at once; each is exactly the chain `build_chain` builds from its input.
 
-    The rows of every chain are solved for IV and greeks in one vectorised pass, which costs
-    about as much as one chain's: a backtest builds a chain a day.
+    The rows of every chain are solved for IV and greeks in one vectorised pass. A pass over one
+    small chain is mostly fixed cost (a modelled 0DTE chain: 1.2 ms alone, 0.17 ms as one of 64),
+    and a backtest builds a chain a day.
 
     Raises:
         ValueError: For the first input `build_chain` would refuse, with its reason.

@@ -887,8 +887,8 @@ def model_chains(
 
     The quotes of every request are priced, and then solved for IVs and greeks
     (`core.chain.build_chains`), in one vectorised pass each: a backtest models a chain a day,
-    and a pass over one chain costs little more than its fixed overhead. ``half_spread`` must
-    work element by element. The other arguments are `model_chain`'s, shared by every request.
+    and a pass over one small chain is mostly fixed cost. ``half_spread`` must work element by
+    element. The other arguments are `model_chain`'s, shared by every request.
 
     Raises:
         ValueError: For the first request `model_chain` would refuse, with its reason.
