@@ -93,6 +93,9 @@ DAILY_MARK_MINUTES_BEFORE_CLOSE = 15
 LONG_EXPIRIES_LISTED = 1
 #: Days whose modelled chains are built in one pass (`with_chains_modelled`).
 CHAIN_BLOCK_DAYS = 64
+#: Day feeds kept (oldest dropped first): a block's days, and the next one a 1-DTE condor
+#: settles on, so that the feeds a block's chains were modelled from serve its run too.
+FEEDS_KEPT = CHAIN_BLOCK_DAYS + 1
 #: How a settlement's DataStamp says its VIX hedges were valued off real VX settles.
 REAL_VX_LABEL = "VIX hedges valued off the real CFE VX settles"
 #: The path-model description every report carries.
@@ -346,7 +349,7 @@ def day_feed(history: History, day: date, hedge_rules: HedgeRules) -> RecordedDa
         modelled_bars=day not in history.minute_bars,
         vx=history.vx,
     )
-    if len(history.feeds) > 64:
+    if len(history.feeds) >= FEEDS_KEPT:
         history.feeds.pop(next(iter(history.feeds)))
     history.feeds[day] = feed
     return feed
@@ -505,7 +508,6 @@ class BacktestDay:
     history: History
     hedge_rules: HedgeRules
     _chain: OptionChain | None = None
-    _note: str | None = None
     notes: list[str] = field(default_factory=list)
 
     def _feed(self, day: date | None = None) -> RecordedDayFeed:
@@ -521,31 +523,31 @@ class BacktestDay:
 
     def chain(self) -> OptionChain:
         """The real snapshot near `entry` if one was recorded, else the modelled chain."""
-        if self._chain is not None:
-            return self._chain
-        source = self.chain_source()
-        chain = model_chains([source])[0] if isinstance(source, ChainRequest) else source
-        self.chain_modelled(chain)
-        return chain
+        if self._chain is None:
+            source, note = self.chain_source()
+            chain = model_chains([source])[0] if isinstance(source, ChainRequest) else source
+            self.serve_chain(chain, note)
+            return chain
+        return self._chain
 
-    def chain_source(self) -> OptionChain | ChainRequest:
-        """The real snapshot near `entry`, or the request of the chain to model instead.
+    def chain_source(self) -> tuple[OptionChain | ChainRequest, str | None]:
+        """The real snapshot near `entry` or the request of the chain to model, and its note.
+
+        The note says why a chain is modelled (None for a real snapshot).
 
         Raises:
             SkipDay: If the history cannot serve the day's chain.
         """
         feed = self._feed()
         try:
-            source, note = feed.chain_source_at(self.entry, expiries_for(self.track, self.day))
+            return feed.chain_source_at(self.entry, expiries_for(self.track, self.day))
         except KeyError as error:
             raise SkipDay(f"chain on {self.day:%Y-%m-%d}: {error.args[0]}") from None
-        self._note = note
-        return source
 
-    def chain_modelled(self, chain: OptionChain) -> None:
-        """Serve `chain`, built from `chain_source`, as the day's chain."""
-        if self._note:
-            self.notes.append(self._note)
+    def serve_chain(self, chain: OptionChain, note: str | None) -> None:
+        """Serve `chain`, built from `chain_source` (with its note), as the day's chain."""
+        if note:
+            self.notes.append(note)
         self._chain = chain
 
     def entry_vix(self) -> float:
@@ -657,23 +659,25 @@ def with_chains_modelled(
 
 def _model_chains(days: Sequence[BacktestDay | Skipped]) -> None:
     requests: list[ChainRequest] = []
-    waiting: list[BacktestDay] = []
+    waiting: list[tuple[BacktestDay, str | None]] = []
     for day in days:
         if not isinstance(day, BacktestDay):
             continue
         try:
-            source = day.chain_source()
+            source, note = day.chain_source()
         except (SkipDay, ValueError):
             continue  # the day's own `chain` raises it again, where the day is run
         if isinstance(source, ChainRequest):
             requests.append(source)
-            waiting.append(day)
+            waiting.append((day, note))
+        else:
+            day.serve_chain(source, note)  # a real snapshot, read once
     try:
         chains = model_chains(requests)
     except ValueError:
         return  # each day models its own chain: the one the model refuses says why
-    for day, chain in zip(waiting, chains, strict=True):
-        day.chain_modelled(chain)
+    for (day, note), chain in zip(waiting, chains, strict=True):
+        day.serve_chain(chain, note)
 
 
 def run(
