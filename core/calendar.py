@@ -28,6 +28,7 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from datetime import date, datetime, time, timedelta
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -148,25 +149,25 @@ def previous_trading_day(day: date, holidays: Collection[date] = NYSE_HOLIDAYS) 
     return candidate
 
 
+@lru_cache(maxsize=8)
+def _business_days(holidays: frozenset[date]) -> np.busdaycalendar:
+    # The trading days (weekdays less `holidays`) as a numpy business-day calendar.
+    return np.busdaycalendar(holidays=np.array(sorted(holidays), dtype="datetime64[D]"))
+
+
 #: The NYSE trading days as a numpy business-day calendar (weekdays less `NYSE_HOLIDAYS`).
-NYSE_BUSINESS_DAYS = np.busdaycalendar(
-    holidays=np.array(sorted(NYSE_HOLIDAYS), dtype="datetime64[D]")
-)
+NYSE_BUSINESS_DAYS = _business_days(NYSE_HOLIDAYS)
 
 
 def trading_days_between(start: date, end: date, holidays: Collection[date] = NYSE_HOLIDAYS) -> int:
     """Count trading days in the half-open interval (start, end]."""
-    if holidays is NYSE_HOLIDAYS:
-        if end <= start:
-            return 0
-        one = timedelta(days=1)
-        return int(np.busday_count(start + one, end + one, busdaycal=NYSE_BUSINESS_DAYS))
-    count = 0
-    day = start
-    while day < end:
-        day += timedelta(days=1)
-        count += is_trading_day(day, holidays)
-    return count
+    if end <= start:
+        return 0
+    one = timedelta(days=1)
+    calendar = (
+        NYSE_BUSINESS_DAYS if holidays is NYSE_HOLIDAYS else _business_days(frozenset(holidays))
+    )
+    return int(np.busday_count(start + one, end + one, busdaycal=calendar))
 
 
 def session_open(day: date) -> datetime:

@@ -407,3 +407,11 @@ def test_trading_days_between_counts_what_a_day_by_day_walk_counts():
             is_trading_day(start + timedelta(days=k)) for k in range(1, (end - start).days + 1)
         )
         assert trading_days_between(start, end) == walked, (start, end)
+    # Any other holiday list is counted the same way (a holiday on a weekend changes nothing).
+    holidays = [date(2024, 7, 4), date(2024, 7, 5), date(2024, 7, 6)]
+    for end in (date(2024, 7, 3), date(2024, 7, 5), date(2024, 7, 8), date(2024, 7, 31)):
+        walked = sum(
+            is_trading_day(date(2024, 7, 1) + timedelta(days=k), holidays)
+            for k in range(1, (end - date(2024, 7, 1)).days + 1)
+        )
+        assert trading_days_between(date(2024, 7, 1), end, holidays) == walked, end
