@@ -202,11 +202,16 @@ class OpenCondor:
         The clocks come from `clock_spans_to`, so a factor may differ from `clock_factor`'s
         in the last bits when a moment is days before settlement.
         """
+        return self._clock_factors(asofs, np.array([self.t_years(a) for a in asofs]))
+
+    def _clock_factors(
+        self, asofs: Sequence[datetime], t_now: NDArray[np.float64]
+    ) -> NDArray[np.float64]:
+        # `clock_factors` with `t_years` at each moment already at hand.
         factors = np.ones(len(asofs))
         t_entry = self.signal.t_years
         if self.entry_tau is None or self.entry_tau <= 0 or t_entry <= 0 or not len(asofs):
             return factors
-        t_now = np.array([self.t_years(a) for a in asofs])
         overnight, session = clock_spans_to(asofs, self.signal.settles_at)
         share = CALIBRATED.overnight_share
         tau_now = (share * overnight + (1.0 - share) * session) / TRADING_DAYS_PER_YEAR
@@ -290,7 +295,7 @@ def entry_ivs(signal: CondorSignal) -> tuple[float, float, float, float]:
         solved = float(
             black76_implied_vol(
                 float(leg.mid),
-                bool(_IS_CALL[i]),
+                _LEG_IS_CALL[i],
                 float(signal.forward),
                 float(leg.strike),
                 max(signal.t_years, 1e-9),
@@ -1921,17 +1926,16 @@ def quiet_bars(
     if rows.size:
         live = [asofs[int(i)] for i in rows]
         s, tt = spots[rows], t[rows]
-        # The factors `step` applies, to rounding (`OpenCondor.clock_factors`).
-        factors = position.clock_factors(live)
+        # The factors `step` applies, to rounding (`OpenCondor.clock_factors`), on `tt`.
+        factors = position._clock_factors(live, tt)
         scale = (vix[rows] / position.entry_vix) * factors
-        strikes = np.array([float(leg.strike) for leg in signal.legs])
+        strikes = np.array(_leg_strikes(position))
         ivs = np.array(position.marking_ivs)[None, :] * scale[:, None]
         forward = s * np.exp(position.carry * tt)
         values = black76_price(
             _IS_CALL[None, :], forward[:, None], strikes[None, :], tt[:, None], position.rate, ivs
         )
-        open_mask = np.array(position.open_legs, dtype=np.float64)
-        value = -((_SIGNS * open_mask)[None, :] * values).sum(axis=1)
+        value = -(_signs(position)[None, :] * values).sum(axis=1)
         plan = signal.management
         credit = float(position.fill_credit)
         realised = position.realised_points
@@ -1946,8 +1950,9 @@ def quiet_bars(
             halves = np.minimum(
                 np.array(position.half_spreads)[None, :], modelled_half_spread(values)
             )
+            open_legs = np.array(position.open_legs, dtype=np.float64)
             natural = np.minimum(
-                value + (halves * open_mask[None, :]).sum(axis=1), float(signal.width_points)
+                value + (halves * open_legs[None, :]).sum(axis=1), float(signal.width_points)
             )
             target = credit * (1 - plan.profit_target_pct / 100)
             loud |= natural + realised <= target + QUIET_MARGIN
