@@ -22,6 +22,7 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_EVEN, Decimal
 from functools import lru_cache
+from typing import NamedTuple
 
 import numpy as np
 from numpy.typing import NDArray
@@ -720,18 +721,38 @@ def estimate_future(
     stopping the engine, and the alert says so (with a curve, the settle is then moved by the
     change in spot VIX instead).
     """
+    future = _future(vol, t_years, settlement)
+    return future.price, future.note
+
+
+#: The honest label of a VIX future that no real settle backs.
+VX_ESTIMATED_LABEL = "VX estimated from the VIX term structure (modelled)"
+
+
+class _Future(NamedTuple):
+    # `estimate_future`'s answer, and whether it came off the real VX curve (a settle, or
+    # interpolated between settles, possibly moved by the modelled change since its close).
+    price: float
+    note: str
+    on_curve: bool
+
+
+def _future(vol: VolIndexLevels, t_years: float, settlement: date | None) -> _Future:
+    # `estimate_future`, saying whether the real curve priced it.
     curve, close = vol.vx_curve, vol.vx_curve_close
     if curve is None or close is None or settlement is None:
-        return _term_structure_future(vol, t_years)
+        return _Future(*_term_structure_future(vol, t_years), on_curve=False)
     quote = curve.future_for(settlement)
     if quote is None:
         price, note = _term_structure_future(vol, t_years)
-        return price, (
+        return _Future(
+            price,
             f"VX {settlement:%Y-%m-%d} not on the real CFE curve of {curve.trade_date:%Y-%m-%d}: "
-            f"{VX_ESTIMATED_LABEL}" + (f"; {note}" if note else "")
+            f"{VX_ESTIMATED_LABEL}" + (f"; {note}" if note else ""),
+            on_curve=False,
         )
     if (vol.vix, vol.vix9d, vol.vix3m) == close:
-        return quote.price, quote.label
+        return _Future(quote.price, quote.label, on_curve=True)
     then = replace(vol, vix=close[0], vix9d=close[1], vix3m=close[2], vx_curve=None)
     now_price, now_note = _term_structure_future(vol, t_years)
     then_price, then_note = _term_structure_future(then, t_years)
@@ -739,16 +760,11 @@ def estimate_future(
         move, how = vol.vix - close[0], "the change in spot VIX (no consistent forward)"
     else:
         move, how = now_price - then_price, "the modelled change since that close"
-    return max(quote.price + move, _MIN_FUTURE), f"{quote.label}, moved by {how} ({move:+.2f})"
-
-
-#: The honest label of a VIX future that no real settle backs.
-VX_ESTIMATED_LABEL = "VX estimated from the VIX term structure (modelled)"
-
-
-def on_real_vx_curve(note: str) -> bool:
-    """Whether an `estimate_future` note says the future came off the real VX curve."""
-    return note.startswith("VX") and VX_ESTIMATED_LABEL not in note
+    return _Future(
+        max(quote.price + move, _MIN_FUTURE),
+        f"{quote.label}, moved by {how} ({move:+.2f})",
+        on_curve=True,
+    )
 
 
 #: A VIX future moved below this by the modelled change is held here (Black-76 needs F > 0).
@@ -774,6 +790,7 @@ class _VixSeries:
     future: float
     days: float
     note: str = ""
+    on_curve: bool = False  # the future came off the real VX curve (`_Future.on_curve`)
 
 
 def _vix_series(day: date, asof: datetime, vol: VolIndexLevels, min_days: float) -> _VixSeries:
@@ -790,14 +807,15 @@ def _vix_series(day: date, asof: datetime, vol: VolIndexLevels, min_days: float)
         if vix_last_trading_day(settlement) >= day and days >= min_days:
             break
         settlement = next_vix_expiration(settlement, weekly=weekly)
-    future, note = estimate_future(vol, t, settlement)
+    future = _future(vol, t, settlement)
     return _VixSeries(
         settlement=settlement,
         last_trade=vix_last_trading_day(settlement),
         t_years=t,
-        future=future,
+        future=future.price,
         days=days,
-        note=note,
+        note=future.note,
+        on_curve=future.on_curve,
     )
 
 
@@ -875,7 +893,7 @@ def _hedge_actions(
     low, high, low_iv, debit = spread.low, spread.high, spread.low_iv, spread.debit
     label = "mid-term " if layer == 2 else ""
     name = f"VIX {series.settlement:%b-%d-%Y}"
-    on_curve = on_real_vx_curve(series.note)
+    on_curve = series.on_curve
     basis_note = (
         f"{name} future {series.future:.2f} "
         + ("from real CFE settles" if on_curve else "estimated from the VIX term structure")
@@ -1509,9 +1527,9 @@ def check_exits(
 class HeldHedge:
     """A hedge the replay assumes was bought when the engine recommended it.
 
-    `priced_from` is how its VIX future was priced at entry (the `estimate_future` note: a real
-    CFE settle, possibly moved by the modelled change since its close); empty when estimated
-    from the VIX term structure. `value_usd` prices VIX instruments the same way at `asof`.
+    `on_curve`: its VIX future at entry came off the real CFE settles (possibly moved by the
+    modelled change since their close), not the VIX term structure. `value_usd` prices VIX
+    instruments the same way at `asof`.
     """
 
     instrument: Instrument
@@ -1525,7 +1543,7 @@ class HeldHedge:
     vvix: float
     vol_model: VixOptionVolModel = MODELLED_VIX_OPTION_VOL
     spx_iv: float = 0.0
-    priced_from: str = ""
+    on_curve: bool = False
 
     @property
     def on_vix(self) -> bool:
@@ -1535,7 +1553,7 @@ class HeldHedge:
     @property
     def on_real_vx(self) -> bool:
         """Whether its VIX future at entry came off the real CFE settles."""
-        return self.on_vix and on_real_vx_curve(self.priced_from)
+        return self.on_vix and self.on_curve
 
     def value_usd(
         self, position: OpenCondor, spot: float, vol: VolIndexLevels, asof: datetime
@@ -1635,7 +1653,7 @@ def _take_hedge(
         entry_future=series.future,
         vvix=vvix,
         vol_model=rules.vix_option_vol,
-        priced_from=series.note,
+        on_curve=series.on_curve,
     )
 
 

@@ -202,6 +202,8 @@ def test_backtest_hedge_is_priced_off_real_settles_and_labelled(
     assert not any(m.startswith(REAL_VX_LABEL) for m in modelled.result.data.modelled)
     assert modelled.held_usd == trade.held_usd  # only the hedge's valuation changed
     assert modelled.hedge_payoff_usd != trade.hedge_payoff_usd
+    assert modelled.vix_hedges == trade.vix_hedges >= 1
+    assert modelled.vix_hedges_on_real_vx == 0  # estimated futures are never counted as real
 
     # At that settlement the September future is exactly its real settle (U11: 32.05).
     feed = day_feed(history.fresh(), date(2011, 9, 16), HedgeRules())
