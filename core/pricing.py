@@ -365,6 +365,30 @@ def black76_greeks(
     return _masked_greeks(ok, delta, gamma, theta, vega, rho)
 
 
+def black76_delta(
+    is_call: ArrayLike,
+    forward: ArrayLike,
+    strike: ArrayLike,
+    t_years: ArrayLike,
+    rate: ArrayLike,
+    iv: ArrayLike,
+) -> FloatArray:
+    """`black76_greeks(...).delta` alone, without pricing the options (the backtest's screen).
+
+    The same arithmetic, so the same bits; NaN where `black76_greeks` gives NaN.
+    """
+    call, (f, k, t, r, vol) = _broadcast(
+        is_call, forward=forward, strike=strike, t_years=t_years, rate=rate, iv=iv
+    )
+    ok = _finite(f, k, t, r, vol) & (f > 0) & (k > 0) & (t > 0) & (vol > 0)
+    with np.errstate(all="ignore"):
+        sign = np.where(call, 1.0, -1.0)
+        s = vol * np.sqrt(t)
+        d1 = np.log(f / k) / s + 0.5 * s
+        delta: FloatArray = np.where(ok, sign * np.exp(-r * t) * ndtr(sign * d1), np.nan)
+    return delta
+
+
 @dataclass(frozen=True, slots=True)
 class OneGreeks:
     """`Greeks` of one option, as floats (`black76_greeks_one`); same units."""

@@ -21,6 +21,7 @@ from core.pricing import (
     IV_REASON_TEXT,
     Greeks,
     IVReason,
+    black76_delta,
     black76_greeks,
     black76_greeks_one,
     black76_implied_vol,
@@ -486,6 +487,22 @@ def test_invalid_pricing_inputs_give_nan_not_warnings():
     assert np.isnan(price[1:]).all()
     g = black76_greeks(True, [0.0, 100.0], 100.0, 0.5, 0.05, [0.2, -0.2])
     assert np.isnan(g.delta).all()
+
+
+def test_delta_alone_is_the_greeks_delta_to_the_bit():
+    rng = np.random.default_rng(11)
+    n = 4000
+    is_call = rng.random(n) < 0.5
+    forward = rng.uniform(500.0, 6000.0, n)
+    strike = forward * rng.uniform(0.5, 1.5, n)
+    t = 10 ** rng.uniform(-7, 0.5, n)
+    r = rng.uniform(-0.01, 0.08, n)
+    iv = rng.uniform(0.02, 2.0, n)
+    # Bad inputs too: NaN where the greeks are NaN.
+    forward[::97], t[::89], iv[::83] = math.nan, 0.0, -0.2
+    expected = black76_greeks(is_call, forward, strike, t, r, iv).delta
+    np.testing.assert_array_equal(black76_delta(is_call, forward, strike, t, r, iv), expected)
+    assert np.isnan(expected).sum() > 100
 
 
 # --- one option at a time (the hedge engine's per-bar path) ------------------------------------
