@@ -407,6 +407,11 @@ class DayPath:
     history: History
     rules: HedgeRules
 
+    @property
+    def parity_chain(self) -> bool:
+        """Whether the entry day's states carry a real chain (the engine scans its parity)."""
+        return not self.chain.modelled
+
     def market(self, index: int) -> MarketState:
         """The full market state at `asofs[index]` (no parity scan on later days' stale chain)."""
         day, moment = self.days[index], self.asofs[index]

@@ -28,12 +28,13 @@ from numpy.typing import NDArray
 from core.chain import OptionChain
 from core.condor import CondorProfile, select_condor
 from core.hedge import (
+    BarScreen,
     EngineState,
     HeldHedge,
     MarketState,
     OpenCondor,
     VolIndexLevels,
-    quiet_bars,
+    screen_bars,
     settle,
     step,
 )
@@ -126,7 +127,7 @@ class MarketPath(Protocol):
     The columns must agree with the states: ``market(i).asof == asofs[i]``,
     ``market(i).spot == spots[i]``, ``market(i).vol.vix == vix[i]``, and where ``clean[i]``
     the state carries no data issue. `run_day` screens the columns with
-    `core.hedge.quiet_bars` and builds the full state only where the engine may act.
+    `core.hedge.screen_bars` and builds the full state only where the engine may act.
     """
 
     @property
@@ -147,6 +148,14 @@ class MarketPath(Protocol):
     @property
     def clean(self) -> NDArray[np.bool_]:
         """Whether the state at each moment is free of data issues (False: not known)."""
+        ...
+
+    @property
+    def parity_chain(self) -> bool:
+        """Whether a state on the path carries a real chain, whose parity scan may add actions.
+
+        The screen cannot price those, so it then steps every bar where a wing is tested.
+        """
         ...
 
     def market(self, index: int) -> MarketState:
@@ -277,14 +286,17 @@ def _walk(
     """Step the engine along one stretch; return the state and when the position closed."""
     asofs = path.asofs
     n = len(asofs)
-    loud: NDArray[np.intp] | None = None
+    loud: NDArray[np.intp] = np.empty(0, dtype=np.intp)
+    screened: BarScreen | None = None
+    screened_from = 0
     screened_for: tuple[tuple[Wing, ...], float] | None = None
+    repeats = screen and not path.parity_chain
     i = 0
     while i < n:
         if screen and not state.last_no_hedge:
             key = (state.closed, state.realised_points)
-            if loud is None or key != screened_for:
-                quiet = quiet_bars(
+            if screened is None or key != screened_for:
+                screened = screen_bars(
                     position.with_closed(*key),
                     asofs[i:],
                     path.spots[i:],
@@ -292,14 +304,24 @@ def _walk(
                     path.clean[i:],
                     rules,
                 )
-                loud = np.flatnonzero(~quiet) + i
-                screened_for = key
+                loud = np.flatnonzero(~screened.quiet) + i
+                screened_from, screened_for = i, key
             ahead = int(np.searchsorted(loud, i))
             if ahead == loud.size:
                 break
             i = int(loud[ahead])
+            if repeats:
+                followed = screened.follow(
+                    i - screened_from, state, rules, write=events is not None
+                )
+                if followed is not None:
+                    # A call-side alert that repeats the last, or (with no events kept) only
+                    # moves its time on: the state `step` would leave, without stepping.
+                    state = followed
+                    i += 1
+                    continue
         market = path.market(i)
-        state, new = step(position, state, market, rules, market.asof)
+        state, new = step(position, state, market, rules, market.asof, write=events is not None)
         _held_cost(state, hedges)
         if events is not None:
             events.extend(new)
@@ -321,7 +343,7 @@ def run_day(
     """Run one day: select at entry, step the engine along the path, settle, apply costs.
 
     The day's inputs serve only what is known at each moment (`HistoryDay`); a `SkipDay`
-    raised anywhere skips the day with its reason. With `screen`, bars `core.hedge.quiet_bars`
+    raised anywhere skips the day with its reason. With `screen`, bars `core.hedge.screen_bars`
     shows the engine would pass over are not stepped (same decisions, far less work); without
     it every bar is stepped.
     """

@@ -32,6 +32,7 @@ from core.chain import OptionChain
 from core.indicators import divergence, macd, rsi_wilder
 from core.pricing import (
     OneGreeks,
+    black76_delta,
     black76_greeks_one,
     black76_implied_vol,
     black76_price,
@@ -1304,6 +1305,10 @@ class _Assessment:
         """The instrument the alert recommends."""
         return self.actions[self.best].instrument
 
+    def recommended_action(self) -> HedgeAction:
+        """The recommended action as the alert writes it, without writing the rest."""
+        return replace(self.actions[self.best].render(), recommended=True)
+
 
 def evaluate(
     position: OpenCondor,
@@ -1681,18 +1686,35 @@ def _last_for(state: EngineState, side: Wing) -> tuple[datetime, Instrument] | N
     return None
 
 
+def _repeats(
+    state: EngineState, side: Wing, instrument: Instrument, asof: datetime, rules: HedgeRules
+) -> bool:
+    # Whether an alert on `side` recommending `instrument` at `asof` only repeats the last one
+    # sent for that side: same recommendation, within `realert_minutes`.
+    last = _last_for(state, side)
+    return (
+        last is not None
+        and last[1] is instrument
+        and asof - last[0] < timedelta(minutes=rules.realert_minutes)
+    )
+
+
 def step(
     position: OpenCondor,
     state: EngineState,
     market: MarketState,
     rules: HedgeRules,
     asof: datetime,
+    *,
+    write: bool = True,
 ) -> tuple[EngineState, list[Event]]:
     """Advance one bar: fire a layer-3 exit once, else a hedge alert when it says something new.
 
     An alert is repeated for the same side only after `realert_minutes`, or when the recommended
     action changes. When the recommendation is a hedge, the replay assumes it was bought (once
-    per side) and carries it to the exit or the close.
+    per side) and carries it to the exit or the close. Without `write` the events are not
+    written (the list stays empty) and the state moves exactly as with it: a backtest that
+    keeps only the figures saves the words.
     """
     if state.exit_rule is not None or len(state.closed) == 2:
         return state, []
@@ -1705,102 +1727,158 @@ def step(
         position_mark = mark(position, market.spot, asof)
         fired = check_exits(position, position_mark, rules, asof)
         if fired is not None:
-            rule, detail = fired
-            debit = _natural_debit(position, position_mark) + position.realised_points
-            pnl = (float(position.fill_credit) - debit) * float(SPX_MULTIPLIER) * position.contracts
-            hedge_pnl = sum(h.pnl_usd(position, market.spot, market.vol, asof) for h in state.held)
-            events.append(
-                ExitAlert(
-                    alert_id=_alert_id("ex", position.signal.signal_id, asof, rule),
-                    signal_id=position.signal.signal_id,
-                    asof=asof,
-                    rule=rule,
-                    detail=detail,
-                    debit_to_close=_usd(debit),
-                    pnl_usd=_usd(pnl),
-                    data=market.data,
-                    rule_version=rules.rule_version,
-                )
-            )
-            return (
-                replace(
-                    state,
-                    exit_rule=rule,
-                    exit_pnl_usd=pnl,
-                    exit_at=asof,
-                    held=(),
-                    hedge_pnl_realised_usd=state.hedge_pnl_realised_usd + hedge_pnl,
-                ),
-                events,
-            )
+            return _exit(position, position_mark, state, market, rules, asof, fired, write)
     # The position is already re-marked at `asof`, and `position_mark` is its mark.
     assessed = _assess(position, market, rules, asof, position_mark)
     if isinstance(assessed, NoHedge):
-        if assessed.reasons != state.last_no_hedge:
+        if write and assessed.reasons != state.last_no_hedge:
             events.append(assessed)
         return replace(state, last_no_hedge=assessed.reasons), events
     if assessed is None:
         return replace(state, last_no_hedge=()), events
-    last = _last_for(state, assessed.side)
-    new = (
-        last is None
-        or last[1] is not assessed.recommended
-        or asof - last[0] >= timedelta(minutes=rules.realert_minutes)
-    )
-    if not new:
+    side = assessed.side
+    if _repeats(state, side, assessed.recommended, asof, rules):
         return state, events  # the alert already sent stands: nothing is written
-    alert = assessed.alert()
-    recommended = alert.recommended
-    events.append(alert)
-    others = tuple(x for x in state.last_alert_at if x[0] is not alert.side_tested)
-    held = state.held
-    taken_count = state.hedges_taken
-    closed, realised, closes = state.closed, state.realised_points, state.closes_taken
+    return _follow(position, state, market, rules, asof, assessed, write)
+
+
+def _follow(
+    position: OpenCondor,
+    state: EngineState,
+    market: MarketState,
+    rules: HedgeRules,
+    asof: datetime,
+    assessed: _Assessment,
+    write: bool,
+) -> tuple[EngineState, list[Event]]:
+    # `step` on a new alert: the replay follows its recommendation (closes the wing, or buys
+    # the hedge once per side).
+    side = assessed.side
+    events: list[Event] = []
+    recommended = assessed.recommended_action()
+    if write:
+        events.append(assessed.alert())
+    sent = _alert_sent(state, side, asof, recommended.instrument)
     if recommended.instrument is Instrument.CLOSE:
         # The replay follows the advice: the tested wing is bought back at the natural price.
-        wing = (1, 0) if alert.side_tested is Wing.PUT else (2, 3)
+        wing = (1, 0) if side is Wing.PUT else (2, 3)
         _, natural = _spread_quote(position, market.spot, position.t_years(asof), wing)
-        closed = (*closed, alert.side_tested)
-        realised += natural
-        closes = (*closes, (alert.side_tested, asof, natural))
-        short, long = (position.signal.legs[i].strike for i in wing)
-        other = "nothing stays open" if len(closed) == 2 else "the other wing stays open"
-        wing_credit = _wing_credit(position, wing)
+        closed = (*state.closed, side)
+        if write:
+            events.append(_wing_closed(position, side, natural, len(closed), market, rules, asof))
+        return (
+            replace(
+                sent,
+                closed=closed,
+                realised_points=state.realised_points + natural,
+                closes_taken=(*state.closes_taken, (side, asof, natural)),
+            ),
+            events,
+        )
+    if _buys_hedge(state, side, recommended.instrument):
+        taken = _take_hedge(recommended, position, market, rules, asof)
+        if taken is not None:
+            return (
+                replace(sent, held=(*state.held, taken), hedges_taken=state.hedges_taken + 1),
+                events,
+            )
+    return sent, events
+
+
+def _alert_sent(
+    state: EngineState, side: Wing, asof: datetime, instrument: Instrument
+) -> EngineState:
+    # The state once an alert on `side` recommending `instrument` went out at `asof`.
+    others = tuple(x for x in state.last_alert_at if x[0] is not side)
+    return replace(state, last_alert_at=(*others, (side, asof, instrument)), last_no_hedge=())
+
+
+#: The recommendations the replay buys as hedges (`_take_hedge`), once per side.
+HEDGE_INSTRUMENTS = frozenset(
+    {
+        Instrument.SPX_CALL_DEBIT_SPREAD,
+        Instrument.VIX_CALL_SPREAD,
+        Instrument.VIX_CALL,
+        Instrument.MIDTERM_VIX_CALL_SPREAD,
+        Instrument.VX_FUTURE,
+        Instrument.VXM_FUTURE,
+    }
+)
+
+
+def _buys_hedge(state: EngineState, side: Wing, instrument: Instrument) -> bool:
+    # Whether following an alert recommending `instrument` buys a hedge: none held on the side.
+    return instrument in HEDGE_INSTRUMENTS and not any(_side_of(h) is side for h in state.held)
+
+
+def _exit(
+    position: OpenCondor,
+    position_mark: PositionMark,
+    state: EngineState,
+    market: MarketState,
+    rules: HedgeRules,
+    asof: datetime,
+    fired: tuple[ExitRule, str],
+    write: bool,
+) -> tuple[EngineState, list[Event]]:
+    # `step` when a layer-3 exit fires: the whole condor is bought back, the hedges sold.
+    rule, detail = fired
+    debit = _natural_debit(position, position_mark) + position.realised_points
+    pnl = (float(position.fill_credit) - debit) * float(SPX_MULTIPLIER) * position.contracts
+    hedge_pnl = sum(h.pnl_usd(position, market.spot, market.vol, asof) for h in state.held)
+    events: list[Event] = []
+    if write:
         events.append(
             ExitAlert(
-                alert_id=_alert_id(
-                    "ex", position.signal.signal_id, asof, f"wing-{alert.side_tested}"
-                ),
+                alert_id=_alert_id("ex", position.signal.signal_id, asof, rule),
                 signal_id=position.signal.signal_id,
                 asof=asof,
-                rule=ExitRule.WING_CLOSED,
-                detail=(
-                    f"buy back the {short}/{long} {alert.side_tested} spread now, as the hedge "
-                    f"engine recommends; {other}"
-                ),
-                debit_to_close=_usd(natural),
-                pnl_usd=_usd((wing_credit - natural) * float(SPX_MULTIPLIER) * position.contracts),
+                rule=rule,
+                detail=detail,
+                debit_to_close=_usd(debit),
+                pnl_usd=_usd(pnl),
                 data=market.data,
                 rule_version=rules.rule_version,
             )
         )
-    elif not any(_side_of(h) is alert.side_tested for h in held):
-        taken = _take_hedge(recommended, position, market, rules, asof)
-        if taken is not None:
-            held = (*held, taken)
-            taken_count += 1
-    return (
-        replace(
-            state,
-            last_alert_at=(*others, (alert.side_tested, asof, recommended.instrument)),
-            last_no_hedge=(),
-            held=held,
-            hedges_taken=taken_count,
-            closed=closed,
-            realised_points=realised,
-            closes_taken=closes,
+    after = replace(
+        state,
+        exit_rule=rule,
+        exit_pnl_usd=pnl,
+        exit_at=asof,
+        held=(),
+        hedge_pnl_realised_usd=state.hedge_pnl_realised_usd + hedge_pnl,
+    )
+    return after, events
+
+
+def _wing_closed(
+    position: OpenCondor,
+    side: Wing,
+    natural: float,
+    n_closed: int,
+    market: MarketState,
+    rules: HedgeRules,
+    asof: datetime,
+) -> ExitAlert:
+    # The exit `step` writes when it follows a recommendation to buy back the tested wing.
+    wing = (1, 0) if side is Wing.PUT else (2, 3)
+    short, long = (position.signal.legs[i].strike for i in wing)
+    other = "nothing stays open" if n_closed == 2 else "the other wing stays open"
+    wing_credit = _wing_credit(position, wing)
+    return ExitAlert(
+        alert_id=_alert_id("ex", position.signal.signal_id, asof, f"wing-{side}"),
+        signal_id=position.signal.signal_id,
+        asof=asof,
+        rule=ExitRule.WING_CLOSED,
+        detail=(
+            f"buy back the {short}/{long} {side} spread now, as the hedge engine recommends; "
+            f"{other}"
         ),
-        events,
+        debit_to_close=_usd(natural),
+        pnl_usd=_usd((wing_credit - natural) * float(SPX_MULTIPLIER) * position.contracts),
+        data=market.data,
+        rule_version=rules.rule_version,
     )
 
 
@@ -1893,6 +1971,60 @@ def settle(
 #: `step`'s scalar arithmetic, so the screen never passes over a bar `step` would act on.
 QUIET_MARGIN = 1e-6
 
+#: How far apart (dollars) the screen needs the cheapest call-side action's expected cost and
+#: every other's before it names the cheapest. `_best` ranks costs rounded to the cent, so more
+#: than a cent apart (plus `QUIET_MARGIN` for the vectorised arithmetic) keeps the order.
+RANK_MARGIN_USD = 0.01 + QUIET_MARGIN
+
+#: The call side's actions in the order `_assess` lists them (`BarScreen.call_best` indexes it).
+CALL_SIDE_ACTIONS = (
+    Instrument.CLOSE,
+    Instrument.ROLL,
+    Instrument.SPX_CALL_DEBIT_SPREAD,
+    Instrument.ROLL_UNTESTED,
+)
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class BarScreen:
+    """What `screen_bars` found, bar by bar.
+
+    Attributes:
+        asofs: The screened moments.
+        quiet: Bars where `step` does nothing: no event, no change of state.
+        call_best: At a bar where only the call side is tested, no exit can fire and the data
+            is clean, the index into `CALL_SIDE_ACTIONS` of the action `step` recommends there,
+            when the screen is sure of it; -1 everywhere else.
+        call_costs_usd: At those bars, the expected cost of each of `CALL_SIDE_ACTIONS` as
+            `_assess` prices it (inf: not listed there); NaN at every other bar.
+    """
+
+    asofs: Sequence[datetime]
+    quiet: NDArray[np.bool_]
+    call_best: NDArray[np.int8]
+    call_costs_usd: NDArray[np.float64]
+
+    def follow(
+        self, index: int, state: EngineState, rules: HedgeRules, *, write: bool
+    ) -> EngineState | None:
+        """The state `step` leaves at bar `index`, when the screen can tell without stepping.
+
+        At a bar where the screen is sure of the call side's recommendation: the same state if
+        it only repeats the alert last sent for the call side (`step` writes nothing). Without
+        `write`, also the state with the alert's time moved on when a new alert would change
+        nothing else (not a close, no hedge bought). None: the caller steps the bar. Valid for
+        the states `screen_bars` is valid for.
+        """
+        best = int(self.call_best[index])
+        if best < 0:
+            return None
+        instrument, asof = CALL_SIDE_ACTIONS[best], self.asofs[index]
+        if _repeats(state, Wing.CALL, instrument, asof, rules):
+            return state
+        if write or instrument is Instrument.CLOSE or _buys_hedge(state, Wing.CALL, instrument):
+            return None
+        return _alert_sent(state, Wing.CALL, asof, instrument)
+
 
 def quiet_bars(
     position: OpenCondor,
@@ -1904,12 +2036,34 @@ def quiet_bars(
 ) -> NDArray[np.bool_]:
     """Which bars `step` would pass over without an event or a change of state, all at once.
 
+    `screen_bars(...).quiet`; see there.
+    """
+    return screen_bars(position, asofs, spots, vix, clean, rules).quiet
+
+
+def screen_bars(
+    position: OpenCondor,
+    asofs: Sequence[datetime],
+    spots: NDArray[np.float64],
+    vix: NDArray[np.float64],
+    clean: NDArray[np.bool_],
+    rules: HedgeRules,
+) -> BarScreen:
+    """Screen a stretch of bars for `step` in one vectorised pass.
+
     A bar is quiet when the position is already settled at it, or when its data is clean
     (`clean`: the market state there carries no data issue), no layer-3 exit fires (stop,
     breach, profit target, time) and neither wing is tested. The conditions are exactly
-    `check_exits` and `find_tested_wing` on `mark`, evaluated for every bar in one vectorised
-    pass; within `QUIET_MARGIN` of a threshold a bar counts as not quiet, so the caller runs
-    the real `step` there and the decisions are the engine's own.
+    `check_exits` and `find_tested_wing` on `mark`, evaluated for every bar at once; within
+    `QUIET_MARGIN` of a threshold a bar counts as not quiet, so the caller runs the real
+    `step` there and the decisions are the engine's own.
+
+    Where only the call side is tested, the screen also prices the call side's actions as
+    `_assess` does (close, roll, call debit spread, rolling the put side up) and names the
+    cheapest (`BarScreen.call_best`), but only where every branch and the ranking are clear of
+    their thresholds by the margins; a caller uses it to pass over bars that only repeat the
+    alert already sent (`BarScreen.repeats_alert`). It does not see a real chain's parity
+    scan, which adds actions: a caller whose states carry one must not use `call_best`.
 
     Args:
         position: The condor with its closed wings and realised points applied
@@ -1925,8 +2079,10 @@ def quiet_bars(
     """
     n = len(asofs)
     quiet = np.zeros(n, dtype=np.bool_)
+    call_best = np.full(n, -1, dtype=np.int8)
+    call_costs = np.full((n, len(CALL_SIDE_ACTIONS)), np.nan)
     if n == 0 or position.entry_vix is None or position.entry_vix <= 0:
-        return quiet
+        return BarScreen(asofs, quiet, call_best, call_costs)
     signal = position.signal
     t = np.array([position.t_years(a) for a in asofs], dtype=np.float64)
     settled = t <= 0
@@ -1954,28 +2110,26 @@ def quiet_bars(
             _IS_CALL[None, :], forward[:, None], strikes[None, :], tt[:, None], position.rate, ivs
         )
         value = -(_signs(position)[None, :] * values).sum(axis=1)
+        halves = np.minimum(np.array(position.half_spreads)[None, :], modelled_half_spread(values))
         plan = signal.management
         credit = float(position.fill_credit)
         realised = position.realised_points
-        loud = value + realised >= credit * (1 + float(plan.stop_loss_multiple)) - QUIET_MARGIN
+        exits = value + realised >= credit * (1 + float(plan.stop_loss_multiple)) - QUIET_MARGIN
         put_open, call_open = position.wing_open(Wing.PUT), position.wing_open(Wing.CALL)
         breach = rules.breach_points
         if put_open:
-            loud |= s <= float(signal.short_put.strike) - breach + QUIET_MARGIN
+            exits |= s <= float(signal.short_put.strike) - breach + QUIET_MARGIN
         if call_open:
-            loud |= s >= float(signal.short_call.strike) + breach - QUIET_MARGIN
+            exits |= s >= float(signal.short_call.strike) + breach - QUIET_MARGIN
         if plan.profit_target_pct is not None:
-            halves = np.minimum(
-                np.array(position.half_spreads)[None, :], modelled_half_spread(values)
-            )
             open_legs = np.array(position.open_legs, dtype=np.float64)
             natural = np.minimum(
                 value + (halves * open_legs[None, :]).sum(axis=1), float(signal.width_points)
             )
             target = credit * (1 - plan.profit_target_pct / 100)
-            loud |= natural + realised <= target + QUIET_MARGIN
+            exits |= natural + realised <= target + QUIET_MARGIN
         if plan.time_exit_at is not None:
-            loud |= np.array([a >= plan.time_exit_at for a in live], dtype=np.bool_)
+            exits |= np.array([a >= plan.time_exit_at for a in live], dtype=np.bool_)
         short_put, short_call = strikes[1], strikes[2]
         atm_iv = np.where(
             s <= short_put,
@@ -1988,13 +2142,132 @@ def quiet_bars(
             ),
         )
         move = s * atm_iv * np.sqrt(tt)
-        near_points = rules.test_distance_pct / 100 * s + QUIET_MARGIN
-        for is_open, distance in ((put_open, s - short_put), (call_open, short_call - s)):
+        pct_points = rules.test_distance_pct / 100 * s
+
+        def tested(
+            is_open: bool, distance: NDArray[np.float64], margin: float
+        ) -> NDArray[np.bool_]:
+            # `find_tested_wing`'s test of one side, `margin` looser (> 0) or stricter (< 0).
             if not is_open:
-                continue
+                return np.zeros(rows.size, dtype=np.bool_)
             with np.errstate(divide="ignore", invalid="ignore"):
                 em = np.where(move > 0, distance / move, np.copysign(np.inf, distance))
-            loud |= (distance <= near_points) | (em <= rules.test_distance_em + QUIET_MARGIN)
-        quiet[rows] = ~loud
+            near: NDArray[np.bool_] = (distance <= pct_points + margin) | (
+                em <= rules.test_distance_em + margin
+            )
+            return near
+
+        put_near = tested(put_open, s - short_put, QUIET_MARGIN)
+        call_near = tested(call_open, short_call - s, QUIET_MARGIN)
+        quiet[rows] = ~(exits | put_near | call_near)
+        only_call = ~exits & ~put_near & tested(call_open, short_call - s, -QUIET_MARGIN)
+        if only_call.any():
+            at = np.flatnonzero(only_call)
+            call_best[rows[at]], call_costs[rows[at]] = _call_side_best(
+                position,
+                rules,
+                s[at],
+                tt[at],
+                forward[at],
+                scale[at],
+                values[at],
+                halves[at],
+                ivs[at],
+            )
     quiet[settled] = True
-    return quiet
+    return BarScreen(asofs, quiet, call_best, call_costs)
+
+
+def _call_side_best(
+    position: OpenCondor,
+    rules: HedgeRules,
+    spot: NDArray[np.float64],
+    t: NDArray[np.float64],
+    forward: NDArray[np.float64],
+    scale: NDArray[np.float64],
+    values: NDArray[np.float64],
+    halves: NDArray[np.float64],
+    ivs: NDArray[np.float64],
+) -> tuple[NDArray[np.int8], NDArray[np.float64]]:
+    # `_close_and_roll` (call side) and `_call_side_actions` over arrays of bars: the cheapest
+    # where every branch and the ranking are clear by the margins (else -1: the caller steps
+    # the bar), and each action's expected cost (inf where `_assess` would not list it).
+    signal = position.signal
+    n = position.contracts * float(SPX_MULTIPLIER)
+    short_call, short_put = float(signal.short_call.strike), float(signal.short_put.strike)
+    width, put_width = float(signal.call_width_points), float(signal.put_width_points)
+    # The new strikes: the call spread rolled out as far above spot as its short was at entry,
+    # and the put spread rolled up as far below; on the 5-point grid, unsure on its edges.
+    roll_at = (spot + abs(float(signal.spot) - short_call)) / 5.0
+    up_at = (spot - (float(signal.spot) - short_put)) / 5.0
+    unsure = ~np.isfinite(values).all(axis=1)
+    for raw in (roll_at, up_at):
+        unsure |= np.abs(raw - np.round(raw)) <= QUIET_MARGIN
+    roll_short, up_short = np.ceil(roll_at) * 5.0, np.floor(up_at) * 5.0
+    # Six options in one pass: the roll's two calls, the debit spread's two, the roll-up's two
+    # puts; each spread at its tested (or untested) short's IV, as `_assess` prices it.
+    is_call = np.array([True, True, True, True, False, False])
+    strikes = np.stack(
+        [
+            roll_short,
+            roll_short + width,
+            np.full(spot.size, short_call - width),
+            np.full(spot.size, short_call),
+            up_short,
+            up_short - put_width,
+        ],
+        axis=1,
+    )
+    call_iv, put_iv = signal.short_call.iv * scale, signal.short_put.iv * scale
+    spread_ivs = np.stack([call_iv, call_iv, call_iv, call_iv, put_iv, put_iv], axis=1)
+    prices = black76_price(
+        is_call, forward[:, None], strikes, t[:, None], position.rate, spread_ivs
+    )
+    slips = modelled_half_spread(prices)
+    mids = prices[:, 0::2] - prices[:, 1::2]  # roll, debit spread, roll-up
+    pair_slips = slips[:, 0::2] + slips[:, 1::2]
+    naturals = mids - pair_slips
+    deltas = black76_delta(
+        np.append(_IS_CALL, [True, True]),
+        forward[:, None],
+        np.concatenate(
+            [np.tile(np.array(_leg_strikes(position)), (spot.size, 1)), strikes[:, 2:4]], 1
+        ),
+        t[:, None],
+        position.rate,
+        np.concatenate([ivs, spread_ivs[:, 2:4]], axis=1),
+    )
+    costs = np.full((spot.size, len(CALL_SIDE_ACTIONS)), np.inf)
+    # Close the call wing.
+    mid = values[:, 2] - values[:, 3]
+    natural = mid + (halves[:, 2] + halves[:, 3])
+    costs[:, 0] = (natural - mid) * n
+    # Roll it out, if there is enough left to sell that far out.
+    new_natural = naturals[:, 0]
+    unsure |= np.abs(new_natural - MIN_SALE_POINTS) <= QUIET_MARGIN
+    roll = new_natural >= MIN_SALE_POINTS
+    costs[roll, 1] = ((natural - mid + mids[:, 0] - new_natural) * n)[roll]
+    # The call debit spread below the short call, sized on the condor's negative delta.
+    exposure = -((_signs(position)[None, :] * deltas[:, :4]).sum(axis=1) * (forward / spot)) * n
+    delta_per = (deltas[:, 4] - deltas[:, 5]) * forward / spot * 100.0
+    unsure |= (np.abs(exposure) <= QUIET_MARGIN) | (np.abs(delta_per) <= QUIET_MARGIN)
+    spread = (exposure > 0) & (delta_per > 0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = rules.hedge_ratio[1] * exposure / delta_per
+    unsure |= spread & (np.abs(ratio - np.floor(ratio) - 0.5) <= QUIET_MARGIN)
+    count = np.maximum(np.round(ratio), 1.0)
+    costs[spread, 2] = (pair_slips[:, 1] * 100.0 * count)[spread]
+    # Roll the untested put side up, if that adds enough credit.
+    if position.wing_open(Wing.PUT):
+        higher = up_short > short_put
+        put_mid = values[:, 1] - values[:, 0]
+        put_natural = put_mid + (halves[:, 1] + halves[:, 0])
+        extra = naturals[:, 2] - put_natural
+        unsure |= higher & ((np.abs(extra - MIN_SALE_POINTS) <= QUIET_MARGIN) | ~np.isfinite(extra))
+        up = higher & (extra >= MIN_SALE_POINTS)
+        costs[up, 3] = ((put_natural - put_mid + mids[:, 2] - naturals[:, 2]) * n)[up]
+    unsure |= ~np.isfinite(new_natural) | ~np.isfinite(exposure) | ~np.isfinite(delta_per)
+    ranked = np.sort(costs, axis=1)
+    best = np.argmin(costs, axis=1).astype(np.int8)
+    unsure |= ~np.isfinite(ranked[:, 0]) | (ranked[:, 1] - ranked[:, 0] <= RANK_MARGIN_USD)
+    return np.where(unsure, np.int8(-1), best).astype(np.int8), costs

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import replace
-from datetime import date, timedelta
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, replace
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
 import pytest
+from numpy.typing import NDArray
 
 from bot.adapters.market_data.index_history import IndexHistory
 from bot.backtest import (
@@ -27,14 +29,24 @@ from bot.backtest import (
 from bot.cli import DATA_DIR, _rules, main
 from bot.render.json_card import event_to_json
 from bot.replay import recent_bar_issues
-from core.backtest import SERIES, Costs, DayOutcome, SkipDay, Skipped, Trade, run_backtest
+from core.backtest import (
+    SERIES,
+    Costs,
+    DayOutcome,
+    MarketPath,
+    SkipDay,
+    Skipped,
+    Trade,
+    run_backtest,
+)
 from core.bars import check_bars
 from core.calendar import session_close, session_open
-from core.chain import Severity
+from core.chain import OptionChain, Severity
 from core.condor import CondorProfile, select_condor
+from core.hedge import MarketState, VolIndexLevels
 from core.rules import HedgeRules
 from core.surface import model_chain
-from core.types import CondorSignal, Risk, Track
+from core.types import CondorSignal, DataStamp, Risk, Track
 from tests.conftest import assert_same_chain
 
 SNAPSHOT_DAY = date(2022, 3, 23)
@@ -251,6 +263,8 @@ SCREEN_WINDOWS = (
     (Track.ONE_DTE, date(2024, 7, 29), date(2024, 8, 9)),  # the August 2024 VIX spike
     (Track.DTE_45, date(2020, 1, 2), date(2020, 6, 30)),  # through the March 2020 crash
 )
+#: A rally: 0DTE condors tested on the call side day after day.
+CALL_SIDE_WINDOW = (Track.ZERO_DTE, date(2023, 11, 1), date(2023, 11, 15))
 
 
 @pytest.mark.parametrize(("track", "start", "end"), SCREEN_WINDOWS)
@@ -288,6 +302,93 @@ def test_screened_backtest_makes_every_decision_the_full_engine_makes(history, t
         )
     # Not vacuous: the window has managed trades (exits or alerts), so the screen had to stop.
     assert any(a.exit_rule is not None or a.hedges_taken or a.wings_closed for a, _ in trades)
+
+
+@dataclass
+class _CountedPath:
+    """A day's path that counts the full market states the engine asks for."""
+
+    path: MarketPath
+    asked: list[int]
+    parity_chain: bool
+
+    @property
+    def asofs(self) -> Sequence[datetime]:
+        return self.path.asofs
+
+    @property
+    def spots(self) -> NDArray[np.float64]:
+        return self.path.spots
+
+    @property
+    def vix(self) -> NDArray[np.float64]:
+        return self.path.vix
+
+    @property
+    def clean(self) -> NDArray[np.bool_]:
+        return self.path.clean
+
+    def market(self, index: int) -> MarketState:
+        self.asked.append(index)
+        return self.path.market(index)
+
+
+@dataclass
+class _CountedDay:
+    """A backtest day whose paths count the states built; `no_call_screen` reports a real
+    chain on every path, so the run steps every call-side bar the screen could name."""
+
+    source: BacktestDay
+    asked: list[int]
+    no_call_screen: bool
+
+    @property
+    def day(self) -> date:
+        return self.source.day
+
+    @property
+    def entry(self) -> datetime:
+        return self.source.entry
+
+    def chain(self) -> OptionChain:
+        return self.source.chain()
+
+    def entry_vix(self) -> float:
+        return self.source.entry_vix()
+
+    def markets(self, settles_at: datetime) -> Iterator[MarketPath]:
+        for path in self.source.markets(settles_at):
+            yield _CountedPath(path, self.asked, self.no_call_screen or path.parity_chain)
+
+    def settlement(self, signal: CondorSignal) -> tuple[float, VolIndexLevels, DataStamp]:
+        return self.source.settlement(signal)
+
+
+@pytest.mark.parametrize(("track", "start", "end"), [*SCREEN_WINDOWS[:2], CALL_SIDE_WINDOW])
+def test_the_call_side_screen_passes_over_bars_and_moves_no_figure(history, track, start, end):
+    # The same run with the screen's call-side actions and without them: every outcome is the
+    # same, and fewer full market states are built with them.
+    profile = CondorProfile.of(_rules(None), track, Risk.BALANCED)
+
+    def outcomes(no_call_screen: bool) -> tuple[str, int]:
+        asked: list[int] = []
+        days = [
+            day if isinstance(day, Skipped) else _CountedDay(day, asked, no_call_screen)
+            for day in backtest_days(
+                track,
+                start,
+                end,
+                history=_fresh(history),
+                rules=_rules(None),
+                hedge_rules=HedgeRules(),
+            )
+        ]
+        result = run_backtest(days, profile, HedgeRules(), Costs(), one_at_a_time=False)
+        return repr(result), len(asked)
+
+    (screened, fewer), (stepped, more) = outcomes(False), outcomes(True)
+    assert screened == stepped
+    assert fewer < more, (fewer, more)
 
 
 @pytest.mark.parametrize(

@@ -18,6 +18,8 @@ from core.chain import OptionChain, OptionQuotes, QuoteRecord, build_chain
 from core.condor import CondorProfile, select_condor
 from core.hedge import (
     _IS_CALL,
+    CALL_SIDE_ACTIONS,
+    HEDGE_INSTRUMENTS,
     EngineState,
     MarketState,
     OpenCondor,
@@ -29,6 +31,7 @@ from core.hedge import (
     _open_signs,
     _pair_slip,
     _signs,
+    _take_hedge,
     check_exits,
     entry_ivs,
     evaluate,
@@ -37,6 +40,7 @@ from core.hedge import (
     quiet_bars,
     read_triggers,
     scan_parity,
+    screen_bars,
     settle,
     step,
     triggers_agree,
@@ -49,6 +53,7 @@ from core.types import (
     DataStamp,
     ExitAlert,
     ExitRule,
+    HedgeAction,
     HedgeAlert,
     Instrument,
     NoHedge,
@@ -412,6 +417,129 @@ def test_quiet_bars_are_exactly_the_bars_step_passes_over(signal, kind):
         assert quiet[i] != acted, f"bar {i}: spot {spot:.1f} at {asof} VIX {level}"
     assert quiet.any()
     assert (~quiet).any()
+
+
+@pytest.mark.parametrize("kind", ["0dte", "45dte"])
+@pytest.mark.parametrize("put_closed", [False, True])
+def test_the_screen_names_the_call_side_action_step_recommends(signal, kind, put_closed):
+    # A grid of bars around the short call. Wherever the screen names the call side's cheapest
+    # action, `evaluate` tests the call side and recommends that very action, priced as the
+    # screen prices each action; and wherever the screen says what state `step` leaves after
+    # an earlier alert (a repeat, or a new alert that changes only its time), it is that.
+    chosen = signal if kind == "0dte" else _long_signal()
+    base = OpenCondor.from_signal(chosen, RULES.contracts, entry_vix=21.0)
+    closed, realised = ((Wing.PUT,), 0.4) if put_closed else ((), 0.0)
+    position = base.with_closed(closed, realised)
+    span = chosen.settles_at - ENTRY
+    short_call = float(chosen.short_call.strike)
+    bars = [
+        (ENTRY + span * f, at_spot, vix)
+        for f in (0.05, 0.3, 0.6, 0.9, 0.99)
+        for at_spot in np.linspace(short_call * 0.97, short_call * 1.004, 41)
+        for vix in (14.0, 21.0, 35.0)
+    ]
+    asofs = [b[0] for b in bars]
+    spots = np.array([b[1] for b in bars])
+    vix = np.array([b[2] for b in bars])
+    screen = screen_bars(position, asofs, spots, vix, np.ones(len(bars), dtype=bool), RULES)
+    named: set[Instrument] = set()
+    followed = {True: 0, False: 0}  # repeats, and new alerts that change only their time
+    for i, (asof, spot, level) in enumerate(bars):
+        best = int(screen.call_best[i])
+        if best < 0:
+            continue
+        instrument = CALL_SIDE_ACTIONS[best]
+        named.add(instrument)
+        market = _market(float(spot), asof, _rising(end=float(spot)), vol=_vol(vix=float(level)))
+        alert = evaluate(position, market, RULES, asof)
+        assert isinstance(alert, HedgeAlert), f"bar {i}: spot {spot:.1f} at {asof} VIX {level}"
+        assert alert.side_tested is Wing.CALL
+        assert alert.recommended.instrument is instrument
+        # Each action priced as `_assess` prices it (to the cent it rounds to), or not listed.
+        listed = {a.instrument: float(a.expected_cost_usd) for a in alert.actions}
+        for action, cost in zip(CALL_SIDE_ACTIONS, screen.call_costs_usd[i], strict=True):
+            assert cost == pytest.approx(listed.get(action, math.inf), abs=0.005 + 1e-6)
+        # After the alert `step` writes from a fresh state (the hedge it bought, if any, held;
+        # the wings as screened), with its time and action moved: where the screen says what
+        # `step` leaves, it leaves exactly that.
+        fresh = EngineState(closed=closed, realised_points=realised)
+        first = replace(
+            step(base, fresh, market, RULES, asof)[0],
+            closed=closed,
+            realised_points=realised,
+            closes_taken=(),
+        )
+        other = CALL_SIDE_ACTIONS[(best + 1) % len(CALL_SIDE_ACTIONS)]
+        for ago, sent, held in itertools.product(
+            (1, RULES.realert_minutes), (instrument, other), (first.held, ())
+        ):
+            state = replace(
+                first, held=held, last_alert_at=((Wing.CALL, asof - timedelta(minutes=ago), sent),)
+            )
+            for write in (True, False):
+                want, events = step(base, state, market, RULES, asof, write=write)
+                got = screen.follow(i, state, RULES, write=write)
+                if got is not None:
+                    assert got == want
+                    assert not events
+                    followed[ago == 1 and sent is instrument] += 1
+                elif ago == 1 and sent is instrument:
+                    pytest.fail(f"bar {i}: a repeat of the last alert is stepped")
+    # Not vacuous: the screen names several of the call side's actions on this grid, and it
+    # tells both kinds of bar.
+    assert len(named) >= 2, named
+    assert followed[True], followed
+    assert followed[False], followed
+
+
+@pytest.mark.parametrize("side", [Wing.PUT, Wing.CALL])
+def test_step_without_writing_moves_the_state_exactly_as_with_it(position, signal, side):
+    # A day drifting into one wing and through it, one bar every five minutes, with a data
+    # gap on the way: the states match bar for bar, and only the writing step has events.
+    short = float(signal.short_put.strike if side is Wing.PUT else signal.short_call.strike)
+    target = short - 30 if side is Wing.PUT else short + 30
+    written, silent = EngineState(), EngineState()
+    kinds: set[str] = set()
+    for k in range(70):
+        asof = ENTRY + timedelta(minutes=5 * (k + 1))
+        spot = SPOT + (target - SPOT) * min(k / 60, 1.0)
+        closes = _falling(end=spot) if side is Wing.PUT else _rising(end=spot)
+        issues = ("SPX bars: a gap",) if k == 20 else ()
+        market = _market(
+            spot,
+            asof,
+            closes,
+            vol=_vol(vix=21.0 + (k / 10 if side is Wing.PUT else 0)),
+            issues=issues,
+        )
+        written, events = step(position, written, market, RULES, asof)
+        silent, nothing = step(position, silent, market, RULES, asof, write=False)
+        assert silent == written, f"bar {k}"
+        assert nothing == []
+        kinds |= {type(e).__name__ for e in events}
+    # Not vacuous: alerts, a no-hedge notice and an exit were written on the way, a hedge was
+    # bought, and the condor or its tested wing was closed.
+    assert {"HedgeAlert", "NoHedge", "ExitAlert"} <= kinds, kinds
+    assert written.hedges_taken == 1
+    assert written.exit_rule is not None or written.closed == (side,)
+
+
+@pytest.mark.parametrize("instrument", list(Instrument))
+def test_the_replay_buys_exactly_the_hedge_instruments(position, instrument):
+    # `HEDGE_INSTRUMENTS` (what the screen trusts) is what `_take_hedge` buys.
+    asof = ENTRY + timedelta(hours=2)
+    action = HedgeAction(
+        instrument=instrument,
+        layer=1,
+        description="test",
+        contracts=3,
+        cost_usd=Decimal("120.00"),
+        expected_cost_usd=Decimal("40.00"),
+        annualised_cost_pct=1.0,
+    )
+    market = _market(SPOT, asof, _falling())
+    taken = _take_hedge(action, position, market, RULES, asof)
+    assert (taken is not None) == (instrument in HEDGE_INSTRUMENTS)
 
 
 def test_a_wing_without_an_iv_is_marked_from_its_mid_and_never_stops_the_engine(signal):
