@@ -290,7 +290,7 @@ def _walk(
     screened: BarScreen | None = None
     screened_from = 0
     screened_for: tuple[tuple[Wing, ...], float] | None = None
-    repeats = screen and not path.parity_chain
+    follows = screen and not path.parity_chain
     i = 0
     while i < n:
         if screen and not state.last_no_hedge:
@@ -310,7 +310,7 @@ def _walk(
             if ahead == loud.size:
                 break
             i = int(loud[ahead])
-            if repeats:
+            if follows:
                 followed = screened.follow(
                     i - screened_from, state, rules, write=events is not None
                 )

@@ -2026,21 +2026,6 @@ class BarScreen:
         return _alert_sent(state, Wing.CALL, asof, instrument)
 
 
-def quiet_bars(
-    position: OpenCondor,
-    asofs: Sequence[datetime],
-    spots: NDArray[np.float64],
-    vix: NDArray[np.float64],
-    clean: NDArray[np.bool_],
-    rules: HedgeRules,
-) -> NDArray[np.bool_]:
-    """Which bars `step` would pass over without an event or a change of state, all at once.
-
-    `screen_bars(...).quiet`; see there.
-    """
-    return screen_bars(position, asofs, spots, vix, clean, rules).quiet
-
-
 def screen_bars(
     position: OpenCondor,
     asofs: Sequence[datetime],

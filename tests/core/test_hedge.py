@@ -37,7 +37,6 @@ from core.hedge import (
     evaluate,
     find_tested_wing,
     mark,
-    quiet_bars,
     read_triggers,
     scan_parity,
     screen_bars,
@@ -407,7 +406,7 @@ def test_quiet_bars_are_exactly_the_bars_step_passes_over(signal, kind):
     vix = np.array([b[2] for b in bars])
     clean = np.ones(len(bars), dtype=bool)
     clean[::17] = False  # a bar with a data issue is never quiet
-    quiet = quiet_bars(position, asofs, spots, vix, clean, RULES)
+    quiet = screen_bars(position, asofs, spots, vix, clean, RULES).quiet
     closes = _falling()
     for i, (asof, spot, level) in enumerate(bars):
         issues = () if clean[i] else ("SPX bars: a gap",)
