@@ -202,7 +202,7 @@ class OpenCondor:
         """`clock_factor` at many moments at once (the backtest's screen).
 
         The clocks come from `clock_spans_to`, so a factor may differ from `clock_factor`'s
-        in the last bits when a moment is days before settlement.
+        in the last bits.
         """
         return self._clock_factors(asofs, np.array([self.t_years(a) for a in asofs]))
 

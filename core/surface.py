@@ -351,10 +351,11 @@ def clock_spans_to(starts: Sequence[datetime], end: datetime) -> tuple[FloatArra
 
     For the backtest's screen, which needs every bar's clock at once. A start inside a
     session is that session's remaining share plus the span from its close to `end`; when
-    `end` falls in the same session, the share between the two, exactly as `clock_span` adds
-    it. Any other start goes through `clock_span`. Only the latest close before `end` is
-    walked to it (`_day_clocks`); the multi-day sums are grouped differently from
-    `clock_span`'s walk, so they agree with it to rounding (a few ulps), not always to the bit.
+    `end` falls in the same session, the share between the two. Both are worked out for all
+    such starts as arrays; any other start (before an open, at night) goes through
+    `clock_span`. Only the latest close before `end` is walked to it (`_day_clocks`). The
+    array arithmetic (NumPy's power, sums grouped by day) agrees with `clock_span`'s walk to
+    rounding (a few ulps), not always to the bit.
 
     Returns:
         (overnight, session): `ClockSpan.overnight` and `ClockSpan.session` of each start.
@@ -367,27 +368,34 @@ def clock_spans_to(starts: Sequence[datetime], end: datetime) -> tuple[FloatArra
     for start in starts:
         if start.tzinfo is None:
             raise ValueError(f"starts must be timezone-aware, had {start!r}")
-    local_days = [start.astimezone(NEW_YORK).date() for start in starts]
-    days = _day_clocks(set(local_days), end)
-    overnight = np.zeros(len(starts))
-    session = np.zeros(len(starts))
+    n = len(starts)
+    overnight = np.zeros(n)
+    session = np.zeros(n)
+    if not n:
+        return overnight, session
+    stamps = np.array([start.timestamp() for start in starts])
+    # Every calendar day from the earliest start's to the latest's (non-trading ones drop out).
+    first = starts[int(np.argmin(stamps))].astimezone(NEW_YORK).date()
+    last = starts[int(np.argmax(stamps))].astimezone(NEW_YORK).date()
+    days = [first + timedelta(days=k) for k in range((last - first).days + 1)]
     end_stamp = end.timestamp()
     at_close = _intraday_share(1.0)
-    for i, start in enumerate(starts):
-        known = days.get(local_days[i])
-        stamp = start.timestamp()
-        if known is None or not known[0] <= stamp < min(known[1], end_stamp):
-            span = clock_span(start, end)
-            overnight[i], session[i] = span.overnight, span.session
+    served = np.zeros(n, dtype=np.bool_)
+    for opens, closes, rest in _day_clocks(days, end).values():
+        inside = (stamps >= opens) & (stamps < min(closes, end_stamp))
+        if not inside.any():
             continue
-        opens, closes, rest = known
-        lo = min(max((stamp - opens) / (closes - opens), 0.0), 1.0)
+        served |= inside
+        lo = np.clip((stamps[inside] - opens) / (closes - opens), 0.0, 1.0)
         if rest is None:
             hi = min(max((end_stamp - opens) / (closes - opens), 0.0), 1.0)
-            session[i] = _intraday_share(hi) - _intraday_share(lo)
+            session[inside] = _intraday_share(hi) - _intraday_shares(lo)
         else:
-            overnight[i] = rest.overnight
-            session[i] = (at_close - _intraday_share(lo)) + rest.session
+            overnight[inside] = rest.overnight
+            session[inside] = (at_close - _intraday_shares(lo)) + rest.session
+    for i in np.flatnonzero(~served).tolist():
+        span = clock_span(starts[i], end)
+        overnight[i], session[i] = span.overnight, span.session
     return overnight, session
 
 
@@ -424,6 +432,13 @@ def _intraday_share(u: float) -> float:
     """Share of a session's variance carried before the fraction ``u`` of it has elapsed."""
     c = INTRADAY_U
     return (1.0 - c / 12.0) * u + c * ((u - 0.5) ** 3 + 0.125) / 3.0
+
+
+def _intraday_shares(u: FloatArray) -> FloatArray:
+    """`_intraday_share` of many fractions at once (NumPy's power: equal to rounding)."""
+    c = INTRADAY_U
+    shares: FloatArray = (1.0 - c / 12.0) * u + c * ((u - 0.5) ** 3 + 0.125) / 3.0
+    return shares
 
 
 def expiry_clock(
