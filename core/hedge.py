@@ -21,7 +21,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_EVEN, Decimal
-from functools import lru_cache
+from functools import lru_cache, partial
 from typing import NamedTuple
 
 import numpy as np
@@ -797,27 +797,33 @@ class _VixSeries:
 def _vix_series(day: date, asof: datetime, vol: VolIndexLevels, min_days: float) -> _VixSeries:
     # The front hedge uses the nearest series, weeklies included; a mid-term one the monthlies.
     weekly = min_days <= 7
-    settlement = next_vix_expiration(day, weekly=weekly)
+    settlement, last_trade, settles_at = _next_vix_series(day, weekly)
     while True:
-        # VIX derivatives stop trading the day before settlement, which is at the open.
-        settles_at = datetime.combine(settlement, datetime.min.time(), NEW_YORK).replace(
-            hour=9, minute=30
-        )
         t = (settles_at - asof).total_seconds() / _YEAR_SECONDS
         days = t * 365
-        if vix_last_trading_day(settlement) >= day and days >= min_days:
+        if last_trade >= day and days >= min_days:
             break
-        settlement = next_vix_expiration(settlement, weekly=weekly)
+        settlement, last_trade, settles_at = _next_vix_series(settlement, weekly)
     future = _future(vol, t, settlement)
     return _VixSeries(
         settlement=settlement,
-        last_trade=vix_last_trading_day(settlement),
+        last_trade=last_trade,
         t_years=t,
         future=future.price,
         days=days,
         note=future.note,
         on_curve=future.on_curve,
     )
+
+
+@lru_cache(maxsize=4096)
+def _next_vix_series(day: date, weekly: bool) -> tuple[date, date, datetime]:
+    # The first VIX expiration after `day`, its last trading day (VIX derivatives stop trading
+    # the day before settlement) and its settlement moment, the 09:30 open: a pure function of
+    # the NYSE calendar, asked at every tested bar, so kept.
+    settlement = next_vix_expiration(day, weekly=weekly)
+    opens = datetime.combine(settlement, datetime.min.time(), NEW_YORK).replace(hour=9, minute=30)
+    return settlement, vix_last_trading_day(settlement), opens
 
 
 _CASES = (SensitivityCase.LOW, SensitivityCase.MID, SensitivityCase.HIGH)
@@ -877,8 +883,11 @@ def _hedge_actions(
     horizon_days: float,
     layer: int,
     series: _VixSeries,
-) -> list[HedgeAction]:
-    """Size VIX instruments to offset the middle hedge ratio of the condor's dollar delta."""
+) -> list[_Priced]:
+    """Size VIX instruments to offset the middle hedge ratio of the condor's dollar delta.
+
+    Each is priced now; its card text is written only if an alert shows it (`_Priced`).
+    """
     exposure = position_mark.delta_usd_per_point  # > 0: the condor loses as SPX falls
     if exposure <= 0:
         return []
@@ -891,29 +900,13 @@ def _hedge_actions(
     ]
     target = rules.hedge_ratio[1] * exposure
     spread = _vix_call_spread(series, rules, vvix)
-    low, high, low_iv, debit = spread.low, spread.high, spread.low_iv, spread.debit
-    label = "mid-term " if layer == 2 else ""
-    name = f"VIX {series.settlement:%b-%d-%Y}"
-    on_curve = series.on_curve
-    basis_note = (
-        f"{name} future {series.future:.2f} "
-        + ("from real CFE settles" if on_curve else "estimated from the VIX term structure")
-        + f" ({series.days:.1f} days to settlement; last trade {series.last_trade:%a %Y-%m-%d})"
-        + (f"; {series.note}" if series.note else "")
-    )
-    vol_note = (
-        f"VIX options priced with Black-76 on that future, {low:g}-strike IV {low_iv:.0%} "
-        f"(modelled from VVIX {vvix:.0f}{'' if market.vol.vvix else ', a rule default'}: "
-        "no VIX chain)"
-    )
-    specs: list[tuple[Instrument, str, float, float, float, float]] = [
-        # instrument, order, units of future delta per contract, premium/contract, theta/contract,
+    specs: list[tuple[Instrument, float, float, float, float]] = [
+        # instrument, units of future delta per contract, premium/contract, theta/contract,
         # contract multiplier
         (
             Instrument.MIDTERM_VIX_CALL_SPREAD if layer == 2 else Instrument.VIX_CALL_SPREAD,
-            f"{name} {low:g}/{high:g} call spreads at {debit + 2 * VIX_HALF_SPREAD:.2f}",
             spread.delta,
-            debit + 2 * VIX_HALF_SPREAD,
+            spread.debit + 2 * VIX_HALF_SPREAD,
             spread.theta_per_day,
             VIX_OPTION_MULTIPLIER,
         ),
@@ -922,25 +915,20 @@ def _hedge_actions(
         specs += [
             (
                 Instrument.VIX_CALL,
-                f"{name} {low:g} calls at {spread.low_call + VIX_HALF_SPREAD:.2f}",
                 spread.low_greeks.delta,
                 spread.low_call + VIX_HALF_SPREAD,
                 spread.low_greeks.theta_per_day,
                 VIX_OPTION_MULTIPLIER,
             ),
-            (Instrument.VX_FUTURE, f"{name} VX futures", 1.0, 0.0, 0.0, VX_MULTIPLIER),
-            (Instrument.VXM_FUTURE, f"{name} VXM futures", 1.0, 0.0, 0.0, VXM_MULTIPLIER),
+            (Instrument.VX_FUTURE, 1.0, 0.0, 0.0, VX_MULTIPLIER),
+            (Instrument.VXM_FUTURE, 1.0, 0.0, 0.0, VXM_MULTIPLIER),
         ]
-    actions: list[HedgeAction] = []
-    buying_power = _buying_power(position)
-    betas = rules.sensitivity.vix_pct_per_spx_pct
-    damp = rules.sensitivity.future_dampening_30d
-    for instrument, order, unit_delta, premium, theta, multiplier in specs:
+    actions: list[_Priced] = []
+    for instrument, unit_delta, premium, theta, multiplier in specs:
         per_contract = [unit_delta * multiplier * -p for p in per_point]  # $ per SPX point down
         if per_contract[1] <= 0:
             continue
         contracts = max(round(target / per_contract[1]), 1)
-        ratios = tuple(contracts * c / exposure for c in per_contract)
         is_future = instrument in (Instrument.VX_FUTURE, Instrument.VXM_FUTURE)
         cost = premium * multiplier * contracts
         spread_cost = VIX_HALF_SPREAD * multiplier * contracts * (1 if is_future else 2)
@@ -950,37 +938,108 @@ def _hedge_actions(
         )
         expected = spread_cost + max(decay, 0.0)
         protects = _max_loss_left(position, position_mark)
-        feasible = cost <= protects
-        notes = [basis_note]
-        if not feasible:
-            notes.append(
-                f"uneconomic: ${cost:,.0f} of premium to protect at most ${protects:,.0f} "
-                "of remaining loss"
-            )
-        if not is_future:
-            notes.append(vol_note)
-        else:
-            notes.append(f"margin about ${margin:,.0f} (modelled CFE initial margin)")
-        notes.append(
-            f"basis risk: offsets {ratios[0]:.0%}/{ratios[1]:.0%}/{ratios[2]:.0%} of the condor's "
-            f"delta at VIX sensitivity {betas.low:g}/{betas.mid:g}/{betas.high:g}% per 1% SPX "
-            f"and future dampening {damp.low:g}/{damp.mid:g}/{damp.high:g} at 30 days"
+        sized = _VixHedge(
+            instrument=instrument,
+            layer=layer,
+            contracts=contracts,
+            ratios=(
+                contracts * per_contract[0] / exposure,
+                contracts * per_contract[1] / exposure,
+                contracts * per_contract[2] / exposure,
+            ),
+            cost=cost,
+            expected=expected,
+            margin=margin,
+            protects=protects,
         )
-        actions.append(
-            HedgeAction(
-                instrument=instrument,
-                layer=layer,
-                description=f"buy {contracts} {order}",
-                contracts=contracts,
-                cost_usd=_usd(cost),
-                expected_cost_usd=_usd(expected),
-                annualised_cost_pct=_annualise(expected, buying_power + margin, horizon_days),
-                hedge_ratio=(ratios[0], ratios[1], ratios[2]),
-                feasible=feasible,
-                notes=(*notes, f"{label}hedge held {horizon_days * 24:.1f} h to the exit"),
-            )
+        render = partial(
+            _vix_hedge_action, sized, position, market, rules, horizon_days, series, spread
         )
+        actions.append(_Priced(instrument, _usd(expected), cost <= protects, render))
     return actions
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class _VixHedge:
+    """A VIX hedge as `_hedge_actions` sized and priced it (dollars, all contracts)."""
+
+    instrument: Instrument
+    layer: int
+    contracts: int
+    ratios: tuple[float, float, float]  # delta offset at low / mid / high VIX sensitivity
+    cost: float
+    expected: float
+    margin: float  # modelled CFE initial margin (futures)
+    protects: float  # the condor's loss still to protect
+
+    @property
+    def is_future(self) -> bool:
+        """A VX or VXM future (no premium, margined)."""
+        return self.instrument in (Instrument.VX_FUTURE, Instrument.VXM_FUTURE)
+
+
+def _vix_hedge_action(
+    sized: _VixHedge,
+    position: OpenCondor,
+    market: MarketState,
+    rules: HedgeRules,
+    horizon_days: float,
+    series: _VixSeries,
+    spread: _VixCallSpread,
+) -> HedgeAction:
+    # The card text of a VIX hedge `_hedge_actions` priced, written when an alert shows it.
+    vvix = market.vol.vvix or rules.default_vvix
+    name = f"VIX {series.settlement:%b-%d-%Y}"
+    if sized.instrument is Instrument.VIX_CALL:
+        order = f"{name} {spread.low:g} calls at {spread.low_call + VIX_HALF_SPREAD:.2f}"
+    elif sized.is_future:
+        order = f"{name} {'VX' if sized.instrument is Instrument.VX_FUTURE else 'VXM'} futures"
+    else:
+        debit = spread.debit + 2 * VIX_HALF_SPREAD
+        order = f"{name} {spread.low:g}/{spread.high:g} call spreads at {debit:.2f}"
+    notes = [
+        f"{name} future {series.future:.2f} "
+        + ("from real CFE settles" if series.on_curve else "estimated from the VIX term structure")
+        + f" ({series.days:.1f} days to settlement; last trade {series.last_trade:%a %Y-%m-%d})"
+        + (f"; {series.note}" if series.note else "")
+    ]
+    feasible = sized.cost <= sized.protects
+    if not feasible:
+        notes.append(
+            f"uneconomic: ${sized.cost:,.0f} of premium to protect at most "
+            f"${sized.protects:,.0f} of remaining loss"
+        )
+    if sized.is_future:
+        notes.append(f"margin about ${sized.margin:,.0f} (modelled CFE initial margin)")
+    else:
+        notes.append(
+            f"VIX options priced with Black-76 on that future, {spread.low:g}-strike IV "
+            f"{spread.low_iv:.0%} (modelled from VVIX {vvix:.0f}"
+            f"{'' if market.vol.vvix else ', a rule default'}: no VIX chain)"
+        )
+    betas = rules.sensitivity.vix_pct_per_spx_pct
+    damp = rules.sensitivity.future_dampening_30d
+    low, mid, high = sized.ratios
+    notes.append(
+        f"basis risk: offsets {low:.0%}/{mid:.0%}/{high:.0%} of the condor's delta at VIX "
+        f"sensitivity {betas.low:g}/{betas.mid:g}/{betas.high:g}% per 1% SPX and future "
+        f"dampening {damp.low:g}/{damp.mid:g}/{damp.high:g} at 30 days"
+    )
+    label = "mid-term " if sized.layer == 2 else ""
+    return HedgeAction(
+        instrument=sized.instrument,
+        layer=sized.layer,
+        description=f"buy {sized.contracts} {order}",
+        contracts=sized.contracts,
+        cost_usd=_usd(sized.cost),
+        expected_cost_usd=_usd(sized.expected),
+        annualised_cost_pct=_annualise(
+            sized.expected, _buying_power(position) + sized.margin, horizon_days
+        ),
+        hedge_ratio=sized.ratios,
+        feasible=feasible,
+        notes=(*notes, f"{label}hedge held {horizon_days * 24:.1f} h to the exit"),
+    )
 
 
 # --- SPX side: close, roll, call debit spreads, parity --------------------------------------------
@@ -1359,18 +1418,16 @@ def _assess(
     agree = readings is not None and triggers_agree(readings, rules)
     horizon = _horizon_days(position, asof, rules)
     actions = _close_and_roll(position, position_mark, side, horizon)
-    vix_actions: list[HedgeAction] = []
     front: _VixSeries | None = None
     persist = agree and market.vol.vix9d > market.vol.vix
     if side is Wing.PUT:
         front = _vix_series(asof.astimezone(NEW_YORK).date(), asof, market.vol, 1.0)
         if agree:
-            vix_actions += _vix_hedges(position, position_mark, market, rules, asof, horizon, front)
+            actions += _vix_hedges(position, position_mark, market, rules, asof, horizon, front)
     else:
         actions += _call_side_actions(position, position_mark, rules, horizon)
     if market.chain is not None and not market.chain.modelled:
-        vix_actions += scan_parity(market.chain, rules, signal.expiry)
-    actions += [_Priced.of(a) for a in vix_actions]
+        actions += [_Priced.of(a) for a in scan_parity(market.chain, rules, signal.expiry)]
     if side is Wing.PUT and not agree:
         actions.append(_Priced.of(_HOLD))
     best = _best(actions)
@@ -1405,7 +1462,7 @@ def _vix_hedges(
     asof: datetime,
     horizon_days: float,
     front: _VixSeries,
-) -> list[HedgeAction]:
+) -> list[_Priced]:
     # Layer 1 on the front VIX series; layer 2 on a mid-term one when VIX9D is above VIX.
     actions = _hedge_actions(position, position_mark, market, rules, horizon_days, 1, front)
     if market.vol.vix9d > market.vol.vix:
