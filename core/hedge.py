@@ -2233,7 +2233,9 @@ def _call_side_best(
 ) -> tuple[NDArray[np.int8], NDArray[np.float64]]:
     # `_close_and_roll` (call side) and `_call_side_actions` over arrays of bars: the cheapest
     # where every branch and the ranking are clear by the margins (else -1: the caller steps
-    # the bar), and each action's expected cost (inf where `_assess` would not list it).
+    # the bar), and each action's expected cost (inf where `_assess` would not list it). A
+    # change to either of those must be made here too: the screen's grid test prices every
+    # action both ways and fails when they drift apart.
     signal = position.signal
     n = position.contracts * float(SPX_MULTIPLIER)
     short_call, short_put = float(signal.short_call.strike), float(signal.short_put.strike)
