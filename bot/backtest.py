@@ -26,7 +26,11 @@ from __future__ import annotations
 
 import json
 import math
+import multiprocessing
+import os
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -698,23 +702,136 @@ def run(
     series: Sequence[str] = SERIES,
     history: History | None = None,
     on_day: Callable[[DayOutcome], None] | None = None,
+    jobs: int = 1,
 ) -> Report:
-    """Backtest one track and risk level over [start, end] and compute every figure."""
+    """Backtest one track and risk level over [start, end] and compute every figure.
+
+    With `jobs` above 1, the 0DTE and 1DTE tracks run spans of days in that many processes,
+    each loading the history from `data_dir` (`history` is then not used); their days trade
+    independently, so the figures are the same as in one process. The 45DTE track opens one
+    condor at a time, each day waiting on the last, and always runs in one process.
+    """
     if start > end:
         raise BacktestError(f"--from must not be after --to, was {start} > {end}")
-    history = history or History.load(data_dir)
-    days = backtest_days(track, start, end, history=history, rules=rules, hedge_rules=hedge_rules)
+    if jobs < 1:
+        raise BacktestError(f"--jobs must be at least 1, was {jobs}")
     one_at_a_time = track is Track.DTE_45
-    outcomes = run_backtest(
-        # One condor at a time skips most days: their chains are not modelled ahead.
-        days if one_at_a_time else with_chains_modelled(days),
-        CondorProfile.of(rules, track, risk),
-        hedge_rules,
-        costs,
-        one_at_a_time=one_at_a_time,
-        on_day=on_day,
-    )
+    if jobs > 1 and not one_at_a_time:
+        task = _Span(track, risk, rules, hedge_rules, costs)
+        outcomes = _run_spans(task, _spans(start, end), data_dir, jobs, on_day)
+    else:
+        history = history or History.load(data_dir)
+        days = backtest_days(
+            track, start, end, history=history, rules=rules, hedge_rules=hedge_rules
+        )
+        outcomes = run_backtest(
+            # One condor at a time skips most days: their chains are not modelled ahead.
+            days if one_at_a_time else with_chains_modelled(days),
+            CondorProfile.of(rules, track, risk),
+            hedge_rules,
+            costs,
+            one_at_a_time=one_at_a_time,
+            on_day=on_day,
+        )
     return build_report(outcomes, series)
+
+
+#: Trading days a process takes at a time when a run is spread over processes (two blocks of
+#: modelled chains): small enough to share the work out evenly and move the progress bar.
+SPAN_DAYS = 2 * CHAIN_BLOCK_DAYS
+
+
+def _spans(start: date, end: date, size: int = SPAN_DAYS) -> list[tuple[date, date]]:
+    # [start, end] cut into consecutive spans of `size` trading days, first and last day each.
+    days = [start + timedelta(days=i) for i in range((end - start).days + 1)]
+    trading = [d for d in days if is_trading_day(d)]
+    return [
+        (trading[i], trading[min(i + size, len(trading)) - 1]) for i in range(0, len(trading), size)
+    ]
+
+
+@dataclass(frozen=True, slots=True)
+class _Span:
+    """What a worker process needs to backtest a span of days (pickled to it)."""
+
+    track: Track
+    risk: Risk
+    rules: CondorRules
+    hedge_rules: HedgeRules
+    costs: Costs
+
+    def __call__(self, span: tuple[date, date]) -> list[DayOutcome]:
+        """The outcomes of the span's days, in date order, on this process's history."""
+        history = _WORKER_HISTORY[0]
+        days = backtest_days(
+            self.track, *span, history=history, rules=self.rules, hedge_rules=self.hedge_rules
+        )
+        return run_backtest(
+            with_chains_modelled(days),
+            CondorProfile.of(self.rules, self.track, self.risk),
+            self.hedge_rules,
+            self.costs,
+            one_at_a_time=False,
+        )
+
+
+#: What BLAS libraries read for their thread count: a worker process gets one thread, as its
+#: siblings already take the other cores (two BLAS threads each on a 1DTE run cost a quarter).
+_BLAS_THREADS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
+
+
+@contextmanager
+def _one_blas_thread() -> Iterator[None]:
+    # The environment worker processes start with (read when they import NumPy), restored after.
+    saved = {name: os.environ.get(name) for name in _BLAS_THREADS}
+    os.environ.update(dict.fromkeys(_BLAS_THREADS, "1"))
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+#: The history a worker process loaded once (`_load_worker_history`).
+_WORKER_HISTORY: list[History] = []
+
+
+def _load_worker_history(data_dir: Path) -> None:
+    _WORKER_HISTORY[:] = [History.load(data_dir)]
+
+
+def _run_spans(
+    task: _Span,
+    spans: list[tuple[date, date]],
+    data_dir: Path,
+    jobs: int,
+    on_day: Callable[[DayOutcome], None] | None,
+) -> list[DayOutcome]:
+    # Each span in a worker process (spawned, not forked: the parent may hold threads), the
+    # outcomes put back in date order; `on_day` sees a span's days when the span is done.
+    if not spans:
+        return []
+    done: dict[int, list[DayOutcome]] = {}
+    context = multiprocessing.get_context("spawn")
+    with (
+        _one_blas_thread(),
+        ProcessPoolExecutor(
+            max_workers=min(jobs, len(spans)),
+            mp_context=context,
+            initializer=_load_worker_history,
+            initargs=(data_dir,),
+        ) as pool,
+    ):
+        futures = {pool.submit(task, span): i for i, span in enumerate(spans)}
+        for future in as_completed(futures):
+            outcomes = done[futures[future]] = future.result()
+            if on_day is not None:
+                for outcome in outcomes:
+                    on_day(outcome)
+    return [outcome for i in range(len(spans)) for outcome in done[i]]
 
 
 def run_with_progress(
@@ -728,6 +845,7 @@ def run_with_progress(
     hedge_rules: HedgeRules,
     costs: Costs,
     series: Sequence[str] = SERIES,
+    jobs: int = 1,
 ) -> Report:
     """`run` with a rich progress bar on stderr (shown only when stderr is a terminal)."""
     from rich.console import Console  # only the command line needs it
@@ -750,6 +868,7 @@ def run_with_progress(
             costs=costs,
             series=series,
             on_day=lambda _: progress.advance(task),
+            jobs=jobs,
         )
 
 

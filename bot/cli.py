@@ -206,6 +206,7 @@ def _backtest(args: argparse.Namespace) -> int:
             hedge_rules=HedgeRules(contracts=args.contracts),
             costs=costs,
             series=series[args.hedge],
+            jobs=args.jobs,
         )
     except backtest.BacktestError as error:
         raise CliError(str(error)) from None
@@ -369,6 +370,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--slippage", type=float, default=0.25, help="fraction of bid/ask per leg, <= 1 DTE"
     )
     backtest.add_argument("--events", help="event-day CSV (date,label); default: data/events.csv")
+    backtest.add_argument(
+        "--jobs",
+        type=int,
+        default=1,
+        help="processes for the 0dte and 1dte tracks (same figures; 45dte runs in one)",
+    )
     backtest.add_argument("--json", action="store_true", help="print one JSON object")
     backtest.add_argument("--out", help="directory for the PNG charts")
     backtest.set_defaults(run=_backtest)

@@ -6,11 +6,12 @@ record can always say which rules produced which signal. The README prints the s
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, fields, replace
 from datetime import date, time, timedelta
 from decimal import Decimal
 from types import MappingProxyType
+from typing import Any
 
 from core.types import Risk, Track
 from core.vix import (
@@ -208,6 +209,23 @@ class CondorRules:
     def with_event_days(self, event_days: Mapping[date, str]) -> CondorRules:
         """Return a copy of these rules with the given event calendar."""
         return replace(self, event_days=MappingProxyType(dict(event_days)))
+
+    def __reduce__(self) -> tuple[Callable[[dict[str, Any]], CondorRules], tuple[dict[str, Any]]]:
+        """Pickle with the read-only tables as plain dicts (a backtest's worker processes)."""
+        values: dict[str, Any] = {f.name: getattr(self, f.name) for f in fields(self)}
+        for name in _TABLES:
+            values[name] = dict(values[name])
+        return _unpickle_condor_rules, (values,)
+
+
+#: The `CondorRules` fields held as read-only mappings.
+_TABLES = ("tracks", "risks", "event_days")
+
+
+def _unpickle_condor_rules(values: dict[str, Any]) -> CondorRules:
+    # `CondorRules.__reduce__`'s way back: the tables read-only again.
+    tables = {name: MappingProxyType(values[name]) for name in _TABLES}
+    return CondorRules(**{**values, **tables})
 
 
 #: Bump on any change to the hedge rules below; it is printed on every hedge and exit alert.

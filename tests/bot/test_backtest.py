@@ -17,6 +17,7 @@ from bot.adapters.market_data.index_history import IndexHistory
 from bot.backtest import (
     BacktestDay,
     History,
+    _spans,
     backtest_days,
     check_day,
     day_feed,
@@ -34,13 +35,14 @@ from core.backtest import (
     Costs,
     DayOutcome,
     MarketPath,
+    Report,
     SkipDay,
     Skipped,
     Trade,
     run_backtest,
 )
 from core.bars import check_bars
-from core.calendar import session_close, session_open
+from core.calendar import is_trading_day, session_close, session_open
 from core.chain import OptionChain, Severity
 from core.condor import CondorProfile, select_condor
 from core.hedge import MarketState, VolIndexLevels
@@ -225,6 +227,65 @@ def test_cli_backtest_rejects_a_reversed_range(capsys):
     status = main(["backtest", "--track", "0dte", "--from", "2022-03-23", "--to", "2022-03-21"])
     assert status == 2
     assert "--from must not be after --to" in capsys.readouterr().err
+
+
+def test_cli_backtest_rejects_no_processes(capsys):
+    status = main(
+        ["backtest", "--track", "0dte", "--from", "2022-03-21", "--to", "2022-03-23", "--jobs", "0"]
+    )
+    assert status == 2
+    assert "--jobs must be at least 1, was 0" in capsys.readouterr().err
+
+
+def test_spans_cover_every_trading_day_once_in_order():
+    start, end = date(2023, 12, 20), date(2024, 7, 10)
+    spans = _spans(start, end, size=40)
+    days = [
+        start + timedelta(days=i)
+        for i in range((end - start).days + 1)
+        if is_trading_day(start + timedelta(days=i))
+    ]
+    covered = [d for a, b in spans for d in days if a <= d <= b]
+    assert covered == days
+    sizes = [sum(a <= d <= b for d in days) for a, b in spans]
+    assert sizes[:-1] == [40] * (len(sizes) - 1)
+    assert 0 < sizes[-1] <= 40
+    assert _spans(date(2024, 1, 6), date(2024, 1, 7)) == []  # a weekend: nothing to run
+
+
+def test_a_run_spread_over_processes_reports_exactly_what_one_process_does():
+    # More trading days than one span: two worker processes, each loading its own history,
+    # against the same run in this process. Every figure of the report is the same, and the
+    # progress hook sees every day once.
+    start, end = date(2023, 1, 3), date(2023, 8, 31)
+    assert len(_spans(start, end)) == 2
+    seen: list[DayOutcome] = []
+
+    def backtest(jobs: int) -> Report:
+        return run(
+            Track.ZERO_DTE,
+            Risk.BALANCED,
+            start,
+            end,
+            data_dir=DATA_DIR,
+            rules=_rules(None),
+            hedge_rules=HedgeRules(),
+            costs=Costs(),
+            on_day=seen.append if jobs > 1 else None,
+            jobs=jobs,
+        )
+
+    spread, alone = backtest(2), backtest(1)
+
+    def figures(report: Report) -> str:
+        obj = report_json(
+            report, track=Track.ZERO_DTE, risk=Risk.BALANCED, start=start, end=end, costs=Costs()
+        )
+        return json.dumps(obj, sort_keys=True)
+
+    assert figures(spread) == figures(alone)
+    assert repr(spread.outcomes) == repr(alone.outcomes)
+    assert sorted(o.day for o in seen) == [o.day for o in alone.outcomes]
 
 
 def test_report_json_carries_every_figure(history):

@@ -1,7 +1,10 @@
 from __future__ import annotations
 
+import pickle
 import re
+from datetime import date
 from decimal import Decimal
+from types import MappingProxyType
 
 import pytest
 
@@ -51,3 +54,15 @@ def test_short_delta_outside_zero_to_half_is_refused():
             min_credit_points=Decimal(1),
             min_credit_to_width=Decimal("0.1"),
         )
+
+
+def test_rules_pickle_with_their_tables_read_only():
+    # A backtest spread over processes sends the rules to each (`bot.backtest.run`, jobs > 1).
+    rules = CondorRules().with_event_days({date(2024, 9, 18): "FOMC"})
+    back = pickle.loads(pickle.dumps(rules))  # noqa: S301 - our own bytes, as the pool sends
+    assert back == rules
+    assert back.event_days[date(2024, 9, 18)] == "FOMC"
+    with pytest.raises(TypeError):
+        back.event_days[date(2024, 9, 19)] = "CPI"
+    assert isinstance(back.tracks, MappingProxyType)
+    assert isinstance(back.risks, MappingProxyType)
