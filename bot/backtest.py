@@ -811,26 +811,27 @@ def _run_spans(
     on_day: Callable[[DayOutcome], None] | None,
 ) -> list[DayOutcome]:
     # Each span in a worker process (spawned, not forked: the parent may hold threads), the
-    # outcomes put back in date order; `on_day` sees a span's days when the span is done.
+    # outcomes put back in date order; `on_day` sees a span's days when the span is done. On an
+    # error or an interrupt the spans not started are cancelled, not run to the end.
     if not spans:
         return []
     done: dict[int, list[DayOutcome]] = {}
-    context = multiprocessing.get_context("spawn")
-    with (
-        _one_blas_thread(),
-        ProcessPoolExecutor(
+    with _one_blas_thread():
+        pool = ProcessPoolExecutor(
             max_workers=min(jobs, len(spans)),
-            mp_context=context,
+            mp_context=multiprocessing.get_context("spawn"),
             initializer=_load_worker_history,
             initargs=(data_dir,),
-        ) as pool,
-    ):
-        futures = {pool.submit(task, span): i for i, span in enumerate(spans)}
-        for future in as_completed(futures):
-            outcomes = done[futures[future]] = future.result()
-            if on_day is not None:
-                for outcome in outcomes:
-                    on_day(outcome)
+        )
+        try:
+            futures = {pool.submit(task, span): i for i, span in enumerate(spans)}
+            for future in as_completed(futures):
+                outcomes = done[futures[future]] = future.result()
+                if on_day is not None:
+                    for outcome in outcomes:
+                        on_day(outcome)
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
     return [outcome for i in range(len(spans)) for outcome in done[i]]
 
 
