@@ -706,19 +706,21 @@ def run(
 ) -> Report:
     """Backtest one track and risk level over [start, end] and compute every figure.
 
-    With `jobs` above 1, the 0DTE and 1DTE tracks run spans of days in that many processes,
-    each loading the history from `data_dir` (`history` is then not used); their days trade
-    independently, so the figures are the same as in one process. The 45DTE track opens one
-    condor at a time, each day waiting on the last, and always runs in one process.
+    With `jobs` above 1, the 0DTE and 1DTE tracks run spans of `SPAN_DAYS` trading days in
+    that many processes, each loading the history from `data_dir` (`history` is then not
+    used); their days trade independently, so the figures are the same as in one process. A
+    range of one span runs here. The 45DTE track opens one condor at a time, each day waiting
+    on the last, and always runs in one process.
     """
     if start > end:
         raise BacktestError(f"--from must not be after --to, was {start} > {end}")
     if jobs < 1:
         raise BacktestError(f"--jobs must be at least 1, was {jobs}")
     one_at_a_time = track is Track.DTE_45
-    if jobs > 1 and not one_at_a_time:
+    spans = _spans(start, end) if jobs > 1 and not one_at_a_time else []
+    if len(spans) > 1:
         task = _Span(track, risk, rules, hedge_rules, costs)
-        outcomes = _run_spans(task, _spans(start, end), data_dir, jobs, on_day)
+        outcomes = _run_spans(task, spans, data_dir, jobs, on_day)
     else:
         history = history or History.load(data_dir)
         days = backtest_days(

@@ -208,6 +208,8 @@ def test_cli_backtest_prints_json_and_writes_charts(tmp_path: Path, capsys):
             "--to",
             "2022-03-23",
             "--json",
+            "--jobs",
+            "2",  # three days: one span, run in this process
             "--out",
             str(tmp_path),
         ]
