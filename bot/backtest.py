@@ -815,8 +815,6 @@ def _run_spans(
     # Each span in a worker process (spawned, not forked: the parent may hold threads), the
     # outcomes put back in date order; `on_day` sees a span's days when the span is done. On an
     # error or an interrupt the spans not started are cancelled, not run to the end.
-    if not spans:
-        return []
     done: dict[int, list[DayOutcome]] = {}
     with _one_blas_thread():
         pool = ProcessPoolExecutor(
