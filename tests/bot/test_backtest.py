@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -63,7 +63,15 @@ def _fresh(history: History, **changes: object) -> History:
     return history.fresh(**changes)
 
 
-def _run(history: History, track: Track, start: date, end: date):
+def _run(
+    history: History | None,
+    track: Track,
+    start: date,
+    end: date,
+    *,
+    jobs: int = 1,
+    on_day: Callable[[DayOutcome], None] | None = None,
+) -> Report:
     return run(
         track,
         Risk.BALANCED,
@@ -74,6 +82,8 @@ def _run(history: History, track: Track, start: date, end: date):
         hedge_rules=HedgeRules(),
         costs=Costs(),
         history=history,
+        jobs=jobs,
+        on_day=on_day,
     )
 
 
@@ -255,29 +265,15 @@ def test_spans_cover_every_trading_day_once_in_order():
     assert _spans(date(2024, 1, 6), date(2024, 1, 7)) == []  # a weekend: nothing to run
 
 
-def test_a_run_spread_over_processes_reports_exactly_what_one_process_does():
+def test_a_run_spread_over_processes_reports_exactly_what_one_process_does(history):
     # More trading days than one span: two worker processes, each loading its own history,
     # against the same run in this process. Every figure of the report is the same, and the
     # progress hook sees every day once.
     start, end = date(2023, 1, 3), date(2023, 8, 31)
     assert len(_spans(start, end)) == 2
     seen: list[DayOutcome] = []
-
-    def backtest(jobs: int) -> Report:
-        return run(
-            Track.ZERO_DTE,
-            Risk.BALANCED,
-            start,
-            end,
-            data_dir=DATA_DIR,
-            rules=_rules(None),
-            hedge_rules=HedgeRules(),
-            costs=Costs(),
-            on_day=seen.append if jobs > 1 else None,
-            jobs=jobs,
-        )
-
-    spread, alone = backtest(2), backtest(1)
+    spread = _run(None, Track.ZERO_DTE, start, end, jobs=2, on_day=seen.append)
+    alone = _run(_fresh(history), Track.ZERO_DTE, start, end)
 
     def figures(report: Report) -> str:
         obj = report_json(
