@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import itertools
 import math
 from dataclasses import replace
@@ -10,7 +11,7 @@ from decimal import Decimal
 
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from core.calendar import NEW_YORK
@@ -20,6 +21,7 @@ from core.hedge import (
     _IS_CALL,
     CALL_SIDE_ACTIONS,
     HEDGE_INSTRUMENTS,
+    BarScreen,
     EngineState,
     MarketState,
     OpenCondor,
@@ -370,6 +372,7 @@ def test_an_inverted_term_structure_falls_back_to_spot_vix_instead_of_failing(po
     assert "future taken as spot VIX 40.00" in notes
 
 
+@functools.cache
 def _long_signal() -> CondorSignal:
     chain = model_chain(
         SPOT,
@@ -443,52 +446,95 @@ def test_the_screen_names_the_call_side_action_step_recommends(signal, kind, put
     screen = screen_bars(position, asofs, spots, vix, np.ones(len(bars), dtype=bool), RULES)
     named: set[Instrument] = set()
     followed = {True: 0, False: 0}  # repeats, and new alerts that change only their time
-    for i, (asof, spot, level) in enumerate(bars):
-        best = int(screen.call_best[i])
-        if best < 0:
-            continue
-        instrument = CALL_SIDE_ACTIONS[best]
-        named.add(instrument)
-        market = _market(float(spot), asof, _rising(end=float(spot)), vol=_vol(vix=float(level)))
-        alert = evaluate(position, market, RULES, asof)
-        assert isinstance(alert, HedgeAlert), f"bar {i}: spot {spot:.1f} at {asof} VIX {level}"
-        assert alert.side_tested is Wing.CALL
-        assert alert.recommended.instrument is instrument
-        # Each action priced as `_assess` prices it (to the cent it rounds to), or not listed.
-        listed = {a.instrument: float(a.expected_cost_usd) for a in alert.actions}
-        for action, cost in zip(CALL_SIDE_ACTIONS, screen.call_costs_usd[i], strict=True):
-            assert cost == pytest.approx(listed.get(action, math.inf), abs=0.005 + 1e-6)
-        # After the alert `step` writes from a fresh state (the hedge it bought, if any, held;
-        # the wings as screened), with its time and action moved: where the screen says what
-        # `step` leaves, it leaves exactly that.
-        fresh = EngineState(closed=closed, realised_points=realised)
-        first = replace(
-            step(base, fresh, market, RULES, asof)[0],
-            closed=closed,
-            realised_points=realised,
-            closes_taken=(),
-        )
-        other = CALL_SIDE_ACTIONS[(best + 1) % len(CALL_SIDE_ACTIONS)]
-        for ago, sent, held in itertools.product(
-            (1, RULES.realert_minutes), (instrument, other), (first.held, ())
-        ):
-            state = replace(
-                first, held=held, last_alert_at=((Wing.CALL, asof - timedelta(minutes=ago), sent),)
-            )
-            for write in (True, False):
-                want, events = step(base, state, market, RULES, asof, write=write)
-                got = screen.follow(i, state, RULES, write=write)
-                if got is not None:
-                    assert got == want
-                    assert not events
-                    followed[ago == 1 and sent is instrument] += 1
-                elif ago == 1 and sent is instrument:
-                    pytest.fail(f"bar {i}: a repeat of the last alert is stepped")
+    for i, (_, spot, level) in enumerate(bars):
+        if screen.call_best[i] >= 0:
+            named.add(CALL_SIDE_ACTIONS[int(screen.call_best[i])])
+            for repeat in _check_named_bar(screen, i, base, (closed, realised), spot, level):
+                followed[repeat] += 1
     # Not vacuous: the screen names several of the call side's actions on this grid, and it
     # tells both kinds of bar.
     assert len(named) >= 2, named
     assert followed[True], followed
     assert followed[False], followed
+
+
+def _check_named_bar(
+    screen: BarScreen,
+    i: int,
+    base: OpenCondor,
+    wings: tuple[tuple[Wing, ...], float],
+    spot: float,
+    level: float,
+) -> list[bool]:
+    # Bar `i`, where the screen names the call side's cheapest action: `evaluate` tests the call
+    # side and recommends it, each action priced as the screen prices it (to the cent `_assess`
+    # rounds to) or unlisted in both; and every state `follow` gives after an earlier alert is
+    # the one `step` leaves. Returns, for each state it gave, whether it was a plain repeat.
+    asof = screen.asofs[i]
+    instrument = CALL_SIDE_ACTIONS[int(screen.call_best[i])]
+    closed, realised = wings
+    market = _market(float(spot), asof, _rising(end=float(spot)), vol=_vol(vix=float(level)))
+    alert = evaluate(base.with_closed(closed, realised), market, RULES, asof)
+    assert isinstance(alert, HedgeAlert), f"bar {i}: spot {spot:.2f} at {asof} VIX {level}"
+    assert alert.side_tested is Wing.CALL
+    assert alert.recommended.instrument is instrument
+    listed = {a.instrument: float(a.expected_cost_usd) for a in alert.actions}
+    for action, cost in zip(CALL_SIDE_ACTIONS, screen.call_costs_usd[i], strict=True):
+        assert cost == pytest.approx(listed.get(action, math.inf), abs=0.005 + 1e-6)
+    # After the alert `step` writes from a fresh state (the hedge it bought, if any, held; the
+    # wings as screened), with its time and action moved.
+    fresh = EngineState(closed=closed, realised_points=realised)
+    first = replace(
+        step(base, fresh, market, RULES, asof)[0],
+        closed=closed,
+        realised_points=realised,
+        closes_taken=(),
+    )
+    other = CALL_SIDE_ACTIONS[(int(screen.call_best[i]) + 1) % len(CALL_SIDE_ACTIONS)]
+    followed: list[bool] = []
+    for ago, sent, held in itertools.product(
+        (1, RULES.realert_minutes), (instrument, other), (first.held, ())
+    ):
+        state = replace(
+            first, held=held, last_alert_at=((Wing.CALL, asof - timedelta(minutes=ago), sent),)
+        )
+        repeat = ago == 1 and sent is instrument
+        for write in (True, False):
+            want, events = step(base, state, market, RULES, asof, write=write)
+            got = screen.follow(i, state, RULES, write=write)
+            if got is not None:
+                assert got == want
+                assert not events
+                followed.append(repeat)
+            elif repeat:
+                pytest.fail(f"bar {i}: a repeat of the last alert is stepped")
+    return followed
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    long_dated=st.booleans(),
+    elapsed=st.floats(0.01, 0.995),
+    moneyness=st.floats(0.985, 1.006),
+    vix=st.floats(9.0, 80.0),
+    contracts=st.integers(1, 40),
+    put_closed=st.booleans(),
+)
+def test_the_screen_agrees_with_the_engine_on_random_call_side_bars(
+    signal, long_dated, elapsed, moneyness, vix, contracts, put_closed
+):
+    # Random bars near the short call, condor sizes (the debit spread's count rounds on them)
+    # and VIX levels; wherever the screen names an action, the engine agrees as above.
+    chosen = _long_signal() if long_dated else signal
+    base = OpenCondor.from_signal(chosen, contracts, entry_vix=21.0)
+    wings: tuple[tuple[Wing, ...], float] = ((Wing.PUT,), 0.4) if put_closed else ((), 0.0)
+    asof = ENTRY + (chosen.settles_at - ENTRY) * elapsed
+    spot = float(chosen.short_call.strike) * moneyness
+    screen = screen_bars(
+        base.with_closed(*wings), [asof], np.array([spot]), np.array([vix]), np.ones(1, bool), RULES
+    )
+    if screen.call_best[0] >= 0:
+        _check_named_bar(screen, 0, base, wings, spot, vix)
 
 
 @pytest.mark.parametrize("side", [Wing.PUT, Wing.CALL])
