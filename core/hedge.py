@@ -198,18 +198,14 @@ class OpenCondor:
             return 1.0
         return math.sqrt((tau_now / self.entry_tau) * (t_entry / t_now))
 
-    def clock_factors(self, asofs: Sequence[datetime]) -> NDArray[np.float64]:
-        """`clock_factor` at many moments at once (the backtest's screen).
-
-        The clocks come from `clock_spans_to`, so a factor may differ from `clock_factor`'s
-        in the last bits.
-        """
-        return self._clock_factors(asofs, np.array([self.t_years(a) for a in asofs]))
-
-    def _clock_factors(
+    def clock_factors(
         self, asofs: Sequence[datetime], t_now: NDArray[np.float64]
     ) -> NDArray[np.float64]:
-        # `clock_factors` with `t_years` at each moment already at hand.
+        """`clock_factor` at many moments at once (the backtest's screen).
+
+        `t_now`: `t_years` at each moment, which the caller has at hand. The clocks come from
+        `clock_spans_to`, so a factor may differ from `clock_factor`'s in the last bits.
+        """
         factors = np.ones(len(asofs))
         t_entry = self.signal.t_years
         if self.entry_tau is None or self.entry_tau <= 0 or t_entry <= 0 or not len(asofs):
@@ -827,6 +823,7 @@ def _next_vix_series(day: date, weekly: bool) -> tuple[date, date, datetime]:
 
 
 _CASES = (SensitivityCase.LOW, SensitivityCase.MID, SensitivityCase.HIGH)
+_VX_FUTURES = (Instrument.VX_FUTURE, Instrument.VXM_FUTURE)  # margined, no premium
 
 
 def _vix_ivs(
@@ -929,7 +926,7 @@ def _hedge_actions(
         if per_contract[1] <= 0:
             continue
         contracts = max(round(target / per_contract[1]), 1)
-        is_future = instrument in (Instrument.VX_FUTURE, Instrument.VXM_FUTURE)
+        is_future = instrument in _VX_FUTURES
         cost = premium * multiplier * contracts
         spread_cost = VIX_HALF_SPREAD * multiplier * contracts * (1 if is_future else 2)
         decay = -theta * multiplier * contracts * horizon_days
@@ -975,7 +972,7 @@ class _VixHedge:
     @property
     def is_future(self) -> bool:
         """A VX or VXM future (no premium, margined)."""
-        return self.instrument in (Instrument.VX_FUTURE, Instrument.VXM_FUTURE)
+        return self.instrument in _VX_FUTURES
 
 
 def _vix_hedge_action(
@@ -1697,7 +1694,7 @@ def _take_hedge(
     vvix = market.vol.vvix or rules.default_vvix
     low = float(math.ceil(series.future))
     strikes: tuple[float, float] | None
-    if action.instrument in (Instrument.VX_FUTURE, Instrument.VXM_FUTURE):
+    if action.instrument in _VX_FUTURES:
         strikes = None
         multiplier = VX_MULTIPLIER if action.instrument is Instrument.VX_FUTURE else VXM_MULTIPLIER
     else:
@@ -2104,8 +2101,9 @@ def screen_bars(
     `_assess` does (close, roll, call debit spread, rolling the put side up) and names the
     cheapest (`BarScreen.call_best`), but only where every branch and the ranking are clear of
     their thresholds by the margins; a caller uses it to pass over bars that only repeat the
-    alert already sent (`BarScreen.repeats_alert`). It does not see a real chain's parity
-    scan, which adds actions: a caller whose states carry one must not use `call_best`.
+    alert already sent, or re-send it changing nothing else (`BarScreen.follow`). It does not
+    see a real chain's parity scan, which adds actions: a caller whose states carry one must
+    not use `call_best`.
 
     Args:
         position: The condor with its closed wings and realised points applied
@@ -2143,7 +2141,7 @@ def screen_bars(
         live = [asofs[int(i)] for i in rows]
         s, tt = spots[rows], t[rows]
         # The factors `step` applies, to rounding (`OpenCondor.clock_factors`), on `tt`.
-        factors = position._clock_factors(live, tt)
+        factors = position.clock_factors(live, tt)
         scale = (vix[rows] / position.entry_vix) * factors
         strikes = np.array(_leg_strikes(position))
         ivs = np.array(position.marking_ivs)[None, :] * scale[:, None]

@@ -63,7 +63,7 @@ from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from functools import lru_cache
-from typing import Final, NamedTuple
+from typing import Final, NamedTuple, TypeVar
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -389,10 +389,10 @@ def clock_spans_to(starts: Sequence[datetime], end: datetime) -> tuple[FloatArra
         lo = np.clip((stamps[inside] - opens) / (closes - opens), 0.0, 1.0)
         if rest is None:
             hi = min(max((end_stamp - opens) / (closes - opens), 0.0), 1.0)
-            session[inside] = _intraday_share(hi) - _intraday_shares(lo)
+            session[inside] = _intraday_share(hi) - _intraday_share(lo)
         else:
             overnight[inside] = rest.overnight
-            session[inside] = (at_close - _intraday_shares(lo)) + rest.session
+            session[inside] = (at_close - _intraday_share(lo)) + rest.session
     for i in np.flatnonzero(~served).tolist():
         span = clock_span(starts[i], end)
         overnight[i], session[i] = span.overnight, span.session
@@ -428,17 +428,16 @@ def _overlap_seconds(a: datetime, b: datetime, start: datetime, end: datetime) -
     return max((min(b, end) - max(a, start)).total_seconds(), 0.0)
 
 
-def _intraday_share(u: float) -> float:
-    """Share of a session's variance carried before the fraction ``u`` of it has elapsed."""
+_Fraction = TypeVar("_Fraction", float, FloatArray)
+
+
+def _intraday_share(u: _Fraction) -> _Fraction:
+    """Share of a session's variance carried before the fraction ``u`` of it has elapsed.
+
+    A float or an array of them (NumPy's power: equal to the float's to rounding).
+    """
     c = INTRADAY_U
     return (1.0 - c / 12.0) * u + c * ((u - 0.5) ** 3 + 0.125) / 3.0
-
-
-def _intraday_shares(u: FloatArray) -> FloatArray:
-    """`_intraday_share` of many fractions at once (NumPy's power: equal to rounding)."""
-    c = INTRADAY_U
-    shares: FloatArray = (1.0 - c / 12.0) * u + c * ((u - 0.5) ** 3 + 0.125) / 3.0
-    return shares
 
 
 def expiry_clock(
