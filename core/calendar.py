@@ -170,6 +170,23 @@ def trading_days_between(start: date, end: date, holidays: Collection[date] = NY
     return int(np.busday_count(start + one, end + one, busdaycal=calendar))
 
 
+def elapsed_seconds(start: datetime, end: datetime) -> float:
+    """Seconds elapsed from `start` to `end` (both aware; negative if `end` is earlier).
+
+    Python's ``end - start`` ignores the UTC offsets when both moments share one tzinfo object,
+    as every New York moment here does: across a daylight-saving change it gives wall-clock
+    time, an hour off (Friday 15:45 to Monday 16:00 around the March change is 71.25 hours,
+    not 72.25). This subtracts the offsets too; without a change the result is ``end - start``'s
+    to the bit.
+    """
+    wall = end - start
+    if start.tzinfo is end.tzinfo:
+        start_offset, end_offset = start.utcoffset(), end.utcoffset()
+        if start_offset != end_offset and start_offset is not None and end_offset is not None:
+            wall -= end_offset - start_offset
+    return wall.total_seconds()
+
+
 def session_open(day: date) -> datetime:
     """Return the 09:30 New York open of `day` as an aware datetime."""
     return datetime.combine(day, SESSION_OPEN, tzinfo=NEW_YORK)

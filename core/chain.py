@@ -51,7 +51,7 @@ from typing import Any, Final, NamedTuple, TypeVar
 import numpy as np
 from numpy.typing import NDArray
 
-from core.calendar import NEW_YORK, NYSE_EARLY_CLOSES, settlement_of
+from core.calendar import NEW_YORK, NYSE_EARLY_CLOSES, elapsed_seconds, settlement_of
 from core.pricing import IVReason, black76_greeks, black76_implied_vol
 from core.types import Settlement
 
@@ -163,7 +163,8 @@ class ExpiryTerms:
         expiry: Expiration date printed in the symbol.
         settlement: AM or PM settlement.
         settles_at: Aware New York datetime when time value ends.
-        t_years: Time from the chain's quote time to ``settles_at`` in 365-day years; 0.0 once
+        t_years: Time elapsed from the chain's quote time to ``settles_at`` in 365-day years
+            (`core.calendar.elapsed_seconds`: a daylight-saving change counts); 0.0 once
             settled.
         forward: Forward price of the index for this settlement, in index points.
         discount_factor: ``exp(-rate * t_years)``.
@@ -850,7 +851,7 @@ def _expiry_terms(
     fits: dict[tuple[str, date], _Fit | str] = {}
     for key in pairs:
         settlement, settles_at = settlement_of(key[0], key[1], early_closes)
-        t = max((settles_at - quote_time).total_seconds() / SECONDS_PER_YEAR, 0.0)
+        t = max(elapsed_seconds(quote_time, settles_at) / SECONDS_PER_YEAR, 0.0)
         timing[key] = (settlement, settles_at, t)
         if t > 0:
             fits[key] = _fit_parity(q, pairs[key], t)

@@ -19,7 +19,7 @@ import hashlib
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import ROUND_HALF_EVEN, Decimal
 from functools import lru_cache, partial
 from typing import NamedTuple
@@ -27,7 +27,7 @@ from typing import NamedTuple
 import numpy as np
 from numpy.typing import NDArray
 
-from core.calendar import NEW_YORK, next_vix_expiration, vix_last_trading_day
+from core.calendar import NEW_YORK, elapsed_seconds, next_vix_expiration, vix_last_trading_day
 from core.chain import OptionChain
 from core.indicators import divergence, macd, rsi_wilder
 from core.pricing import (
@@ -112,6 +112,9 @@ class OpenCondor:
     leg_ivs: tuple[float, float, float, float] | None = None
     #: The legs' strikes as floats (None: read off the signal when needed).
     leg_strikes: tuple[float, float, float, float] | None = None
+    #: The signal's settlement moment in UTC (None: the signal's own): `t_years` then looks
+    #: up one UTC offset a call, not two.
+    settles_utc: datetime | None = None
 
     @classmethod
     def from_signal(
@@ -144,6 +147,7 @@ class OpenCondor:
             ),
             leg_ivs=entry_ivs(signal),
             leg_strikes=_strikes_of(signal),
+            settles_utc=signal.settles_at.astimezone(UTC),
         )
 
     def with_closed(self, closed: tuple[Wing, ...], realised_points: float) -> OpenCondor:
@@ -235,7 +239,8 @@ class OpenCondor:
 
     def t_years(self, asof: datetime) -> float:
         """Years from `asof` to settlement, zero once settled."""
-        return max((self.signal.settles_at - asof).total_seconds() / _YEAR_SECONDS, 0.0)
+        settles = self.settles_utc if self.settles_utc is not None else self.signal.settles_at
+        return max(elapsed_seconds(asof, settles) / _YEAR_SECONDS, 0.0)
 
 
 _SIGNS = np.array([1.0, -1.0, -1.0, 1.0])  # long put, short put, short call, long call
@@ -795,7 +800,7 @@ def _vix_series(day: date, asof: datetime, vol: VolIndexLevels, min_days: float)
     weekly = min_days <= 7
     settlement, last_trade, settles_at = _next_vix_series(day, weekly)
     while True:
-        t = (settles_at - asof).total_seconds() / _YEAR_SECONDS
+        t = elapsed_seconds(asof, settles_at) / _YEAR_SECONDS
         days = t * 365
         if last_trade >= day and days >= min_days:
             break
@@ -1333,7 +1338,7 @@ def _horizon_days(position: OpenCondor, asof: datetime, rules: HedgeRules) -> fl
     exit_at = signal.management.time_exit_at
     if exit_at is not None and asof < exit_at < end:
         end = exit_at
-    return max((end - asof).total_seconds() / 86400.0, 1.0 / 1440)
+    return max(elapsed_seconds(asof, end) / 86400.0, 1.0 / 1440)
 
 
 def _alert_id(prefix: str, signal_id: str, asof: datetime, what: str) -> str:
@@ -1634,7 +1639,7 @@ class HeldHedge:
         settles_at = datetime.combine(self.settlement, datetime.min.time(), NEW_YORK).replace(
             hour=9, minute=30
         )
-        t = max((settles_at - asof).total_seconds() / _YEAR_SECONDS, 1e-9)
+        t = max(elapsed_seconds(asof, settles_at) / _YEAR_SECONDS, 1e-9)
         future, _ = estimate_future(vol, t, self.settlement)
         if self.strikes is None:
             return (future - self.entry_future - 2 * VIX_HALF_SPREAD) * n

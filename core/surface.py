@@ -61,7 +61,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
 from typing import Final, NamedTuple, TypeVar
 
@@ -73,6 +73,7 @@ from core.calendar import (
     NYSE_BUSINESS_DAYS,
     NYSE_EARLY_CLOSES,
     NYSE_HOLIDAYS,
+    elapsed_seconds,
     is_trading_day,
     next_trading_day,
     previous_trading_day,
@@ -454,7 +455,9 @@ def expiry_clock(
     """
     if quote_time.tzinfo is None:
         raise ValueError(f"quote_time must be timezone-aware, was {quote_time!r}")
-    settles = quote_time + timedelta(seconds=max(t_years, 0.0) * SECONDS_PER_YEAR)
+    # Elapsed time: added in UTC, as `t_years` counts it (`elapsed_seconds`), not on New York's
+    # wall clock, which would land an hour off across a daylight-saving change.
+    settles = quote_time.astimezone(UTC) + timedelta(seconds=max(t_years, 0.0) * SECONDS_PER_YEAR)
     nodes = tuple(
         clock_span(
             quote_time,
@@ -972,7 +975,7 @@ def _strike_grid(
     segments: list[_Segment] = []
     for root, expiry in request.expiries:
         _, settles_at = settlement_of(root, expiry, early_closes)
-        t = (settles_at - quote_time).total_seconds() / SECONDS_PER_YEAR
+        t = elapsed_seconds(quote_time, settles_at) / SECONDS_PER_YEAR
         if t <= 0:
             raise ValueError(
                 f"{root} {expiry:%Y-%m-%d} settles at {settles_at:%Y-%m-%d %H:%M} ET, not after "

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
@@ -12,10 +12,12 @@ import pytest
 
 from bot.render.calendar_json import vix_settlements_json
 from core.calendar import (
+    NEW_YORK,
     NYSE_HOLIDAYS,
     SPXW_SCHEDULE_START,
     VX_WEEKLY_FIRST_EXPIRY,
     business_days_to,
+    elapsed_seconds,
     is_spx_monthly_expiration,
     is_spxw_expiration,
     is_trading_day,
@@ -415,3 +417,51 @@ def test_trading_days_between_counts_what_a_day_by_day_walk_counts():
             for k in range(1, (end - date(2024, 7, 1)).days + 1)
         )
         assert trading_days_between(date(2024, 7, 1), end, holidays) == walked, end
+
+
+# --- Elapsed time ---------------------------------------------------------------------------------
+
+
+def _ny(year: int, month: int, day: int, hour: int, minute: int) -> datetime:
+    return datetime(year, month, day, hour, minute, tzinfo=NEW_YORK)
+
+
+@pytest.mark.parametrize(
+    ("start", "end", "hours"),
+    [
+        # Friday's 15:45 signal to Monday's close, across each change of 2025.
+        (_ny(2025, 3, 7, 15, 45), _ny(2025, 3, 10, 16, 0), 71.25),
+        (_ny(2025, 10, 31, 15, 45), _ny(2025, 11, 3, 16, 0), 73.25),
+        # Within one offset: the wall clock's difference.
+        (_ny(2025, 3, 10, 10, 0), _ny(2025, 3, 10, 16, 0), 6.0),
+        (_ny(2024, 12, 20, 15, 45), _ny(2024, 12, 23, 16, 0), 72.25),
+    ],
+)
+def test_elapsed_seconds_counts_the_daylight_saving_hour(start, end, hours):
+    assert elapsed_seconds(start, end) == hours * 3600
+    assert elapsed_seconds(end, start) == -hours * 3600
+    assert elapsed_seconds(start.astimezone(UTC), end) == hours * 3600
+    assert elapsed_seconds(start, end.astimezone(UTC)) == hours * 3600
+    # What it replaces: moments sharing one tzinfo subtract on the wall clock.
+    changed = start.utcoffset() != end.utcoffset()
+    assert ((end - start).total_seconds() != hours * 3600) is changed
+
+
+def test_elapsed_seconds_is_the_posix_difference_and_else_the_subtraction_to_the_bit():
+    rng = np.random.default_rng(11)
+    base = datetime(2007, 1, 1, tzinfo=NEW_YORK)
+    crossed = 0
+    for _ in range(4000):
+        start = base + timedelta(seconds=int(rng.integers(0, 20 * 365 * 86400)))
+        end = start + timedelta(seconds=int(rng.integers(-90 * 86400, 90 * 86400)))
+        elapsed = elapsed_seconds(start, end)
+        # Whole seconds: POSIX stamps are exact, so the difference is too.
+        assert elapsed == end.timestamp() - start.timestamp(), (start, end)
+        if start.utcoffset() == end.utcoffset():
+            assert elapsed == (end - start).total_seconds()
+        else:
+            crossed += 1
+    assert crossed > 500  # the draw crossed a change often
+    # Microseconds are kept exactly.
+    start = datetime(2025, 3, 7, 15, 45, 0, 123_457, tzinfo=NEW_YORK)
+    assert elapsed_seconds(start, datetime(2025, 3, 10, 16, tzinfo=NEW_YORK)) == 256_499.876543

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from core.calendar import NEW_YORK
+from core.calendar import NEW_YORK, elapsed_seconds
 from core.chain import (
     ChainInput,
     ExpirySlice,
@@ -44,7 +44,7 @@ def smile(strike: np.ndarray, forward: float) -> np.ndarray:
 def t_years(root: str, expiry: date) -> float:
     settle = datetime.combine(expiry, datetime.min.time(), tzinfo=NEW_YORK)
     settle += timedelta(hours=9, minutes=30) if root == "SPX" else timedelta(hours=16)
-    return (settle - NOW).total_seconds() / (365 * 86400)
+    return elapsed_seconds(NOW, settle) / (365 * 86400)
 
 
 def expiry_records(

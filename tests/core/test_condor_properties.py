@@ -13,7 +13,7 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from core.calendar import NEW_YORK, settlement_of
+from core.calendar import NEW_YORK, elapsed_seconds, settlement_of
 from core.chain import OptionChain, OptionQuotes, QuoteRecord, build_chain
 from core.condor import CondorProfile, select_condor
 from core.pricing import black76_price
@@ -30,7 +30,7 @@ def _synthetic_chain(spot: float, atm_iv: float, skew: float, half_spread: float
     rate, carry = 0.05, 0.037
     for expiry in EXPIRIES:
         settles = settlement_of("SPXW", expiry)[1]
-        t_years = (settles - QUOTE_TIME).total_seconds() / (365 * 86400)
+        t_years = elapsed_seconds(QUOTE_TIME, settles) / (365 * 86400)
         forward = spot * math.exp(carry * t_years)
         step = 5.0
         strikes = np.arange(

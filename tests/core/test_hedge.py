@@ -6,7 +6,7 @@ import functools
 import itertools
 import math
 from dataclasses import replace
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
 import numpy as np
@@ -27,6 +27,7 @@ from core.hedge import (
     OpenCondor,
     TriggerSeries,
     VolIndexLevels,
+    _horizon_days,
     _leg_ivs,
     _leg_strikes,
     _leg_values,
@@ -34,6 +35,7 @@ from core.hedge import (
     _pair_slip,
     _signs,
     _take_hedge,
+    _vix_series,
     check_exits,
     entry_ivs,
     evaluate,
@@ -696,3 +698,40 @@ def test_mark_is_the_vectorised_leg_maths_to_the_bit(signal, closed, minutes, mo
 
 def _fields(position: OpenCondor) -> dict[str, object]:
     return {name: getattr(position, name) for name in OpenCondor.__dataclass_fields__}
+
+
+def test_times_to_settlement_count_the_hours_that_elapse_across_a_clock_change():
+    # A 1DTE condor signalled Friday 2025-03-07 15:45 settles Monday 16:00, 71.25 hours on:
+    # the clocks go forward on Sunday, so the wall clock says 72.25.
+    friday = datetime(2025, 3, 7, 15, 45, tzinfo=NEW_YORK)
+    chain = model_chain(
+        5700.0,
+        friday,
+        [("SPXW", date(2025, 3, 10))],
+        IndexLevels(vix=18.0, vix9d=17.0, vix3m=19.5, skew=135.0),
+        rate=0.045,
+        dividend_yield=0.016,
+    )
+    profile = CondorProfile.of(CondorRules(), Track.ONE_DTE, Risk.BALANCED)
+    event = select_condor(chain, profile, friday)
+    assert isinstance(event, CondorSignal)
+    position = OpenCondor.from_signal(event, RULES.contracts, entry_vix=18.0)
+    year = 365 * 86400.0
+    later = friday + timedelta(minutes=5)
+    assert event.settles_at - friday == timedelta(hours=72, minutes=15)  # the trap
+    assert event.t_years == 71.25 * 3600 / year
+    assert position.t_years(later) == (71.25 * 3600 - 300) / year
+    # Without the UTC settlement kept, the same time from the signal's own.
+    assert replace(position, settles_utc=None).t_years(later) == position.t_years(later)
+    # The engine's horizon runs to the time exit, if the plan has one, else to settlement.
+    exit_at = event.management.time_exit_at
+    end = (
+        exit_at if exit_at is not None and later < exit_at < event.settles_at else event.settles_at
+    )
+    assert _horizon_days(position, later, RULES) == (end.timestamp() - later.timestamp()) / 86400
+    assert end.utcoffset() != later.utcoffset()
+    # The front VIX series settles at a 09:30 after the change: its time counts the same way.
+    series = _vix_series(later.date(), later, _vol(), 1.0)
+    opens = datetime.combine(series.settlement, time(9, 30), tzinfo=NEW_YORK)
+    assert opens.utcoffset() != later.utcoffset()
+    assert series.t_years == (opens.timestamp() - later.timestamp()) / year

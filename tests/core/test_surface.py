@@ -7,7 +7,7 @@ from datetime import date, datetime, timedelta
 import numpy as np
 import pytest
 
-from core.calendar import NEW_YORK, NYSE_EARLY_CLOSES, NYSE_HOLIDAYS
+from core.calendar import NEW_YORK, NYSE_EARLY_CLOSES, NYSE_HOLIDAYS, elapsed_seconds
 from core.pricing import black76_price
 from core.surface import (
     CALIBRATED,
@@ -40,7 +40,7 @@ def ny(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> datet
 
 
 def years(start: datetime, end: datetime) -> float:
-    return (end - start).total_seconds() / SECONDS_PER_YEAR
+    return elapsed_seconds(start, end) / SECONDS_PER_YEAR
 
 
 #: 2023-03-22 (FOMC) at the open, as `VolIndices.levels_at` reads the shipped files.
@@ -487,3 +487,23 @@ def test_chains_modelled_together_refuse_the_first_bad_request_with_its_reason()
     settled = dataclasses.replace(good, quote_time=ny(2023, 3, 22, 16, 30))
     with pytest.raises(ValueError, match="SPXW 2023-03-22 settles at 2023-03-22 16:00 ET"):
         model_chains([good, settled])
+
+
+def test_a_friday_chain_before_a_clock_change_counts_the_hours_that_elapse():
+    # 15:45 Friday to 16:00 Monday: 71.25 hours in March, 73.25 in November; Python's
+    # subtraction of two New York moments says 72.25 for both.
+    levels = IndexLevels(vix=18.0, vix9d=17.0, vix3m=19.5, skew=135.0)
+    for friday, monday, hours in (
+        (date(2025, 3, 7), date(2025, 3, 10), 71.25),
+        (date(2025, 10, 31), date(2025, 11, 3), 73.25),
+    ):
+        qt = ny(friday.year, friday.month, friday.day, 15, 45)
+        chain = model_chain(
+            5700.0, qt, [("SPXW", monday)], levels, rate=0.045, dividend_yield=0.016
+        )
+        t = chain.terms_for("SPXW", monday).t_years
+        assert t == hours * 3600 / SECONDS_PER_YEAR
+        # The model's clock for that many years runs to Monday's close, not an hour either side.
+        settles = ny(monday.year, monday.month, monday.day, 16)
+        assert expiry_clock(qt, t).span == clock_span(qt, settles)
+        assert expiry_clock(qt, t).span != clock_span(qt, settles - timedelta(hours=1))
