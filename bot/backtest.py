@@ -402,6 +402,7 @@ class DayPath:
     """
 
     asofs: list[datetime]
+    stamps: NDArray[np.float64]
     spots: NDArray[np.float64]
     vix: NDArray[np.float64]
     clean: NDArray[np.bool_]
@@ -462,6 +463,7 @@ class _Columns:
     """Builds a `DayPath` one day at a time."""
 
     asofs: list[datetime] = field(default_factory=list)
+    stamps: list[NDArray[np.float64]] = field(default_factory=list)
     spots: list[NDArray[np.float64]] = field(default_factory=list)
     vix: list[NDArray[np.float64]] = field(default_factory=list)
     clean: list[NDArray[np.bool_]] = field(default_factory=list)
@@ -482,6 +484,7 @@ class _Columns:
         moved = np.where(np.isfinite(spots), spots, open_spot)
         self.vix.append(opening_vix * np.maximum(1.0 + beta * (moved / open_spot - 1.0), 0.2))
         self.asofs.extend(moments)
+        self.stamps.append(np.array([moment.timestamp() for moment in moments]))
         self.spots.append(spots)
         self.clean.append(clean)
         self.days.extend([day] * len(moments))
@@ -492,6 +495,7 @@ class _Columns:
         """The columns as one `DayPath`."""
         return DayPath(
             asofs=self.asofs,
+            stamps=np.concatenate(self.stamps),
             spots=np.concatenate(self.spots),
             vix=np.concatenate(self.vix),
             clean=np.concatenate(self.clean),

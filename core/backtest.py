@@ -136,6 +136,11 @@ class MarketPath(Protocol):
         ...
 
     @property
+    def stamps(self) -> NDArray[np.float64]:
+        """Each moment as POSIX seconds (``asofs[i].timestamp()``), for the screen's clocks."""
+        ...
+
+    @property
     def spots(self) -> NDArray[np.float64]:
         """SPX at each moment (NaN: no bar yet)."""
         ...
@@ -303,6 +308,7 @@ def _walk(
                     path.vix[i:],
                     path.clean[i:],
                     rules,
+                    stamps=path.stamps[i:],
                 )
                 loud = np.flatnonzero(~screened.quiet) + i
                 screened_from, screened_for = i, key

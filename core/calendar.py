@@ -26,12 +26,13 @@ still lists SPXW 2025-01-09).
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from datetime import date, datetime, time, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 import numpy as np
+from numpy.typing import NDArray
 
 from core.types import Settlement
 
@@ -185,6 +186,21 @@ def elapsed_seconds(start: datetime, end: datetime) -> float:
         if start_offset != end_offset and start_offset is not None and end_offset is not None:
             wall -= end_offset - start_offset
     return wall.total_seconds()
+
+
+def posix_stamps(moments: Sequence[datetime], name: str = "moments") -> NDArray[np.float64]:
+    """Each aware moment as POSIX seconds (``moment.timestamp()``), as an array.
+
+    Exact for moments on whole seconds, so differences of them are `elapsed_seconds` to the
+    bit.
+
+    Raises:
+        ValueError: If a moment is naive (naming `name` and the moment).
+    """
+    for moment in moments:
+        if moment.tzinfo is None:
+            raise ValueError(f"{name} must be timezone-aware, had {moment!r}")
+    return np.array([moment.timestamp() for moment in moments], dtype=np.float64)
 
 
 def session_open(day: date) -> datetime:

@@ -27,7 +27,13 @@ from typing import NamedTuple
 import numpy as np
 from numpy.typing import NDArray
 
-from core.calendar import NEW_YORK, elapsed_seconds, next_vix_expiration, vix_last_trading_day
+from core.calendar import (
+    NEW_YORK,
+    elapsed_seconds,
+    next_vix_expiration,
+    posix_stamps,
+    vix_last_trading_day,
+)
 from core.chain import OptionChain
 from core.indicators import divergence, macd, rsi_wilder
 from core.pricing import (
@@ -203,18 +209,22 @@ class OpenCondor:
         return math.sqrt((tau_now / self.entry_tau) * (t_entry / t_now))
 
     def clock_factors(
-        self, asofs: Sequence[datetime], t_now: NDArray[np.float64]
+        self,
+        asofs: Sequence[datetime],
+        t_now: NDArray[np.float64],
+        stamps: NDArray[np.float64] | None = None,
     ) -> NDArray[np.float64]:
         """`clock_factor` at many moments at once (the backtest's screen).
 
-        `t_now`: `t_years` at each moment, which the caller has at hand. The clocks come from
-        `clock_spans_to`, so a factor may differ from `clock_factor`'s in the last bits.
+        `t_now`: `t_years` at each moment, and `stamps` the moments as POSIX seconds, which
+        the caller has at hand. The clocks come from `clock_spans_to`, so a factor may differ
+        from `clock_factor`'s in the last bits.
         """
         factors = np.ones(len(asofs))
         t_entry = self.signal.t_years
         if self.entry_tau is None or self.entry_tau <= 0 or t_entry <= 0 or not len(asofs):
             return factors
-        overnight, session = clock_spans_to(asofs, self.signal.settles_at)
+        overnight, session = clock_spans_to(asofs, self.signal.settles_at, stamps=stamps)
         share = CALIBRATED.overnight_share
         tau_now = (share * overnight + (1.0 - share) * session) / TRADING_DAYS_PER_YEAR
         live = (t_now > 0) & (tau_now > 0)
@@ -2092,6 +2102,8 @@ def screen_bars(
     vix: NDArray[np.float64],
     clean: NDArray[np.bool_],
     rules: HedgeRules,
+    *,
+    stamps: NDArray[np.float64] | None = None,
 ) -> BarScreen:
     """Screen a stretch of bars for `step` in one vectorised pass.
 
@@ -2118,6 +2130,9 @@ def screen_bars(
         vix: VIX at each moment.
         clean: Whether the market state at each moment has no data issue.
         rules: The hedge rules `step` runs under.
+        stamps: The moments as POSIX seconds (`core.calendar.posix_stamps`), when the caller
+            has them. Times to settlement are worked out from them, equal to `t_years` for
+            moments on whole seconds (a path's bars are), else to rounding.
 
     Only valid for an engine state with no exit, fewer than two wings closed and no pending
     no-hedge notice: for any other state every bar is reported not quiet.
@@ -2129,7 +2144,9 @@ def screen_bars(
     if n == 0 or position.entry_vix is None or position.entry_vix <= 0:
         return BarScreen(asofs, quiet, call_best, call_costs)
     signal = position.signal
-    t = np.array([position.t_years(a) for a in asofs], dtype=np.float64)
+    if stamps is None:
+        stamps = posix_stamps(asofs, "asofs")
+    t = np.maximum((signal.settles_at.timestamp() - stamps) / _YEAR_SECONDS, 0.0)
     settled = t <= 0
     spots = np.asarray(spots, dtype=np.float64)
     vix = np.asarray(vix, dtype=np.float64)
@@ -2143,10 +2160,9 @@ def screen_bars(
     )
     rows = np.flatnonzero(usable)
     if rows.size:
-        live = [asofs[int(i)] for i in rows]
         s, tt = spots[rows], t[rows]
         # The factors `step` applies, to rounding (`OpenCondor.clock_factors`), on `tt`.
-        factors = position.clock_factors(live, tt)
+        factors = position.clock_factors(asofs, t, stamps)[rows]
         scale = (vix[rows] / position.entry_vix) * factors
         strikes = np.array(_leg_strikes(position))
         ivs = np.array(position.marking_ivs)[None, :] * scale[:, None]
@@ -2174,7 +2190,7 @@ def screen_bars(
             target = credit * (1 - plan.profit_target_pct / 100)
             exits |= natural + realised <= target + QUIET_MARGIN
         if plan.time_exit_at is not None:
-            exits |= np.array([a >= plan.time_exit_at for a in live], dtype=np.bool_)
+            exits |= stamps[rows] >= plan.time_exit_at.timestamp()
         short_put, short_call = strikes[1], strikes[2]
         atm_iv = np.where(
             s <= short_put,

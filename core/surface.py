@@ -76,6 +76,7 @@ from core.calendar import (
     elapsed_seconds,
     is_trading_day,
     next_trading_day,
+    posix_stamps,
     previous_trading_day,
     session_close,
     session_open,
@@ -347,7 +348,9 @@ def _clock_span(
         first = False
 
 
-def clock_spans_to(starts: Sequence[datetime], end: datetime) -> tuple[FloatArray, FloatArray]:
+def clock_spans_to(
+    starts: Sequence[datetime], end: datetime, *, stamps: FloatArray | None = None
+) -> tuple[FloatArray, FloatArray]:
     """`clock_span(start, end)` on the NYSE calendar for many starts, as two arrays.
 
     For the backtest's screen, which needs every bar's clock at once. A start inside a
@@ -358,23 +361,29 @@ def clock_spans_to(starts: Sequence[datetime], end: datetime) -> tuple[FloatArra
     array arithmetic (NumPy's power, sums grouped by day) agrees with `clock_span`'s walk to
     rounding (a few ulps), not always to the bit.
 
+    Args:
+        starts: The moments (aware).
+        end: The common end (aware).
+        stamps: The starts as POSIX seconds, when the caller has them (``start.timestamp()``
+            each, e.g. a backtest path's column); the starts are then taken as aware.
+
     Returns:
         (overnight, session): `ClockSpan.overnight` and `ClockSpan.session` of each start.
 
     Raises:
-        ValueError: If `end` or a start is naive.
+        ValueError: If `end` or a start is naive, or `stamps` is not one per start.
     """
     if end.tzinfo is None:
         raise ValueError(f"end must be timezone-aware, was {end!r}")
-    for start in starts:
-        if start.tzinfo is None:
-            raise ValueError(f"starts must be timezone-aware, had {start!r}")
     n = len(starts)
+    if stamps is None:
+        stamps = posix_stamps(starts, "starts")
+    elif stamps.shape != (n,):
+        raise ValueError(f"stamps must hold one value per start ({n}), had shape {stamps.shape}")
     overnight = np.zeros(n)
     session = np.zeros(n)
     if not n:
         return overnight, session
-    stamps = np.array([start.timestamp() for start in starts])
     # Every calendar day from the earliest start's to the latest's (non-trading ones drop out).
     first = starts[int(np.argmin(stamps))].astimezone(NEW_YORK).date()
     last = starts[int(np.argmax(stamps))].astimezone(NEW_YORK).date()

@@ -42,7 +42,7 @@ from core.backtest import (
     run_backtest,
 )
 from core.bars import check_bars
-from core.calendar import is_trading_day, session_close, session_open
+from core.calendar import elapsed_seconds, is_trading_day, session_close, session_open
 from core.chain import OptionChain, Severity
 from core.condor import CondorProfile, select_condor
 from core.hedge import MarketState, VolIndexLevels
@@ -376,6 +376,10 @@ class _CountedPath:
         return self.path.asofs
 
     @property
+    def stamps(self) -> NDArray[np.float64]:
+        return self.path.stamps
+
+    @property
     def spots(self) -> NDArray[np.float64]:
         return self.path.spots
 
@@ -470,9 +474,13 @@ def test_path_columns_agree_with_the_full_market_states(history, track, day):
     assert isinstance(event, CondorSignal)
     (path,) = list(source.markets(event.settles_at))
     assert len(path.asofs) > 1
+    assert path.stamps.shape == (len(path.asofs),)
+    # Elapsed time, also across the 2019-03-10 clock change on the 45-DTE path.
+    assert path.stamps[-1] - path.stamps[0] == elapsed_seconds(path.asofs[0], path.asofs[-1])
     for i, moment in enumerate(path.asofs):
         market = path.market(i)
         assert market.asof == moment
+        assert path.stamps[i] == moment.timestamp()
         assert market.spot == path.spots[i]
         assert market.vol.vix == pytest.approx(path.vix[i], rel=1e-12)
         if path.clean[i]:

@@ -23,6 +23,7 @@ from core.calendar import (
     is_trading_day,
     next_trading_day,
     next_vix_expiration,
+    posix_stamps,
     previous_trading_day,
     spx_monthly_expiration,
     spxw_expirations,
@@ -465,3 +466,18 @@ def test_elapsed_seconds_is_the_posix_difference_and_else_the_subtraction_to_the
     # Microseconds are kept exactly.
     start = datetime(2025, 3, 7, 15, 45, 0, 123_457, tzinfo=NEW_YORK)
     assert elapsed_seconds(start, datetime(2025, 3, 10, 16, tzinfo=NEW_YORK)) == 256_499.876543
+
+
+def test_posix_stamps_are_each_moments_timestamp_and_refuse_a_naive_one():
+    moments = [_ny(2025, 3, 7, 15, 45), _ny(2025, 3, 10, 16, 0), _ny(2025, 11, 3, 9, 35)]
+    stamps = posix_stamps(moments)
+    assert stamps.dtype == np.float64
+    assert stamps.tolist() == [m.timestamp() for m in moments]
+    # On whole seconds their differences are the elapsed seconds, to the bit.
+    assert stamps[1] - stamps[0] == elapsed_seconds(moments[0], moments[1])
+    assert posix_stamps([]).shape == (0,)
+    naive = datetime(2025, 3, 7, 15, 45)  # noqa: DTZ001
+    with pytest.raises(
+        ValueError, match=r"bars must be timezone-aware, had datetime\.datetime\(2025"
+    ):
+        posix_stamps([moments[0], naive], "bars")

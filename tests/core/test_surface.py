@@ -332,6 +332,10 @@ def test_clock_spans_to_one_end_match_each_span_to_rounding():
         back = rng.integers(0, [8 * 60, 60 * 24 * 60][int(rng.integers(0, 2))], size=40)
         starts = [end - timedelta(minutes=int(m)) for m in back]
         overnight, session = clock_spans_to(starts, end)
+        # A caller's own stamps give the same clocks.
+        given = clock_spans_to(starts, end, stamps=np.array([s.timestamp() for s in starts]))
+        assert given[0].tolist() == overnight.tolist()
+        assert given[1].tolist() == session.tolist()
         for i, start in enumerate(starts):
             span = clock_span(start, end)
             assert overnight[i] == pytest.approx(span.overnight, rel=1e-13, abs=1e-13)
@@ -343,6 +347,8 @@ def test_clock_spans_to_rejects_naive_moments():
         clock_spans_to([datetime(2024, 1, 5, 10, 0)], ny(2024, 1, 5, 16))  # noqa: DTZ001
     with pytest.raises(ValueError, match="timezone-aware"):
         clock_spans_to([ny(2024, 1, 5, 10)], datetime(2024, 1, 5, 16, 0))  # noqa: DTZ001
+    with pytest.raises(ValueError, match=r"one value per start \(1\), had shape \(2,\)"):
+        clock_spans_to([ny(2024, 1, 5, 10)], ny(2024, 1, 5, 16), stamps=np.zeros(2))
 
 
 def _wing_starts_side_by_side(shape: SmileShape, scale: float, w_atm: float) -> tuple[float, float]:
