@@ -70,6 +70,7 @@ DAY = date(2023, 3, 22)
 ENTRY = datetime(2023, 3, 22, 10, 0, tzinfo=NEW_YORK)
 SPOT = 4000.0
 RULES = HedgeRules()
+ENTRY_LEVELS = IndexLevels(vix=21.0, vix9d=22.0, vix3m=22.5, skew=125.0)
 VIX_INSTRUMENTS = {
     Instrument.VIX_CALL_SPREAD,
     Instrument.VIX_CALL,
@@ -79,20 +80,24 @@ VIX_INSTRUMENTS = {
 }
 
 
-@pytest.fixture(scope="module")
-def signal() -> CondorSignal:
-    chain = model_chain(
-        SPOT,
-        ENTRY,
-        [("SPXW", DAY)],
-        IndexLevels(vix=21.0, vix9d=22.0, vix3m=22.5, skew=125.0),
-        rate=0.045,
-        dividend_yield=0.016,
-    )
-    profile = CondorProfile.of(CondorRules(), Track.ZERO_DTE, Risk.BALANCED)
-    event = select_condor(chain, profile, ENTRY)
+def _signal_on(
+    track: Track,
+    expiry: tuple[str, date],
+    *,
+    asof: datetime = ENTRY,
+    spot: float = SPOT,
+    levels: IndexLevels = ENTRY_LEVELS,
+) -> CondorSignal:
+    # The balanced card on a chain modelled at `asof` listing `expiry` only.
+    chain = model_chain(spot, asof, [expiry], levels, rate=0.045, dividend_yield=0.016)
+    event = select_condor(chain, CondorProfile.of(CondorRules(), track, Risk.BALANCED), asof)
     assert isinstance(event, CondorSignal)
     return event
+
+
+@pytest.fixture(scope="module")
+def signal() -> CondorSignal:
+    return _signal_on(Track.ZERO_DTE, ("SPXW", DAY))
 
 
 @pytest.fixture
@@ -376,19 +381,7 @@ def test_an_inverted_term_structure_falls_back_to_spot_vix_instead_of_failing(po
 
 @functools.cache
 def _long_signal() -> CondorSignal:
-    chain = model_chain(
-        SPOT,
-        ENTRY,
-        [("SPX", date(2023, 5, 19))],
-        IndexLevels(vix=21.0, vix9d=22.0, vix3m=22.5, skew=125.0),
-        rate=0.045,
-        dividend_yield=0.016,
-    )
-    event = select_condor(
-        chain, CondorProfile.of(CondorRules(), Track.DTE_45, Risk.BALANCED), ENTRY
-    )
-    assert isinstance(event, CondorSignal)
-    return event
+    return _signal_on(Track.DTE_45, ("SPX", date(2023, 5, 19)))
 
 
 @pytest.mark.parametrize("kind", ["0dte", "45dte"])
@@ -704,17 +697,13 @@ def test_times_to_settlement_count_the_hours_that_elapse_across_a_clock_change()
     # A 1DTE condor signalled Friday 2025-03-07 15:45 settles Monday 16:00, 71.25 hours on:
     # the clocks go forward on Sunday, so the wall clock says 72.25.
     friday = datetime(2025, 3, 7, 15, 45, tzinfo=NEW_YORK)
-    chain = model_chain(
-        5700.0,
-        friday,
-        [("SPXW", date(2025, 3, 10))],
-        IndexLevels(vix=18.0, vix9d=17.0, vix3m=19.5, skew=135.0),
-        rate=0.045,
-        dividend_yield=0.016,
+    event = _signal_on(
+        Track.ONE_DTE,
+        ("SPXW", date(2025, 3, 10)),
+        asof=friday,
+        spot=5700.0,
+        levels=IndexLevels(vix=18.0, vix9d=17.0, vix3m=19.5, skew=135.0),
     )
-    profile = CondorProfile.of(CondorRules(), Track.ONE_DTE, Risk.BALANCED)
-    event = select_condor(chain, profile, friday)
-    assert isinstance(event, CondorSignal)
     position = OpenCondor.from_signal(event, RULES.contracts, entry_vix=18.0)
     year = 365 * 86400.0
     later = friday + timedelta(minutes=5)
