@@ -71,6 +71,7 @@ from core.calendar import (
     SPXW_SCHEDULE_START,
     is_trading_day,
     next_trading_day,
+    posix_stamps,
     previous_trading_day,
     session_close,
     session_open,
@@ -484,7 +485,7 @@ class _Columns:
         moved = np.where(np.isfinite(spots), spots, open_spot)
         self.vix.append(opening_vix * np.maximum(1.0 + beta * (moved / open_spot - 1.0), 0.2))
         self.asofs.extend(moments)
-        self.stamps.append(np.array([moment.timestamp() for moment in moments]))
+        self.stamps.append(posix_stamps(moments))
         self.spots.append(spots)
         self.clean.append(clean)
         self.days.extend([day] * len(moments))

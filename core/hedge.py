@@ -19,7 +19,7 @@ import hashlib
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_EVEN, Decimal
 from functools import lru_cache, partial
 from typing import NamedTuple
@@ -118,9 +118,6 @@ class OpenCondor:
     leg_ivs: tuple[float, float, float, float] | None = None
     #: The legs' strikes as floats (None: read off the signal when needed).
     leg_strikes: tuple[float, float, float, float] | None = None
-    #: The signal's settlement moment in UTC (None: the signal's own): `t_years` then looks
-    #: up one UTC offset a call, not two.
-    settles_utc: datetime | None = None
 
     @classmethod
     def from_signal(
@@ -153,7 +150,6 @@ class OpenCondor:
             ),
             leg_ivs=entry_ivs(signal),
             leg_strikes=_strikes_of(signal),
-            settles_utc=signal.settles_at.astimezone(UTC),
         )
 
     def with_closed(self, closed: tuple[Wing, ...], realised_points: float) -> OpenCondor:
@@ -249,8 +245,7 @@ class OpenCondor:
 
     def t_years(self, asof: datetime) -> float:
         """Years from `asof` to settlement, zero once settled."""
-        settles = self.settles_utc if self.settles_utc is not None else self.signal.settles_at
-        return max(elapsed_seconds(asof, settles) / _YEAR_SECONDS, 0.0)
+        return max(elapsed_seconds(asof, self.signal.settles_at) / _YEAR_SECONDS, 0.0)
 
 
 _SIGNS = np.array([1.0, -1.0, -1.0, 1.0])  # long put, short put, short call, long call

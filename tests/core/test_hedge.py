@@ -6,7 +6,7 @@ import functools
 import itertools
 import math
 from dataclasses import replace
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 
 import numpy as np
@@ -710,8 +710,8 @@ def test_times_to_settlement_count_the_hours_that_elapse_across_a_clock_change()
     assert event.settles_at - friday == timedelta(hours=72, minutes=15)  # the trap
     assert event.t_years == 71.25 * 3600 / year
     assert position.t_years(later) == (71.25 * 3600 - 300) / year
-    # Without the UTC settlement kept, the same time from the signal's own.
-    assert replace(position, settles_utc=None).t_years(later) == position.t_years(later)
+    # The same time from a moment given in UTC.
+    assert position.t_years(later.astimezone(UTC)) == position.t_years(later)
     # The engine's horizon runs to the time exit, if the plan has one, else to settlement.
     exit_at = event.management.time_exit_at
     end = (
