@@ -18,10 +18,15 @@ from enum import StrEnum
 import numpy as np
 from numpy.typing import NDArray
 
-from core.chain import ExpirySlice
+from core.chain import ExpirySlice, OptionChain
+from core.surface import modelled_half_spread, spread_stress
 from core.types import CondorSignal, NoTradeDay
 
 _PERCENT = 100.0
+#: The quotes `spread_ratio` measures: out of the money, a bid of at least this, 0-45 days out
+#: (the population `core.surface.modelled_half_spread` was fitted on).
+SPREAD_MIN_BID = 0.50
+SPREAD_MAX_DAYS = 45
 
 FloatArray = NDArray[np.float64]
 BoolArray = NDArray[np.bool_]
@@ -260,4 +265,48 @@ def summarize(diffs: Sequence[SelectionDiff], iv_errors: Sequence[float]) -> Com
         iv_points=len(iv),
         model_only_share=count[Agreement.MODEL_ONLY] / n if n else math.nan,
         real_only_share=count[Agreement.REAL_ONLY] / n if n else math.nan,
+    )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SpreadRatio:
+    """A real chain's half spreads against the modelled ones for the same mids.
+
+    Attributes:
+        quotes: How many quotes were measured (see `spread_ratio`).
+        calm: Median of real half spread over `modelled_half_spread(mid)`.
+        stressed: The same over the calm spread times `spread_stress(vix)`: what a modelled
+            chain at that VIX quotes.
+    """
+
+    quotes: int
+    calm: float
+    stressed: float
+
+
+def spread_ratio(chain: OptionChain, vix: float) -> SpreadRatio | None:
+    """How wide `chain` is quoted against a modelled chain's spreads at `vix`.
+
+    Measured on its out-of-the-money quotes (at the chain's spot) with a bid of at least
+    `SPREAD_MIN_BID` and an ask above it, expiring 0 to `SPREAD_MAX_DAYS` calendar days after
+    the quote date. None when fewer than 10 such quotes.
+    """
+    quote_day = np.datetime64(chain.quote_time.date(), "D")
+    days = (chain.expiry - quote_day).astype(np.int64)
+    otm = np.where(chain.is_call, chain.strike > chain.spot, chain.strike < chain.spot)
+    with np.errstate(invalid="ignore"):
+        keep = (
+            otm
+            & (chain.bid >= SPREAD_MIN_BID)
+            & (chain.ask > chain.bid)
+            & (days >= 0)
+            & (days <= SPREAD_MAX_DAYS)
+        )
+    if int(keep.sum()) < 10:
+        return None
+    real = (chain.ask[keep] - chain.bid[keep]) / 2
+    calm = real / modelled_half_spread((chain.bid[keep] + chain.ask[keep]) / 2)
+    ratio = float(np.median(calm))
+    return SpreadRatio(
+        quotes=int(keep.sum()), calm=ratio, stressed=float(np.median(calm / spread_stress(vix)))
     )

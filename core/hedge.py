@@ -51,6 +51,8 @@ from core.surface import (
     clock_span,
     clock_spans_to,
     modelled_half_spread,
+    spread_stress,
+    spread_stresses,
 )
 from core.types import (
     SPX_MULTIPLIER,
@@ -102,6 +104,10 @@ class OpenCondor:
             entry IVs times the ratio of the VIX now to the VIX then (None: entry IVs as they
             were, sticky strike).
         iv_scale: The factor currently applied to every leg's entry IV.
+        spread_stress: `core.surface.spread_stress` of the VIX at the last re-mark (`at`): the
+            spreads the engine models for strikes it would newly trade (a roll's, a debit
+            spread's) are the calm ones that many times. Closing a held leg costs its entry half
+            spread, narrowing as the leg cheapens (`closing_half_spreads`).
     """
 
     signal: CondorSignal
@@ -112,6 +118,7 @@ class OpenCondor:
     half_spreads: tuple[float, float, float, float]
     entry_vix: float | None = None
     iv_scale: float = 1.0
+    spread_stress: float = 1.0
     entry_tau: float | None = None
     open_legs: tuple[bool, bool, bool, bool] = (True, True, True, True)
     realised_points: float = 0.0
@@ -190,7 +197,10 @@ class OpenCondor:
         factor = self.clock_factor(asof)
         if factor != 1.0:
             scale *= factor
-        return self if scale == self.iv_scale else replace(self, iv_scale=scale)
+        stress = spread_stress(vix)
+        if scale == self.iv_scale and stress == self.spread_stress:
+            return self
+        return replace(self, iv_scale=scale, spread_stress=stress)
 
     def clock_factor(self, asof: datetime) -> float:
         """The trading-time factor of `at` (1 at entry, and when either clock is spent)."""
@@ -270,11 +280,11 @@ def _black_pair(
     )
 
 
-def _pair_slip(prices: tuple[float, float]) -> float:
-    # The modelled half spreads of a spread's two legs, summed (NumPy does the power, as in
-    # `_closing_halves`).
+def _pair_slip(prices: tuple[float, float], stress: float) -> float:
+    # The modelled half spreads of a spread's two legs, each widened by `stress`, summed (NumPy
+    # does the power, as in `_closing_halves`; the screen widens and sums in this order).
     first, second = modelled_half_spread(prices).tolist()
-    return float(first + second)
+    return float(first * stress + second * stress)
 
 
 def _signs(position: OpenCondor) -> NDArray[np.float64]:
@@ -1155,7 +1165,7 @@ def _close_and_roll(
         forward = spot * math.exp(position.carry * t)
         prices = _black_pair(is_call, forward, (new_short, new_long), t, position.rate, (iv, iv))
     new_mid = prices[0] - prices[1]
-    new_natural = new_mid - _pair_slip(prices)
+    new_natural = new_mid - _pair_slip(prices, position.spread_stress)
     if new_natural < MIN_SALE_POINTS:
         return actions  # nothing left to sell that far out: a roll is just a close
     net = natural - new_natural  # > 0: net debit
@@ -1211,7 +1221,7 @@ def _call_side_actions(
         lower = black76_greeks_one(True, forward, strikes[0], t, position.rate, iv, price=prices[0])
         upper = black76_greeks_one(True, forward, strikes[1], t, position.rate, iv, price=prices[1])
         debit = prices[0] - prices[1]
-        slip = _pair_slip(prices)
+        slip = _pair_slip(prices, position.spread_stress)
         delta_per = (lower.delta - upper.delta) * forward / spot * 100.0
         if delta_per > 0:
             count = max(round(rules.hedge_ratio[1] * exposure / delta_per), 1)
@@ -1252,7 +1262,7 @@ def _call_side_actions(
             False, forward, (new_short, new_short - put_width), t, position.rate, (iv, iv)
         )
         new_mid = prices[0] - prices[1]
-        new_natural = new_mid - _pair_slip(prices)
+        new_natural = new_mid - _pair_slip(prices, position.spread_stress)
         extra = new_natural - put_natural
         if extra >= MIN_SALE_POINTS:
             cost = (put_natural - put_mid + new_mid - new_natural) * n
@@ -2229,6 +2239,7 @@ def screen_bars(
                 values[at],
                 halves[at],
                 ivs[at],
+                spread_stresses(vix[rows[at]]),
             )
     quiet[settled] = True
     return BarScreen(asofs, quiet, call_best, call_costs)
@@ -2244,6 +2255,7 @@ def _call_side_best(
     values: NDArray[np.float64],
     halves: NDArray[np.float64],
     ivs: NDArray[np.float64],
+    stress: NDArray[np.float64],
 ) -> tuple[NDArray[np.int8], NDArray[np.float64]]:
     # `_close_and_roll` (call side) and `_call_side_actions` over arrays of bars: the cheapest
     # where every branch and the ranking are clear by the margins (else -1: the caller steps
@@ -2281,7 +2293,7 @@ def _call_side_best(
     prices = black76_price(
         is_call, forward[:, None], strikes, t[:, None], position.rate, spread_ivs
     )
-    slips = modelled_half_spread(prices)
+    slips = modelled_half_spread(prices) * stress[:, None]
     mids = prices[:, 0::2] - prices[:, 1::2]  # roll, debit spread, roll-up
     pair_slips = slips[:, 0::2] + slips[:, 1::2]
     naturals = mids - pair_slips

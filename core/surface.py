@@ -89,7 +89,7 @@ from core.pricing import black76_price
 FloatArray = NDArray[np.float64]
 
 #: Version of the model and its constants; a modelled chain names it.
-SURFACE_VERSION: Final = "surface-1"
+SURFACE_VERSION: Final = "surface-2"
 #: Trading days per year: variance time is trading-day units over this.
 TRADING_DAYS_PER_YEAR: Final = 252.0
 SECONDS_PER_YEAR: Final = 365.0 * 86_400.0
@@ -125,6 +125,13 @@ _Z_GRID: Final = np.linspace(-16.0, 8.0, 1201)
 TICK_SMALL: Final = 0.05
 TICK_LARGE: Final = 0.10
 TICK_BREAK: Final = 3.00
+#: SPX option markets widen in stress: above this VIX a modelled chain's half spreads are
+#: ``(VIX / SPREAD_CALM_VIX) ** SPREAD_STRESS_POWER`` times the calm ones (`spread_stress`).
+#: Fitted by `bench/spread_calibration.py` on the shipped regular-session snapshots: the real
+#: half spread over the calm formula's was 0.7-1.4 at VIX 12-25, 2.3 at VIX 37.6 and 45.3
+#: (April 2025) and 5.6 at VIX 66 (2020-03-20).
+SPREAD_CALM_VIX: Final = 27.0
+SPREAD_STRESS_POWER: Final = 1.9
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -806,6 +813,26 @@ def modelled_half_spread(mid: ArrayLike) -> FloatArray:
     return half
 
 
+def spread_stress(vix: float) -> float:
+    """How many times its calm half spread an SPX option is quoted at this VIX (at least 1).
+
+    ``(vix / SPREAD_CALM_VIX) ** SPREAD_STRESS_POWER`` above `SPREAD_CALM_VIX`, else exactly 1;
+    1 for a VIX that is not a finite number (no evidence of stress). The same bits as
+    `spread_stresses` gives for it.
+    """
+    return float(spread_stresses(np.array([vix], dtype=np.float64))[0])
+
+
+def spread_stresses(vix: ArrayLike) -> FloatArray:
+    """`spread_stress` element by element (NumPy does the power, for any length the same)."""
+    levels = np.asarray(vix, dtype=np.float64)
+    with np.errstate(invalid="ignore"):
+        stressed = np.isfinite(levels) & (levels > SPREAD_CALM_VIX)
+    out = np.ones(levels.shape)
+    out[stressed] = (levels[stressed] / SPREAD_CALM_VIX) ** SPREAD_STRESS_POWER
+    return out
+
+
 def _round_to_tick(price: FloatArray) -> FloatArray:
     tick = np.where(price >= TICK_BREAK, TICK_LARGE, TICK_SMALL)
     rounded: FloatArray = np.round(np.round(price / tick) * tick, 2)
@@ -833,8 +860,9 @@ def model_chain(
     Each expiry gets strikes on a ``strikes_step`` grid from ``z_range[0]`` to ``z_range[1]``
     ATM standard deviations around its forward ``spot * exp((rate - dividend_yield) * t)``, a
     call and a put at each. The mid is the Black-76 price at the model IV; bid and ask are the
-    mid less and plus ``half_spread(mid)``, each rounded to the SPX tick (0.05 below 3.00, 0.10
-    from it), at least one tick apart, the bid floored at 0. `core.chain.build_chain` then fits
+    mid less and plus ``half_spread(mid)`` times `spread_stress` of the VIX in ``indices``, each
+    rounded to the SPX tick (0.05 below 3.00, 0.10 from it), at least one tick apart, the bid
+    floored at 0. `core.chain.build_chain` then fits
     forwards and solves IVs and greeks from these quotes, as for a real chain. The chain's
     ``modelled`` says what was modelled and ``source`` says "modelled chain".
 
@@ -848,7 +876,7 @@ def model_chain(
         dividend_yield: Continuous dividend yield, a fraction (an input, not market data).
         strikes_step: Strike spacing, index points.
         z_range: Strike range in ATM standard deviations (low, high).
-        half_spread: Half spread in points as a function of the mid.
+        half_spread: Calm half spread in points as a function of the mid.
         underlying: Index symbol.
         holidays: Exchange holidays.
         early_closes: 13:00 closes.
@@ -941,6 +969,13 @@ def model_chains(
     )
     mid = black76_price(is_call, forward, strikes, t_years, rate, iv)
     half = half_spread(mid)
+    stress = [
+        spread_stress(request.indices.vix)
+        for request, grid in zip(requests, grids, strict=True)
+        for _ in grid
+    ]
+    if any(s != 1.0 for s in stress):  # a calm market's quotes stay as they were, to the bit
+        half = half * np.repeat(stress, sizes)
     bid = np.maximum(_round_to_tick(mid - half), 0.0)
     tick = np.where(bid >= TICK_BREAK, TICK_LARGE, TICK_SMALL)
     ask = np.round(np.maximum(_round_to_tick(mid + half), bid + tick), 2)
@@ -1029,6 +1064,16 @@ def _quotes(
     )
 
 
+def _stress_note(vix: float) -> str:
+    stress = spread_stress(vix)
+    if stress == 1.0:
+        return ""
+    return (
+        f", widened {stress:.2f} times for stress (VIX {vix:g} above {SPREAD_CALM_VIX:g}: "
+        f"(VIX / {SPREAD_CALM_VIX:g}) ** {SPREAD_STRESS_POWER:g})"
+    )
+
+
 def _chain_input(
     request: ChainRequest,
     quotes: OptionQuotes,
@@ -1043,7 +1088,7 @@ def _chain_input(
     modelled = (
         f"modelled chain: IVs from {observed} via core.surface {SURFACE_VERSION}",
         "modelled quotes: mid = Black-76 price at the model IV, bid/ask = mid -/+ a typical "
-        "SPX half spread, rounded to the tick",
+        "SPX half spread, rounded to the tick" + _stress_note(indices.vix),
         f"modelled forward: spot x exp((rate {rate:.4f} - dividend yield {dividend_yield:.4f}) "
         "x t); rate and dividend yield are inputs, not market data",
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import replace
 from datetime import date, datetime
@@ -10,6 +11,7 @@ from decimal import Decimal
 import numpy as np
 import pytest
 
+from bot.adapters.market_data.index_history import load_vol_indices
 from core.calendar import NEW_YORK
 from core.chain import ExpirySlice, ExpiryTerms
 from core.compare import (
@@ -18,12 +20,13 @@ from core.compare import (
     carry_dividend_yield,
     compare_selections,
     covers_condor,
+    spread_ratio,
     summarize,
 )
 from core.condor import CondorProfile, select_condor
 from core.rules import CondorRules
 from core.types import CondorSignal, NoTradeDay, Risk, Settlement, Track
-from tests.conftest import load_snapshot
+from tests.conftest import ROOT, load_snapshot
 
 INTRADAY = "spx_cboe_2022-03-23_intraday_1011ET.csv.gz"
 
@@ -185,3 +188,42 @@ def test_covers_condor_looks_for_the_wing_outward_of_the_short_strike() -> None:
     assert not covers_condor(full, 0.16, 10.0)
     # Calls quoted only up to 110 (|delta| 0.26): nothing reaches the 0.16 delta.
     assert not covers_condor(_slice(call_ask_top=110.0), 0.16, 5.0)
+
+
+@pytest.mark.parametrize(
+    ("name", "stressed_day"),
+    [
+        ("spx_cboe_2020-03-20_close.csv.gz", True),  # VIX 66
+        ("spx_cboe_2022-06-10_close.csv.gz", True),  # VIX 27.75, just above the knee
+        ("spx_cboe_2023-09-14_close.csv.gz", False),  # VIX 12.8
+        ("spx_cboe_2024-01-05_close.csv.gz", False),  # VIX 13.4
+    ],
+)
+def test_modelled_spreads_match_real_ones_in_calm_and_in_stress(
+    name: str, stressed_day: bool
+) -> None:
+    # The real chains' half spreads against the model's for the same mids, at the VIX known
+    # when they were quoted: within a factor of 1.5 either way with the stress factor, and on
+    # 2020-03-20 over four times the calm formula's (the reason for the factor).
+    chain = load_snapshot(name)
+    vix = load_vol_indices(ROOT / "data" / "vix").levels_at(chain.quote_time).vix
+    ratio = spread_ratio(chain, vix)
+    assert ratio is not None
+    assert ratio.quotes > 1000
+    assert 1 / 1.5 < ratio.stressed < 1.5, ratio
+    assert (ratio.stressed < ratio.calm) is stressed_day
+    if vix > 60:
+        assert ratio.calm > 4.0
+
+
+def test_spread_ratio_needs_ten_quotes() -> None:
+    chain = load_snapshot("spx_cboe_2024-11-08_close_filtered.csv.gz")
+    whole = spread_ratio(chain, 15.0)
+    assert whole is not None
+    assert whole.quotes >= 10
+    # Bids only on the first expiry's strikes nearest the money: too few quotes to measure.
+    near = (np.abs(chain.strike - chain.spot) < 10) & (chain.expiry == chain.expiry.min())
+    assert 0 < int((near & (chain.bid >= 0.5)).sum()) < 10
+    assert (
+        spread_ratio(dataclasses.replace(chain, bid=np.where(near, chain.bid, 0.0)), 15.0) is None
+    )

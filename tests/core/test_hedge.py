@@ -50,7 +50,13 @@ from core.hedge import (
 )
 from core.pricing import black76_price
 from core.rules import CondorRules, HedgeRules
-from core.surface import IndexLevels, model_chain, modelled_half_spread
+from core.surface import (
+    IndexLevels,
+    model_chain,
+    modelled_half_spread,
+    spread_stress,
+    spread_stresses,
+)
 from core.types import (
     CondorSignal,
     DataStamp,
@@ -660,10 +666,27 @@ def test_closing_half_spreads_are_numpys_to_the_bit(signal, values):
     assert [_bits(h) for h in got] == [_bits(h) for h in expected]
 
 
-@given(prices=st.tuples(_prices, _prices))
-def test_pair_slip_is_the_summed_vectorised_half_spreads(prices):
-    expected = float(modelled_half_spread(np.array(prices)).sum())
-    assert _bits(_pair_slip(prices)) == _bits(expected)
+@given(prices=st.tuples(_prices, _prices), vix=st.floats(9.0, 90.0))
+def test_pair_slip_is_the_summed_vectorised_half_spreads_widened_as_the_screen_widens(prices, vix):
+    # The screen widens a bar's half spreads by `spread_stresses` of its VIX, then sums pairs.
+    stress = spread_stresses(np.array([vix]))
+    expected = (modelled_half_spread(np.array([prices])) * stress[:, None]).sum(axis=1)
+    assert _bits(_pair_slip(prices, spread_stress(vix))) == _bits(float(expected[0]))
+    if vix <= 27.0:
+        assert _bits(_pair_slip(prices, 1.0)) == _bits(float(modelled_half_spread(prices).sum()))
+
+
+def test_a_position_remarked_in_stress_quotes_new_spreads_wider(signal):
+    position = OpenCondor.from_signal(signal, 1)
+    asof = signal.data.quote_time + timedelta(minutes=30)
+    assert position.at(20.0, asof).spread_stress == 1.0
+    assert position.at(27.0, asof).spread_stress == 1.0
+    stressed = position.at(45.0, asof)
+    assert stressed.spread_stress == spread_stress(45.0) > 2.5
+    # Calm again: the stress goes with it (the IV scale alone would not have changed).
+    assert position.at(45.0, asof).at(20.0, asof).spread_stress == 1.0
+    prices = (4.0, 1.5)
+    assert _pair_slip(prices, stressed.spread_stress) > 2.5 * _pair_slip(prices, 1.0)
 
 
 @pytest.mark.parametrize("closed", [(True, True, True, True), (False, False, True, True)])

@@ -14,6 +14,8 @@ from core.surface import (
     DENSITY_MARGIN,
     MAX_ELASTICITY,
     SECONDS_PER_YEAR,
+    SPREAD_CALM_VIX,
+    SPREAD_STRESS_POWER,
     SURFACE_VERSION,
     ChainRequest,
     IndexLevels,
@@ -31,6 +33,7 @@ from core.surface import (
     modelled_half_spread,
     smile_iv,
     smile_shape,
+    spread_stress,
 )
 from tests.conftest import assert_same_chain, load_snapshot
 
@@ -279,6 +282,34 @@ def test_half_spread_follows_the_snapshot_medians():
     np.testing.assert_allclose(half, [0.025, 0.05, 0.10, 0.20, 0.30, 0.45], atol=0.02)
 
 
+def test_spread_stress_is_one_in_a_calm_market_and_a_power_of_the_vix_above_it():
+    # What the tests below assume:
+    assert SPREAD_CALM_VIX == 27.0
+    assert SPREAD_STRESS_POWER == 1.9
+    for vix in (0.0, -5.0, math.nan, math.inf, 9.0, 20.0, 26.99, 27.0):
+        assert spread_stress(vix) == 1.0, vix
+    assert spread_stress(54.0) == pytest.approx(2.0**1.9, rel=1e-15)
+    assert spread_stress(66.0) == pytest.approx((66.0 / 27.0) ** 1.9, rel=1e-15)
+    assert spread_stress(27.0 + 1e-9) == pytest.approx(1.0, abs=1e-9)  # continuous at the knee
+    levels = np.linspace(27.0, 90.0, 200)
+    assert np.all(np.diff([spread_stress(float(v)) for v in levels]) > 0)
+
+
+def test_a_stressed_model_chain_says_its_quotes_were_widened():
+    # (How much wider: `test_model_chain_quotes_are_the_tick_rounded_model_prices_to_the_bit`.)
+    qt = ny(2023, 3, 22, 10)
+    expiries = [("SPXW", date(2023, 3, 24))]
+    calm_levels = dataclasses.replace(REGIMES[5], vix=26.0)
+    calm = model_chain(4002.0, qt, expiries, calm_levels, rate=0.045, dividend_yield=0.016)
+    stressed = model_chain(4002.0, qt, expiries, REGIMES[5], rate=0.045, dividend_yield=0.016)
+    assert not any("stress" in line for line in calm.modelled)
+    note = next(line for line in stressed.modelled if "modelled quotes" in line)
+    assert (
+        f"widened {(40 / 27) ** 1.9:.2f} times for stress (VIX 40 above 27: (VIX / 27) ** 1.9)"
+        in note
+    )
+
+
 # --- against a real snapshot ----------------------------------------------------------------------
 
 #: In-sample p95 of |model IV - mid IV| on spx_cboe_2024-01-05_close (OTM, bid >= 0.50, 0-45 days)
@@ -416,9 +447,13 @@ def test_wing_starts_sharing_the_day_shape_match_the_side_by_side_formula_to_the
             assert [math.copysign(1.0, e) for e in fast] == [math.copysign(1.0, e) for e in plain]
 
 
-def test_model_chain_quotes_are_the_tick_rounded_model_prices_to_the_bit():
+@pytest.mark.parametrize("indices", [MARCH_22, REGIMES[3], REGIMES[5]], ids=["calm", "66", "40"])
+def test_model_chain_quotes_are_the_tick_rounded_model_prices_to_the_bit(
+    indices: IndexLevels,
+) -> None:
     # Each expiry's smile is built once; the quotes must still be exactly what `smile_iv` and
-    # `black76_price` give for the expiry's clock, forward and strikes.
+    # `black76_price` give for the expiry's clock, forward and strikes, with the calm half
+    # spread widened by the VIX's stress factor (exactly 1 in a calm market).
     qt = ny(2023, 3, 22, 10)
     expiries = [
         ("SPXW", date(2023, 3, 22)),
@@ -426,16 +461,16 @@ def test_model_chain_quotes_are_the_tick_rounded_model_prices_to_the_bit():
         ("SPX", date(2023, 4, 21)),
     ]
     rate, dividend_yield = 0.045, 0.016
-    chain = model_chain(4002.0, qt, expiries, MARCH_22, rate=rate, dividend_yield=dividend_yield)
+    chain = model_chain(4002.0, qt, expiries, indices, rate=rate, dividend_yield=dividend_yield)
     for root, expiry in expiries:
         terms = chain.terms_for(root, expiry)
         s = chain.expiry_slice(root, expiry)
         t = terms.t_years
         forward = 4002.0 * math.exp((rate - dividend_yield) * t)
-        iv = smile_iv(np.log(s.strikes / forward), expiry_clock(qt, t), MARCH_22, CALIBRATED)
+        iv = smile_iv(np.log(s.strikes / forward), expiry_clock(qt, t), indices, CALIBRATED)
         for is_call, bid, ask in ((False, s.put_bid, s.put_ask), (True, s.call_bid, s.call_ask)):
             mid = black76_price(is_call, forward, s.strikes, t, rate, iv)
-            half = modelled_half_spread(mid)
+            half = modelled_half_spread(mid) * spread_stress(indices.vix)
 
             def tick_rounded(price: np.ndarray) -> np.ndarray:
                 tick = np.where(price >= 3.0, 0.10, 0.05)
