@@ -43,6 +43,7 @@ bench: venv
 	$(BIN)/python bench/bench_backtest.py
 	$(BIN)/python bench/chain_accuracy.py
 	$(BIN)/python bench/surface_calibration.py
+	$(BIN)/python bench/spread_calibration.py
 	$(BIN)/python bench/bench_broadcast.py
 
 clean:
