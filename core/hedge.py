@@ -99,15 +99,13 @@ class OpenCondor:
 
     Attributes:
         carry: Continuous carry of the forward over spot at entry (F = S e^{carry t}).
-        half_spreads: Half the entry bid/ask of each leg, used to model closing prices.
         entry_vix: VIX when the condor was opened; with `iv_scale`, legs are re-marked at their
             entry IVs times the ratio of the VIX now to the VIX then (None: entry IVs as they
             were, sticky strike).
         iv_scale: The factor currently applied to every leg's entry IV.
-        spread_stress: `core.surface.spread_stress` of the VIX at the last re-mark (`at`): the
-            spreads the engine models for strikes it would newly trade (a roll's, a debit
-            spread's) are the calm ones that many times. Closing a held leg costs its entry half
-            spread, narrowing as the leg cheapens (`closing_half_spreads`).
+        spread_stress: `core.surface.spread_stress` of the VIX at the last re-mark (`at`): every
+            spread the engine models (closing a leg, a roll's new strikes, a debit spread's) is
+            the calm `modelled_half_spread` of the option's value that many times.
     """
 
     signal: CondorSignal
@@ -115,7 +113,6 @@ class OpenCondor:
     contracts: int
     carry: float
     rate: float
-    half_spreads: tuple[float, float, float, float]
     entry_vix: float | None = None
     iv_scale: float = 1.0
     spread_stress: float = 1.0
@@ -145,12 +142,6 @@ class OpenCondor:
             contracts=contracts,
             carry=carry,
             rate=0.0,
-            half_spreads=(
-                float(signal.legs[0].ask - signal.legs[0].bid) / 2,
-                float(signal.legs[1].ask - signal.legs[1].bid) / 2,
-                float(signal.legs[2].ask - signal.legs[2].bid) / 2,
-                float(signal.legs[3].ask - signal.legs[3].bid) / 2,
-            ),
             entry_vix=entry_vix,
             entry_tau=clock_span(signal.data.quote_time, signal.settles_at).tau_years(
                 CALIBRATED.overnight_share
@@ -245,8 +236,12 @@ class OpenCondor:
     def closing_half_spreads(
         self, values: tuple[float, float, float, float]
     ) -> tuple[float, float, float, float]:
-        """Half spreads to close each leg now: the entry width, narrowing as a leg cheapens."""
-        return _closing_halves(values, self.half_spreads)
+        """Half spreads to close each leg now, at `spread_stress` of the last re-mark.
+
+        The modelled half spread of each leg's value now: a tested leg that has risen costs more
+        to buy back than it cost to sell, a cheapened one less.
+        """
+        return _closing_halves(values, self.spread_stress)
 
     @property
     def credit_usd(self) -> float:
@@ -382,11 +377,11 @@ def _priced_legs(
 
 @lru_cache(maxsize=512)
 def _closing_halves(
-    values: tuple[float, float, float, float], entry: tuple[float, float, float, float]
+    values: tuple[float, float, float, float], stress: float
 ) -> tuple[float, float, float, float]:
     # `OpenCondor.closing_half_spreads`, kept for the bar's close, roll and exit checks. NumPy
     # does the power: its vectorised `**` differs from `math.pow` in the last bit.
-    halves = np.minimum(np.array(entry), modelled_half_spread(values)).tolist()
+    halves = (modelled_half_spread(values) * stress).tolist()
     return halves[0], halves[1], halves[2], halves[3]
 
 
@@ -1642,13 +1637,13 @@ class HeldHedge:
         if self.instrument is Instrument.SPX_CALL_DEBIT_SPREAD and self.strikes is not None:
             t = position.t_years(asof)
             low, high = self.strikes
-            if t > 0:
-                forward = spot * math.exp(position.carry * t)
-                iv = self.spx_iv
-                prices = _black_pair(True, forward, self.strikes, t, position.rate, (iv, iv))
-            else:
-                prices = (max(spot - low, 0.0), max(spot - high, 0.0))
-            return max(prices[0] - prices[1] - position.half_spreads[2] * 2, 0.0) * n
+            if t <= 0:  # cash-settled at its intrinsic value: no spread to cross
+                return (max(spot - low, 0.0) - max(spot - high, 0.0)) * n
+            forward = spot * math.exp(position.carry * t)
+            iv = self.spx_iv
+            prices = _black_pair(True, forward, self.strikes, t, position.rate, (iv, iv))
+            # Sold at the natural price: the modelled half spreads at the position's last VIX.
+            return max(prices[0] - prices[1] - _pair_slip(prices, position.spread_stress), 0.0) * n
         if self.settlement is None:
             raise ValueError(f"a {self.instrument} hedge needs a VIX settlement date, had none")
         settles_at = datetime.combine(self.settlement, datetime.min.time(), NEW_YORK).replace(
@@ -2176,7 +2171,8 @@ def screen_bars(
             _IS_CALL[None, :], forward[:, None], strikes[None, :], tt[:, None], position.rate, ivs
         )
         value = -(_signs(position)[None, :] * values).sum(axis=1)
-        halves = np.minimum(np.array(position.half_spreads)[None, :], modelled_half_spread(values))
+        stress = spread_stresses(vix[rows])
+        halves = modelled_half_spread(values) * stress[:, None]
         plan = signal.management
         credit = float(position.fill_credit)
         realised = position.realised_points
@@ -2239,7 +2235,7 @@ def screen_bars(
                 values[at],
                 halves[at],
                 ivs[at],
-                spread_stresses(vix[rows[at]]),
+                stress[at],
             )
     quiet[settled] = True
     return BarScreen(asofs, quiet, call_best, call_costs)

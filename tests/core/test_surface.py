@@ -312,6 +312,27 @@ def test_a_stressed_model_chain_says_its_quotes_were_widened():
 
 # --- against a real snapshot ----------------------------------------------------------------------
 
+
+@pytest.mark.parametrize(("low", "high"), [(0.5, 2.0), (2.0, 5.0), (5.0, 10.0), (10.0, 20.0)])
+def test_modelled_half_spreads_match_the_real_0dte_chain_where_a_tested_leg_trades(low, high):
+    # The one regular-session 0DTE chain (2022-03-23 10:11, VIX 23): what closing a leg worth
+    # `low`-`high` points costs, real against modelled, within a quarter either way. A leg sold
+    # at 1.00 that has risen to 10 costs about 0.15 a side to buy back, not its entry 0.05.
+    chain = load_snapshot("spx_cboe_2022-03-23_intraday_1011ET.csv.gz")
+    mid = (chain.bid + chain.ask) / 2
+    rows = (
+        (chain.expiry == np.datetime64("2022-03-23"))
+        & (chain.bid > 0)
+        & (chain.ask > chain.bid)
+        & (mid >= low)
+        & (mid < high)
+    )
+    assert rows.sum() >= 5
+    real = float(np.median((chain.ask - chain.bid)[rows] / 2))
+    modelled = float(np.median(modelled_half_spread(mid[rows])))
+    assert 0.8 < real / modelled < 1.25, (real, modelled)
+
+
 #: In-sample p95 of |model IV - mid IV| on spx_cboe_2024-01-05_close (OTM, bid >= 0.50, 0-45 days)
 #: in bench/surface_calibration.py, rounded up: every expiry's ATM IV should be within it.
 ATM_TOLERANCE_2024_01_05 = 0.025
