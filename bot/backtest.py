@@ -82,7 +82,7 @@ from core.calendar import (
 from core.chain import OptionChain
 from core.condor import CondorProfile
 from core.hedge import MarketState, VolIndexLevels
-from core.rules import CondorRules, HedgeRules
+from core.rules import CondorRules, Defence, HedgeRules
 from core.surface import ChainRequest, model_chains
 from core.types import CondorSignal, DataStamp, Risk, Track
 
@@ -886,7 +886,14 @@ def _stats_rows(stats: dict[str, Stats]) -> dict[str, Any]:
 
 
 def report_json(
-    report: Report, *, track: Track, risk: Risk, start: date, end: date, costs: Costs
+    report: Report,
+    *,
+    track: Track,
+    risk: Risk,
+    start: date,
+    end: date,
+    costs: Costs,
+    defence: Defence = Defence.CHEAPEST,
 ) -> dict[str, Any]:
     """One JSON object with every figure of the report."""
     trades = report.trades
@@ -898,11 +905,8 @@ def report_json(
         "from": f"{start:%Y-%m-%d}",
         "to": f"{end:%Y-%m-%d}",
         "series": list(report.series),
-        "series_meaning": {
-            "held": "condor held to settlement, no management, no hedge",
-            "managed": "layer-3 exits and ALVH wing buy-backs, no hedge instruments",
-            "hedged": "managed plus the hedges ALVH recommended (full ALVH)",
-        },
+        "series_meaning": _series_meaning(defence),
+        "defence": str(defence),
         "costs": {
             "commission_per_contract_usd": costs.commission_per_contract_usd,
             "slippage_short_dated": costs.slippage_short_dated,
@@ -972,8 +976,34 @@ def _fmt(value: float, money: bool = True) -> str:
     return f"{value:,.0f}" if money else f"{value:.2f}"
 
 
+def _series_meaning(defence: Defence) -> dict[str, str]:
+    if defence is Defence.CHEAPEST:
+        return {
+            "held": "condor held to settlement, no management, no hedge",
+            "managed": "layer-3 exits and ALVH wing buy-backs, no hedge instruments",
+            "hedged": "managed plus the hedges ALVH recommended (full ALVH)",
+        }
+    return {
+        "held": "condor held to settlement, no management, no hedge",
+        "managed": (
+            f"layer-3 exits and the tested wing bought back whenever priced (baseline "
+            f"'{defence}', not ALVH)"
+        ),
+        "hedged": (
+            "the same as managed: a close is priced on every test, so the baseline buys no hedge"
+        ),
+    }
+
+
 def report_text(
-    report: Report, *, track: Track, risk: Risk, start: date, end: date, costs: Costs
+    report: Report,
+    *,
+    track: Track,
+    risk: Risk,
+    start: date,
+    end: date,
+    costs: Costs,
+    defence: Defence = Defence.CHEAPEST,
 ) -> str:
     """The report as a plain-text table, with what is modelled said plainly."""
     trades = report.trades
@@ -985,6 +1015,14 @@ def report_text(
         f"{len(report.skipped)} skipped",
         f"chains: {modelled} modelled (core.surface), {len(trades) - modelled} real snapshots",
         PATH_MODEL,
+        *(
+            []
+            if defence is Defence.CHEAPEST
+            else [
+                f"defence: {defence} (a baseline rule, not ALVH: the tested wing is bought back "
+                "whenever a close is priced)"
+            ]
+        ),
         f"costs: ${costs.commission_per_contract_usd:.2f}/contract/leg, slippage "
         f"{costs.slippage_short_dated:.0%} (<=1 DTE) / {costs.slippage_long_dated:.0%} of bid/ask"
         f" per leg, +{costs.far_otm_extra:.0%} for |delta| < 0.10; hedges "

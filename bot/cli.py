@@ -48,7 +48,7 @@ from bot.storage.redis_store import RedisLedger, RedisSubscriberStore
 from core.calendar import NEW_YORK
 from core.chain import OptionChain
 from core.condor import CondorProfile, select_condor
-from core.rules import CondorRules, HedgeRules
+from core.rules import CondorRules, Defence, HedgeRules
 from core.types import Event, Risk, Track
 
 #: Shipped data, next to the packages in a clone or an editable install.
@@ -195,6 +195,7 @@ def _backtest(args: argparse.Namespace) -> int:
         slippage_long_dated=min(args.slippage, Costs().slippage_long_dated),
     )
     series = {"none": ("held",), "alvh": ("hedged",), "both": ("held", "managed", "hedged")}
+    defence = Defence(args.defence)
     try:
         report = backtest.run_with_progress(
             track,
@@ -203,7 +204,7 @@ def _backtest(args: argparse.Namespace) -> int:
             end,
             data_dir=DATA_DIR,
             rules=_rules(args.events),
-            hedge_rules=HedgeRules(contracts=args.contracts),
+            hedge_rules=HedgeRules(contracts=args.contracts, defence=defence),
             costs=costs,
             series=series[args.hedge],
             jobs=args.jobs,
@@ -212,12 +213,14 @@ def _backtest(args: argparse.Namespace) -> int:
         raise CliError(str(error)) from None
     if args.json:
         obj = backtest.report_json(
-            report, track=track, risk=risk, start=start, end=end, costs=costs
+            report, track=track, risk=risk, start=start, end=end, costs=costs, defence=defence
         )
         print(backtest.dumps(obj))
     else:
         print(
-            backtest.report_text(report, track=track, risk=risk, start=start, end=end, costs=costs)
+            backtest.report_text(
+                report, track=track, risk=risk, start=start, end=end, costs=costs, defence=defence
+            )
         )
     if args.out:
         for path in backtest.write_charts(report, Path(args.out), f"{track} {risk}"):
@@ -364,6 +367,13 @@ def build_parser() -> argparse.ArgumentParser:
     backtest.add_argument("--from", dest="start", required=True, help="first day, YYYY-MM-DD")
     backtest.add_argument("--to", dest="end", required=True, help="last day, YYYY-MM-DD")
     backtest.add_argument("--hedge", default="both", choices=["alvh", "none", "both"])
+    backtest.add_argument(
+        "--defence",
+        default=Defence.CHEAPEST.value,
+        choices=[d.value for d in Defence],
+        help="the answer recommended to a tested side: ALVH's cheapest (default), or a baseline "
+        "that closes the tested wing whenever a close is priced",
+    )
     backtest.add_argument("--contracts", type=int, default=10, help="condor contracts per trade")
     backtest.add_argument("--commission", type=float, default=0.65, help="$ per contract per leg")
     backtest.add_argument(

@@ -44,7 +44,7 @@ from core.pricing import (
     black76_price,
     black76_price_one,
 )
-from core.rules import HedgeRules
+from core.rules import Defence, HedgeRules
 from core.surface import (
     CALIBRATED,
     TRADING_DAYS_PER_YEAR,
@@ -1356,8 +1356,13 @@ def _alert_id(prefix: str, signal_id: str, asof: datetime, what: str) -> str:
     return f"{prefix}-{hashlib.sha256(text.encode()).hexdigest()[:12]}"
 
 
-def _best(actions: Sequence[_Priced]) -> int:
-    # The cheapest feasible action (the first on a tie), or the cheapest if none is feasible.
+def _best(actions: Sequence[_Priced], defence: Defence) -> int:
+    # The cheapest feasible action (the first on a tie), or the cheapest if none is feasible;
+    # under the `Defence.CLOSE` baseline, the close wherever it is priced.
+    if defence is Defence.CLOSE:
+        for i, action in enumerate(actions):
+            if action.instrument is Instrument.CLOSE:
+                return i
     candidates = [i for i, a in enumerate(actions) if a.feasible] or list(range(len(actions)))
     return min(candidates, key=lambda i: (actions[i].expected_cost_usd, i))
 
@@ -1442,12 +1447,17 @@ def _assess(
         actions += [_Priced.of(a) for a in scan_parity(market.chain, rules, signal.expiry)]
     if side is Wing.PUT and not agree:
         actions.append(_Priced.of(_HOLD))
-    best = _best(actions)
+    best = _best(actions, rules.defence)
 
     def alert() -> HedgeAlert:
         rationale = _rationale(
             position, market.spot, position_mark, front, agree=agree, persist=persist
         )
+        if rules.defence is not Defence.CHEAPEST:
+            rationale += (
+                f". Baseline rule '{rules.defence}', not ALVH: the tested wing is closed "
+                "whenever a close is priced"
+            )
         written = [a.render() for a in actions]
         written[best] = replace(written[best], recommended=True)
         return HedgeAlert(
@@ -2223,7 +2233,8 @@ def screen_bars(
         call_near = tested(call_open, short_call - s, QUIET_MARGIN)
         quiet[rows] = ~(exits | put_near | call_near)
         only_call = ~exits & ~put_near & tested(call_open, short_call - s, -QUIET_MARGIN)
-        if only_call.any():
+        # Under a baseline defence the screen names no action: it prices ALVH's ranking.
+        if only_call.any() and rules.defence is Defence.CHEAPEST:
             at = np.flatnonzero(only_call)
             call_best[rows[at]], call_costs[rows[at]] = _call_side_best(
                 position,

@@ -10,6 +10,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields, replace
 from datetime import date, time, timedelta
 from decimal import Decimal
+from enum import StrEnum
 from types import MappingProxyType
 from typing import Any
 
@@ -232,6 +233,16 @@ def _unpickle_condor_rules(values: dict[str, Any]) -> CondorRules:
 HEDGE_RULE_VERSION = "alvh-2026.11.1"
 
 
+class Defence(StrEnum):
+    """Which priced answer the engine recommends to a tested side."""
+
+    #: ALVH: the cheapest feasible answer by expected cost (its friction).
+    CHEAPEST = "cheapest"
+    #: A baseline to measure ALVH against, not ALVH: buy the tested wing back whenever that is
+    #: priced (the other answers are still priced and shown).
+    CLOSE = "close"
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class HedgeRules:
     """The ALVH engine's parameters. Ranges are (low, middle, high); the middle is used to size.
@@ -264,6 +275,7 @@ class HedgeRules:
         realert_minutes: A hedge alert for the same side is repeated only after this long, or
             when the recommended action changes.
         vx_margin_usd: Initial margin per VX future (modelled; CFE sets it), for buying power.
+        defence: Which priced answer is recommended (`Defence`); ALVH's is the cheapest.
     """
 
     rule_version: str = HEDGE_RULE_VERSION
@@ -288,6 +300,7 @@ class HedgeRules:
     breach_points: float = 5.0
     realert_minutes: int = 15
     vx_margin_usd: Decimal = Decimal(9000)
+    defence: Defence = Defence.CHEAPEST
 
     def __post_init__(self) -> None:
         low, mid, high = self.hedge_ratio

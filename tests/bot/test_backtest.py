@@ -46,7 +46,7 @@ from core.calendar import elapsed_seconds, is_trading_day, session_close, sessio
 from core.chain import OptionChain, Severity
 from core.condor import CondorProfile, select_condor
 from core.hedge import MarketState, VolIndexLevels
-from core.rules import HedgeRules
+from core.rules import Defence, HedgeRules
 from core.surface import model_chain
 from core.types import CondorSignal, DataStamp, Risk, Track
 from tests.conftest import assert_same_chain
@@ -361,6 +361,57 @@ def test_screened_backtest_makes_every_decision_the_full_engine_makes(history, t
         )
     # Not vacuous: the window has managed trades (exits or alerts), so the screen had to stop.
     assert any(a.exit_rule is not None or a.hedges_taken or a.wings_closed for a, _ in trades)
+
+
+def test_the_close_baseline_is_screened_exactly_and_closes_tested_wings(history):
+    # Under `Defence.CLOSE` the screen names no call-side action (it prices ALVH's ranking):
+    # every tested bar is stepped, and the outcomes are the fully stepped engine's.
+    track, start, end = CALL_SIDE_WINDOW
+    rules = HedgeRules(defence=Defence.CLOSE)
+    profile = CondorProfile.of(_rules(None), track, Risk.BALANCED)
+
+    def outcomes(screen: bool, hedge_rules: HedgeRules) -> list[DayOutcome]:
+        days = backtest_days(
+            track, start, end, history=_fresh(history), rules=_rules(None), hedge_rules=hedge_rules
+        )
+        return run_backtest(days, profile, hedge_rules, Costs(), one_at_a_time=False, screen=screen)
+
+    def key(outcome: DayOutcome) -> tuple[object, ...]:
+        if not isinstance(outcome, Trade):
+            return (type(outcome).__name__, outcome.day)
+        return (
+            outcome.day,
+            outcome.exit_rule,
+            outcome.closed_at,
+            outcome.wings_closed,
+            outcome.hedges_taken,
+            outcome.held_usd,
+            outcome.managed_usd,
+            outcome.hedged_usd,
+        )
+
+    screened, stepped = outcomes(True, rules), outcomes(False, rules)
+    assert [key(o) for o in screened] == [key(o) for o in stepped]
+    trades = [t for t in screened if isinstance(t, Trade)]
+    assert sum(t.wings_closed for t in trades) > 0
+    assert sum(t.hedges_taken for t in trades) == 0  # a close is priced on every test
+    # Not the same rules: ALVH's own run of the window closes fewer wings or buys hedges.
+    alvh = [t for t in outcomes(True, HedgeRules()) if isinstance(t, Trade)]
+    assert [(t.wings_closed, t.hedges_taken) for t in alvh] != [
+        (t.wings_closed, t.hedges_taken) for t in trades
+    ]
+
+
+def test_cli_backtest_names_the_baseline_defence(capsys):
+    args = ["backtest", "--track", "0dte", "--from", "2023-11-01", "--to", "2023-11-03"]
+    assert main([*args, "--json", "--defence", "close"]) == 0
+    obj = json.loads(capsys.readouterr().out)
+    assert obj["defence"] == "close"
+    assert "not ALVH" in obj["series_meaning"]["managed"]
+    assert main([*args, "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["defence"] == "cheapest"
+    assert main([*args, "--defence", "close"]) == 0
+    assert "defence: close (a baseline rule, not ALVH" in capsys.readouterr().out
 
 
 @dataclass

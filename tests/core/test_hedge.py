@@ -49,7 +49,7 @@ from core.hedge import (
     triggers_agree,
 )
 from core.pricing import black76_price
-from core.rules import CondorRules, HedgeRules
+from core.rules import CondorRules, Defence, HedgeRules
 from core.surface import (
     IndexLevels,
     model_chain,
@@ -155,6 +155,22 @@ def test_mark_at_entry_is_worth_the_mid_credit(position, signal):
     assert m.put_distance_points == pytest.approx(float(signal.spot - signal.short_put.strike))
     assert m.theta_usd_per_day > 0  # short premium earns decay
     assert m.gamma_usd_per_point < 0
+
+
+def test_the_close_baseline_recommends_the_close_and_prices_the_rest_as_alvh(position, signal):
+    at = ENTRY + timedelta(hours=5)
+    spot = float(signal.short_put.strike) + 8
+    market = _market(spot, at, _falling(end=spot))
+    alvh = evaluate(position, market, RULES, at)
+    baseline = evaluate(position, market, replace(RULES, defence=Defence.CLOSE), at)
+    assert isinstance(alvh, HedgeAlert)
+    assert isinstance(baseline, HedgeAlert)
+    assert alvh.recommended.instrument is not Instrument.CLOSE  # ALVH picks a cheaper answer
+    assert baseline.recommended.instrument is Instrument.CLOSE
+    unmarked = [replace(a, recommended=False) for a in alvh.actions]
+    assert [replace(a, recommended=False) for a in baseline.actions] == unmarked
+    assert "Baseline rule 'close', not ALVH" in baseline.rationale
+    assert "Baseline" not in alvh.rationale
 
 
 def test_delta_turns_long_as_spot_presses_the_put_and_short_at_the_call(position, signal):
@@ -452,6 +468,17 @@ def test_the_screen_names_the_call_side_action_step_recommends(signal, kind, put
             named.add(CALL_SIDE_ACTIONS[int(screen.call_best[i])])
             for repeat in _check_named_bar(screen, i, base, (closed, realised), spot, level):
                 followed[repeat] += 1
+    # The close baseline is not ALVH's ranking: its screen names nothing, and steps every bar.
+    baseline = screen_bars(
+        position,
+        asofs,
+        spots,
+        vix,
+        np.ones(len(bars), dtype=bool),
+        replace(RULES, defence=Defence.CLOSE),
+    )
+    assert (baseline.call_best == -1).all()
+    np.testing.assert_array_equal(baseline.quiet, screen.quiet)
     # Not vacuous: the screen names several of the call side's actions on this grid (every
     # action's price is checked at each named bar), and it tells both kinds of bar. With the
     # put wing closed on 45DTE the debit spread is the cheapest wherever the screen is sure:
