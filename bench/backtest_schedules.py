@@ -18,7 +18,7 @@ import json
 import statistics
 import sys
 from collections.abc import Sequence
-from datetime import date, timedelta
+from datetime import date
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -27,7 +27,7 @@ sys.path.insert(0, str(ROOT))
 from bot.adapters.event_calendar import load_event_days  # noqa: E402
 from bot.backtest import History, run  # noqa: E402
 from core.backtest import Costs, Stats  # noqa: E402
-from core.calendar import NYSE_HOLIDAYS, is_trading_day  # noqa: E402
+from core.calendar import next_trading_day  # noqa: E402
 from core.rules import CondorRules, HedgeRules  # noqa: E402
 from core.types import Risk, Track  # noqa: E402
 
@@ -40,14 +40,11 @@ FIGURES = ("total_usd", "cvar5_usd", "max_drawdown_usd")
 
 
 def starts(count: int) -> list[date]:
-    """The first `count` NYSE trading days from `FIRST`."""
-    out: list[date] = []
-    day = FIRST
-    while len(out) < count:
-        if is_trading_day(day, NYSE_HOLIDAYS):
-            out.append(day)
-        day += timedelta(days=1)
-    return out
+    """The first `count` NYSE trading days from `FIRST` (itself one)."""
+    days = [FIRST]
+    while len(days) < count:
+        days.append(next_trading_day(days[-1]))
+    return days
 
 
 def spread(values: Sequence[float]) -> dict[str, int]:

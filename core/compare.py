@@ -305,8 +305,5 @@ def spread_ratio(chain: OptionChain, vix: float) -> SpreadRatio | None:
     if int(keep.sum()) < 10:
         return None
     real = (chain.ask[keep] - chain.bid[keep]) / 2
-    calm = real / modelled_half_spread((chain.bid[keep] + chain.ask[keep]) / 2)
-    ratio = float(np.median(calm))
-    return SpreadRatio(
-        quotes=int(keep.sum()), calm=ratio, stressed=float(np.median(calm / spread_stress(vix)))
-    )
+    calm = float(np.median(real / modelled_half_spread((chain.bid[keep] + chain.ask[keep]) / 2)))
+    return SpreadRatio(quotes=int(keep.sum()), calm=calm, stressed=calm / spread_stress(vix))

@@ -310,3 +310,13 @@ class HedgeRules:
             )
         if self.contracts < 1:
             raise ValueError(f"contracts must be at least 1, was {self.contracts}")
+        if not isinstance(self.defence, Defence):
+            # The engine compares members by identity: a bare string would half-apply.
+            try:
+                defence = Defence(self.defence)
+            except ValueError:
+                choices = ", ".join(d.value for d in Defence)
+                raise ValueError(
+                    f"defence must be one of {choices}, was {self.defence!r}"
+                ) from None
+            object.__setattr__(self, "defence", defence)

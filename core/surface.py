@@ -862,8 +862,8 @@ def model_chain(
     call and a put at each. The mid is the Black-76 price at the model IV; bid and ask are the
     mid less and plus ``half_spread(mid)`` times `spread_stress` of the VIX in ``indices``, each
     rounded to the SPX tick (0.05 below 3.00, 0.10 from it), at least one tick apart, the bid
-    floored at 0. `core.chain.build_chain` then fits
-    forwards and solves IVs and greeks from these quotes, as for a real chain. The chain's
+    floored at 0. `core.chain.build_chain` then fits forwards and solves IVs and greeks from
+    these quotes, as for a real chain. The chain's
     ``modelled`` says what was modelled and ``source`` says "modelled chain".
 
     Args:
@@ -969,12 +969,10 @@ def model_chains(
     )
     mid = black76_price(is_call, forward, strikes, t_years, rate, iv)
     half = half_spread(mid)
-    stress = [
-        spread_stress(request.indices.vix)
-        for request, grid in zip(requests, grids, strict=True)
-        for _ in grid
-    ]
-    if any(s != 1.0 for s in stress):  # a calm market's quotes stay as they were, to the bit
+    stress = spread_stresses(
+        [request.indices.vix for request, grid in zip(requests, grids, strict=True) for _ in grid]
+    )
+    if (stress != 1.0).any():  # a calm market's quotes stay as they were, to the bit
         half = half * np.repeat(stress, sizes)
     bid = np.maximum(_round_to_tick(mid - half), 0.0)
     tick = np.where(bid >= TICK_BREAK, TICK_LARGE, TICK_SMALL)

@@ -8,7 +8,7 @@ from types import MappingProxyType
 
 import pytest
 
-from core.rules import CONDOR_RULE_VERSION, CondorRules, RiskRules
+from core.rules import CONDOR_RULE_VERSION, CondorRules, Defence, HedgeRules, RiskRules
 from core.types import Risk, Track
 from tests.conftest import ROOT
 
@@ -66,3 +66,10 @@ def test_rules_pickle_with_their_tables_read_only():
         back.event_days[date(2024, 9, 19)] = "CPI"
     assert isinstance(back.tracks, MappingProxyType)
     assert isinstance(back.risks, MappingProxyType)
+
+
+def test_hedge_rules_take_a_defence_by_name_and_refuse_an_unknown_one():
+    assert HedgeRules().defence is Defence.CHEAPEST
+    assert HedgeRules(defence="close").defence is Defence.CLOSE  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="defence must be one of cheapest, close, was 'hold'"):
+        HedgeRules(defence="hold")  # type: ignore[arg-type]
