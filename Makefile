@@ -45,6 +45,7 @@ bench: venv
 	$(BIN)/python bench/chain_accuracy.py
 	$(BIN)/python bench/surface_calibration.py
 	$(BIN)/python bench/spread_calibration.py
+	$(BIN)/python bench/path_calibration.py
 	$(BIN)/python bench/bench_broadcast.py
 
 clean:

@@ -10,10 +10,13 @@ This module only decides what the engine sees, and says what is modelled:
   the 0DTE and 1DTE tracks the modelled chains of 64 days are built in one pass
   (`with_chains_modelled`), each exactly the chain the day would model alone.
 * **Intraday path**: the real SPX 1-minute bars where shipped (2023-03-16 ... 2023-03-31);
-  elsewhere a deterministic path through the day's open, the extreme nearer the open, the other
-  extreme and the close, each stretch walked at constant speed (time shared in proportion to the
-  points travelled, rounded to the minute), as 1-minute bars. No noise is added: the path is
-  the simplest one consistent with the day's OHLC, and the engine samples it every 5 minutes.
+  elsewhere a modelled path through the day's open, high, low and close (`modelled_path`):
+  the open, the extreme nearer the open, the other extreme and the close are knots at times
+  shared in proportion to the points travelled, and between knots the path is a Brownian
+  bridge (seeded by the date: the same path every run) folded into the day's range, so it
+  touches the high and the low exactly and can turn back within a stretch. Its noise is
+  calibrated on the shipped 1-minute bars (`PATH_NOISE`); the engine samples it every 5
+  minutes.
 * **Intraday VIX**: the day's opening values moved with SPX by the rules' sensitivity
   (`RecordedDayFeed.vol_at`); closes at the close.
 * **Multi-day tracks**: the 1-DTE condor is marked every 5 minutes to its expiry; the 45-DTE
@@ -105,10 +108,16 @@ FEEDS_KEPT = CHAIN_BLOCK_DAYS + 1
 REAL_VX_LABEL = "VIX hedges valued off the real CFE VX settles"
 #: The path-model description every report carries.
 PATH_MODEL = (
-    "intraday SPX path: real 1-minute bars where shipped; elsewhere a deterministic path "
-    "open -> nearer extreme -> other extreme -> close at constant speed, as 1-minute bars, "
-    "sampled every 5 minutes by the engine"
+    "intraday SPX path: real 1-minute bars where shipped; elsewhere modelled: knots open -> "
+    "nearer extreme -> other extreme -> close, a Brownian bridge between them folded into the "
+    "day's range (seeded by the date), as 1-minute bars, sampled every 5 minutes by the engine"
 )
+#: The modelled path's quadratic variation over a session, as a fraction of the day's squared
+#: range (high - low). On the 12 days of real 1-minute bars shipped (2023-03-16 ... 31) the
+#: 5-minute closes' sum of squared moves is a median 0.48 of the squared range (0.17 to
+#: 0.90); the bridge at 0.54 gives a median 0.48 on those days, the constant-speed path alone
+#: 0.02 to 0.06 (`bench/path_calibration.py` fits it).
+PATH_NOISE = 0.54
 
 
 class BacktestError(ValueError):
@@ -129,6 +138,9 @@ class History:
     #: The real 1-minute bars by day, parsed once (the file holds a few weeks); other days'
     #: paths are modelled.
     minute_bars: dict[date, Bars] = field(default_factory=dict)
+    #: Seeds the modelled intraday paths with the date (`modelled_path`): 0 in every
+    #: published figure; another seed draws other paths through the same OHLC.
+    path_seed: int = 0
     #: Each breadth series' whole A/D line, by `id` of the series in `breadth`.
     ad_lines: dict[int, NDArray[np.float64]] = field(default_factory=dict)
     #: `check_day`'s verdict by day: None when the day is good, else why it is skipped.
@@ -222,7 +234,7 @@ def _ohlc(history: History, day: date) -> tuple[float, float, float, float]:
 def path_knots(
     open_: float, high: float, low: float, close: float, minutes: int
 ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
-    """The deterministic path's knots: (minutes after the open, SPX level).
+    """The modelled path's knots: (minutes after the open, SPX level).
 
     Open at 0, the extreme nearer the open first (the high on a tie), the other extreme, the
     close at `minutes`; time is shared in proportion to the points travelled on each stretch
@@ -239,24 +251,58 @@ def path_knots(
     return times, levels
 
 
-def _minute_path(
-    day: date, open_: float, high: float, low: float, close: float
+def modelled_path(
+    day: date,
+    open_: float,
+    high: float,
+    low: float,
+    close: float,
+    *,
+    seed: int = 0,
+    noise: float = PATH_NOISE,
 ) -> NDArray[np.float64]:
-    # The modelled level at each whole minute of the session: bar k opens at path[k] and
-    # closes at path[k + 1].
+    """The modelled SPX level at each whole minute of the day's session (bar k: k to k + 1).
+
+    Through the knots of `path_knots` (each hit exactly), a Brownian bridge between each pair
+    of knots whose quadratic variation over the session is `noise` times the squared range,
+    folded (reflected) into [low, high]: the path touches the high and the low, never leaves
+    the range, and can turn back within a stretch. The draws are seeded by `seed` and the
+    date, so a day's path is the same in every run; it uses the day's OHLC and nothing else.
+    """
     minutes = _session_minutes(day)
     knots_t, knots_v = path_knots(open_, high, low, close, minutes)
-    path: NDArray[np.float64] = np.interp(
-        np.arange(minutes + 1, dtype=np.float64), knots_t, knots_v
-    )
+    grid = np.arange(minutes + 1, dtype=np.float64)
+    base: NDArray[np.float64] = np.interp(grid, knots_t, knots_v)
+    span = high - low
+    if not span > 0 or noise <= 0:
+        return base
+    draws = np.random.default_rng([seed, day.toordinal()]).standard_normal(minutes)
+    walk = np.concatenate([[0.0], np.cumsum(draws)]) * (math.sqrt(noise / minutes) * span)
+    at = knots_t.astype(np.intp)
+    # The walk less its chord between knots is a Brownian bridge pinned to 0 at every knot.
+    wander = base + (walk - np.interp(grid, knots_t, walk[at]))
+    folded = np.mod(wander - low, 2.0 * span)
+    path = np.clip(low + np.where(folded > span, 2.0 * span - folded, folded), low, high)
+    path[at] = knots_v  # exactly, whatever the rounding of the fold
     return path
 
 
+def five_minute_variation(levels: NDArray[np.float64], high: float, low: float) -> float:
+    """How much a path moves within its day, as a fraction of its range squared.
+
+    The sum of squared moves between `levels` (the open and each 5-minute close) over the
+    squared range (high - low); NaN on a flat day.
+    """
+    span = high - low
+    if not span > 0:
+        return math.nan
+    return float(np.sum(np.diff(np.asarray(levels, dtype=np.float64)) ** 2) / span**2)
+
+
 def _path_at(history: History, day: date, at_minutes: NDArray[np.intp]) -> NDArray[np.float64]:
-    # `_minute_path` of the day at just these minutes after the open: np.interp values each
-    # point on its own, so these are the whole path's values, without building it.
-    knots_t, knots_v = path_knots(*_ohlc(history, day), _session_minutes(day))
-    levels: NDArray[np.float64] = np.interp(at_minutes.astype(np.float64), knots_t, knots_v)
+    # `modelled_path` of the day at these minutes after the open.
+    path = modelled_path(day, *_ohlc(history, day), seed=history.path_seed)
+    levels: NDArray[np.float64] = path[at_minutes]
     return levels
 
 
@@ -264,10 +310,12 @@ def _session_minutes(day: date) -> int:
     return int((session_close(day) - session_open(day)).total_seconds() // 60)
 
 
-def synthetic_bars(day: date, open_: float, high: float, low: float, close: float) -> Bars:
-    """1-minute bars along `path_knots` for the day's regular session."""
+def synthetic_bars(
+    day: date, open_: float, high: float, low: float, close: float, *, seed: int = 0
+) -> Bars:
+    """1-minute bars along `modelled_path` for the day's regular session."""
     start = session_open(day)
-    path = _minute_path(day, open_, high, low, close)
+    path = modelled_path(day, open_, high, low, close, seed=seed)
     minutes = path.size - 1
     opens, closes = path[:-1], path[1:]
     return Bars(
@@ -277,7 +325,7 @@ def synthetic_bars(day: date, open_: float, high: float, low: float, close: floa
         low=np.minimum(opens, closes),
         close=closes,
         symbol="SPX",
-        source=f"modelled SPX path through the {day:%Y-%m-%d} daily OHLC",
+        source=f"modelled SPX path through the {day:%Y-%m-%d} daily OHLC (bridge, seed {seed})",
         interval_minutes=1,
     )
 
@@ -312,7 +360,7 @@ def _day_bars(history: History, day: date) -> Bars:
     if day in history.minute_bars:
         return history.minute_bars[day]
     check_day(history, day)
-    return synthetic_bars(day, *_ohlc(history, day))
+    return synthetic_bars(day, *_ohlc(history, day), seed=history.path_seed)
 
 
 def day_feed(history: History, day: date, hedge_rules: HedgeRules) -> RecordedDayFeed:
@@ -1139,6 +1187,8 @@ __all__ = [
     "day_feed",
     "dumps",
     "expiries_for",
+    "five_minute_variation",
+    "modelled_path",
     "path_knots",
     "report_json",
     "report_text",

@@ -21,6 +21,8 @@ from bot.backtest import (
     backtest_days,
     check_day,
     day_feed,
+    five_minute_variation,
+    modelled_path,
     path_knots,
     report_json,
     run,
@@ -149,7 +151,7 @@ def test_shifting_future_data_leaves_earlier_decisions_unchanged(history):
                 assert a.held_usd == b.held_usd
                 assert a.hedged_usd == b.hedged_usd
             else:
-                changed += a.held_usd != b.held_usd
+                changed += (a.held_usd, a.hedged_usd) != (b.held_usd, b.hedged_usd)
     # The shift itself is real: the trade settling after the cut is scored differently.
     assert changed >= 1
     later = [o for o in base.outcomes if isinstance(o, Trade) and o.day > cut]
@@ -205,6 +207,61 @@ def test_path_goes_to_the_nearer_extreme_first_and_ends_at_the_close():
     assert bars.close[-1] == 101.0
     assert bars.high.max() == 103.0
     assert bars.low.min() == 99.0
+
+
+@pytest.mark.parametrize(
+    "ohlc",
+    [(4000.0, 4050.0, 3950.0, 4010.0), (4000.0, 4000.0, 3990.0, 3990.0), (3000, 3001, 2700, 2710)],
+)
+@pytest.mark.parametrize("day", [date(2019, 3, 4), date(2019, 11, 29)])  # a full day, a 13:00 close
+@pytest.mark.parametrize("seed", [0, 7])
+def test_modelled_path_touches_every_knot_and_never_leaves_the_range(day, ohlc, seed):
+    open_, high, low, close = ohlc
+    path = modelled_path(day, *ohlc, seed=seed)
+    minutes = int((session_close(day) - session_open(day)).total_seconds() // 60)
+    assert path.shape == (minutes + 1,)
+    times, levels = path_knots(open_, high, low, close, minutes)
+    np.testing.assert_array_equal(path[times.astype(int)], levels)
+    assert (path[0], path[-1]) == (open_, close)
+    assert (path.max(), path.min()) == (high, low)
+    # Not the straight stretches between the knots: the bridge wanders and turns back.
+    straight = np.interp(np.arange(minutes + 1), times, levels)
+    assert np.abs(path - straight).max() > 0.01 * (high - low)
+    moves = np.sign(np.diff(path[::5]))
+    assert np.count_nonzero(moves[1:] != moves[:-1]) >= 10
+
+
+def test_modelled_path_is_the_same_every_run_and_another_seed_draws_another():
+    day, ohlc = date(2022, 6, 10), (3974.39, 3974.39, 3900.16, 3900.86)
+    first = modelled_path(day, *ohlc)
+    np.testing.assert_array_equal(first, modelled_path(day, *ohlc, seed=0))
+    assert not np.array_equal(first, modelled_path(day, *ohlc, seed=1))
+    assert not np.array_equal(first, modelled_path(date(2022, 6, 13), *ohlc))
+    # A flat day has nothing to wander in.
+    flat = modelled_path(day, 4000.0, 4000.0, 4000.0, 4000.0)
+    assert (flat == 4000.0).all()
+
+
+def test_modelled_path_moves_within_the_day_as_much_as_the_real_bars(history):
+    # On the days with real 1-minute bars, the sum of squared 5-minute moves over the squared
+    # range: the modelled paths through the same OHLC have the real days' median (the noise
+    # is fitted to it, see bench/path_calibration.py); the straight stretches alone have a
+    # tenth of it.
+    real, model, straight = [], [], []
+    for day, bars in sorted(history.minute_bars.items()):
+        session = bars.within(session_open(day), session_close(day))
+        high, low = float(session.high.max()), float(session.low.min())
+        five = np.concatenate([[session.open[0]], session.resample(5).close])
+        real.append(five_minute_variation(five, high, low))
+        ohlc = (float(session.open[0]), high, low, float(session.close[-1]))
+        for seed in range(5):
+            model.append(
+                five_minute_variation(modelled_path(day, *ohlc, seed=seed)[::5], high, low)
+            )
+        straight.append(five_minute_variation(modelled_path(day, *ohlc, noise=0)[::5], high, low))
+    assert len(real) >= 10
+    assert 0.8 < np.median(model) / np.median(real) < 1.25
+    assert np.median(straight) / np.median(real) < 0.2
 
 
 def test_cli_backtest_prints_json_and_writes_charts(tmp_path: Path, capsys):

@@ -136,9 +136,9 @@ def test_the_feed_serves_the_previous_close_intraday_and_the_days_own_at_settlem
     assert closing.vx_curve_close == (closing.vix, closing.vix9d, closing.vix3m)
 
 
-# 2011-07-29's 45DTE condor (Sep 16 expiry) takes a VX hedge on 2011-08-04 and exits on the
-# 2011-08-08 breach; its settlement values the VIX instruments off the 2011-09-16 settles.
-HEDGED_DAY = date(2011, 7, 29)
+# 2011-10-28's 45DTE condor (Dec 16 expiry) takes a VX hedge and exits on the 2011-11-25
+# breach; its settlement values the VIX instruments off the 2011-12-16 settles.
+HEDGED_DAY = date(2011, 10, 28)
 
 
 def backtest(source: History) -> Report:
@@ -188,9 +188,9 @@ def test_backtest_hedge_is_priced_off_real_settles_and_labelled(
     costs, day = Costs(), HEDGED_DAY
     (trade,) = hedged.trades
     assert trade.hedges_taken == 1
-    assert trade.expiry == date(2011, 9, 16)
+    assert trade.expiry == date(2011, 12, 16)
     (label,) = [m for m in trade.result.data.modelled if m.startswith(REAL_VX_LABEL)]
-    assert "of 2011-09-16" in label
+    assert "of 2011-12-16" in label
     shown = report_json(
         hedged, track=Track.DTE_45, risk=Risk.BALANCED, start=day, end=day, costs=costs
     )
@@ -205,9 +205,9 @@ def test_backtest_hedge_is_priced_off_real_settles_and_labelled(
     assert modelled.vix_hedges == trade.vix_hedges >= 1
     assert modelled.vix_hedges_on_real_vx == 0  # estimated futures are never counted as real
 
-    # At that settlement the September future is exactly its real settle (U11: 32.05).
-    feed = day_feed(history.fresh(), date(2011, 9, 16), HedgeRules())
+    # At that settlement the December future is exactly its real settle (Z11: 26.10).
+    feed = day_feed(history.fresh(), date(2011, 12, 16), HedgeRules())
     _, closing, _ = feed.settlement()
-    price, note = estimate_future(closing, 0.01, date(2011, 9, 21))
-    assert price == 32.05
-    assert note == "VX 2011-09-21: real CFE settle of 2011-09-16 (VX1)"
+    price, note = estimate_future(closing, 0.01, date(2011, 12, 21))
+    assert price == 26.1
+    assert note == "VX 2011-12-21: real CFE settle of 2011-12-16 (VX1)"
