@@ -756,8 +756,12 @@ def run(
     history: History | None = None,
     on_day: Callable[[DayOutcome], None] | None = None,
     jobs: int = 1,
+    path_seed: int | None = None,
 ) -> Report:
     """Backtest one track and risk level over [start, end] and compute every figure.
+
+    `path_seed` draws the modelled intraday paths (`modelled_path`) with that seed; None: the
+    history's (0 unless it was given another).
 
     With `jobs` above 1, the 0DTE and 1DTE tracks run spans of `SPAN_DAYS` trading days in
     that many processes, each loading the history from `data_dir` (`history` is then not
@@ -771,11 +775,15 @@ def run(
         raise BacktestError(f"--jobs must be at least 1, was {jobs}")
     one_at_a_time = track is Track.DTE_45
     spans = _spans(start, end) if jobs > 1 and not one_at_a_time else []
+    if path_seed is None:
+        path_seed = history.path_seed if history is not None else 0
     if len(spans) > 1:
         task = _Span(track, risk, rules, hedge_rules, costs)
-        outcomes = _run_spans(task, spans, data_dir, jobs, on_day)
+        outcomes = _run_spans(task, spans, data_dir, jobs, on_day, path_seed)
     else:
         history = history or History.load(data_dir)
+        if path_seed != history.path_seed:
+            history = history.fresh(path_seed=path_seed)
         days = backtest_days(
             track, start, end, history=history, rules=rules, hedge_rules=hedge_rules
         )
@@ -854,8 +862,8 @@ def _one_blas_thread() -> Iterator[None]:
 _WORKER_HISTORY: list[History] = []
 
 
-def _load_worker_history(data_dir: Path) -> None:
-    _WORKER_HISTORY[:] = [History.load(data_dir)]
+def _load_worker_history(data_dir: Path, path_seed: int) -> None:
+    _WORKER_HISTORY[:] = [History.load(data_dir).fresh(path_seed=path_seed)]
 
 
 def _run_spans(
@@ -864,6 +872,7 @@ def _run_spans(
     data_dir: Path,
     jobs: int,
     on_day: Callable[[DayOutcome], None] | None,
+    path_seed: int,
 ) -> list[DayOutcome]:
     # Each span in a worker process (spawned, not forked: the parent may hold threads), the
     # outcomes put back in date order; `on_day` sees a span's days when the span is done. On an
@@ -874,7 +883,7 @@ def _run_spans(
             max_workers=min(jobs, len(spans)),
             mp_context=multiprocessing.get_context("spawn"),
             initializer=_load_worker_history,
-            initargs=(data_dir,),
+            initargs=(data_dir, path_seed),
         )
         try:
             futures = {pool.submit(task, span): i for i, span in enumerate(spans)}
@@ -900,6 +909,7 @@ def run_with_progress(
     costs: Costs,
     series: Sequence[str] = SERIES,
     jobs: int = 1,
+    path_seed: int = 0,
 ) -> Report:
     """`run` with a rich progress bar on stderr (shown only when stderr is a terminal)."""
     from rich.console import Console  # only the command line needs it
@@ -923,6 +933,7 @@ def run_with_progress(
             series=series,
             on_day=lambda _: progress.advance(task),
             jobs=jobs,
+            path_seed=path_seed,
         )
 
 
@@ -942,8 +953,9 @@ def report_json(
     end: date,
     costs: Costs,
     defence: Defence = Defence.CHEAPEST,
+    path_seed: int = 0,
 ) -> dict[str, Any]:
-    """One JSON object with every figure of the report."""
+    """One JSON object with every figure of the report (`path_seed`: the run's, see `run`)."""
     trades = report.trades
     modelled = sum(t.modelled_chain for t in trades)
     real_vx, estimated_vx = _vx_counts(trades)
@@ -968,7 +980,8 @@ def report_json(
         "skipped_days": len(report.skipped),
         "engine_error_days": sum(s.reason.startswith(ENGINE_ERROR) for s in report.skipped),
         "chains": {"modelled": modelled, "real": len(trades) - modelled},
-        "path_model": PATH_MODEL,
+        "path_model": _path_model(path_seed),
+        "path_seed": path_seed,
         "overall": _stats_rows(report.overall),
         "by_vix_regime": {k: _stats_rows(v) for k, v in report.by_regime.items()},
         "by_year": {k: _stats_rows(v) for k, v in report.by_year.items()},
@@ -1024,6 +1037,10 @@ def _fmt(value: float, money: bool = True) -> str:
     return f"{value:,.0f}" if money else f"{value:.2f}"
 
 
+def _path_model(seed: int) -> str:
+    return f"{PATH_MODEL}; path seed {seed}"
+
+
 def _series_meaning(defence: Defence) -> dict[str, str]:
     if defence is Defence.CHEAPEST:
         return {
@@ -1052,6 +1069,7 @@ def report_text(
     end: date,
     costs: Costs,
     defence: Defence = Defence.CHEAPEST,
+    path_seed: int = 0,
 ) -> str:
     """The report as a plain-text table, with what is modelled said plainly."""
     trades = report.trades
@@ -1062,7 +1080,7 @@ def report_text(
         f"trading days, {len(trades)} trades, {len(report.no_trade_days)} no-trade days, "
         f"{len(report.skipped)} skipped",
         f"chains: {modelled} modelled (core.surface), {len(trades) - modelled} real snapshots",
-        PATH_MODEL,
+        _path_model(path_seed),
         *(
             []
             if defence is Defence.CHEAPEST

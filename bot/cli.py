@@ -208,18 +208,33 @@ def _backtest(args: argparse.Namespace) -> int:
             costs=costs,
             series=series[args.hedge],
             jobs=args.jobs,
+            path_seed=args.path_seed,
         )
     except backtest.BacktestError as error:
         raise CliError(str(error)) from None
     if args.json:
         obj = backtest.report_json(
-            report, track=track, risk=risk, start=start, end=end, costs=costs, defence=defence
+            report,
+            track=track,
+            risk=risk,
+            start=start,
+            end=end,
+            costs=costs,
+            defence=defence,
+            path_seed=args.path_seed,
         )
         print(backtest.dumps(obj))
     else:
         print(
             backtest.report_text(
-                report, track=track, risk=risk, start=start, end=end, costs=costs, defence=defence
+                report,
+                track=track,
+                risk=risk,
+                start=start,
+                end=end,
+                costs=costs,
+                defence=defence,
+                path_seed=args.path_seed,
             )
         )
     if args.out:
@@ -385,6 +400,13 @@ def build_parser() -> argparse.ArgumentParser:
         type=int,
         default=1,
         help="processes for the 0dte and 1dte tracks (same figures; 45dte runs in one)",
+    )
+    backtest.add_argument(
+        "--path-seed",
+        type=int,
+        default=0,
+        help="seed of the modelled intraday paths (0 in the published figures); another seed "
+        "draws other paths through the same daily OHLC",
     )
     backtest.add_argument("--json", action="store_true", help="print one JSON object")
     backtest.add_argument("--out", help="directory for the PNG charts")

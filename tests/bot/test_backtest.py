@@ -73,6 +73,7 @@ def _run(
     *,
     jobs: int = 1,
     on_day: Callable[[DayOutcome], None] | None = None,
+    path_seed: int | None = None,
 ) -> Report:
     return run(
         track,
@@ -86,6 +87,7 @@ def _run(
         history=history,
         jobs=jobs,
         on_day=on_day,
+        path_seed=path_seed,
     )
 
 
@@ -292,6 +294,23 @@ def test_cli_backtest_prints_json_and_writes_charts(tmp_path: Path, capsys):
         assert (tmp_path / f"{name}.png").stat().st_size > 1000
 
 
+def test_another_path_seed_draws_other_paths_and_the_report_says_which(history, capsys):
+    start, end = date(2022, 6, 1), date(2022, 6, 10)
+    first = _run(_fresh(history), Track.ZERO_DTE, start, end)
+    again = _run(None, Track.ZERO_DTE, start, end, path_seed=0)
+    other = _run(_fresh(history), Track.ZERO_DTE, start, end, path_seed=1)
+    assert repr(first.outcomes) == repr(again.outcomes)
+    assert [t.day for t in first.trades] == [t.day for t in other.trades]
+    assert [t.hedged_usd for t in first.trades] != [t.hedged_usd for t in other.trades]
+    argv = ["backtest", "--track", "0dte", "--from", "2022-06-01", "--to", "2022-06-03"]
+    assert main([*argv, "--json", "--path-seed", "1"]) == 0
+    obj = json.loads(capsys.readouterr().out)
+    assert obj["path_seed"] == 1
+    assert obj["path_model"].endswith("path seed 1")
+    assert main(argv) == 0
+    assert "path seed 0" in capsys.readouterr().out
+
+
 def test_cli_backtest_rejects_a_reversed_range(capsys):
     status = main(["backtest", "--track", "0dte", "--from", "2022-03-23", "--to", "2022-03-21"])
     assert status == 2
@@ -325,12 +344,13 @@ def test_spans_cover_every_trading_day_once_in_order():
 def test_a_run_spread_over_processes_reports_exactly_what_one_process_does(history):
     # More trading days than one span: two worker processes, each loading its own history,
     # against the same run in this process. Every figure of the report is the same, and the
-    # progress hook sees every day once.
+    # progress hook sees every day once. The paths are drawn with another seed than the
+    # default: the workers are given it too.
     start, end = date(2023, 1, 3), date(2023, 8, 31)
     assert len(_spans(start, end)) == 2
     seen: list[DayOutcome] = []
-    spread = _run(None, Track.ZERO_DTE, start, end, jobs=2, on_day=seen.append)
-    alone = _run(_fresh(history), Track.ZERO_DTE, start, end)
+    spread = _run(None, Track.ZERO_DTE, start, end, jobs=2, on_day=seen.append, path_seed=3)
+    alone = _run(_fresh(history, path_seed=3), Track.ZERO_DTE, start, end)
 
     def figures(report: Report) -> str:
         obj = report_json(
