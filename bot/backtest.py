@@ -151,6 +151,9 @@ class History:
         tuple[date, tuple[datetime, ...]],
         tuple[NDArray[np.float64], NDArray[np.bool_], float],
     ] = field(default_factory=dict)
+    #: Each modelled day's minute path (`modelled_path` at `path_seed`), drawn once: the
+    #: day's columns, its bars and the next day's indicator warm-up all read it.
+    paths: dict[date, NDArray[np.float64]] = field(default_factory=dict)
 
     @classmethod
     def load(cls, data_dir: Path) -> History:
@@ -179,7 +182,9 @@ class History:
         Use it, not `dataclasses.replace`, to change the data: what is remembered was worked
         out from the data as it was.
         """
-        return replace(self, feeds={}, ad_lines={}, day_checks={}, day_columns={}, **changes)
+        return replace(
+            self, feeds={}, ad_lines={}, day_checks={}, day_columns={}, paths={}, **changes
+        )
 
 
 def check_day(history: History, day: date) -> None:
@@ -299,10 +304,19 @@ def five_minute_variation(levels: NDArray[np.float64], high: float, low: float) 
     return float(np.sum(np.diff(np.asarray(levels, dtype=np.float64)) ** 2) / span**2)
 
 
+def _path(history: History, day: date) -> NDArray[np.float64]:
+    # The day's `modelled_path` at the history's seed, drawn once (read-only: it is shared).
+    path = history.paths.get(day)
+    if path is None:
+        path = modelled_path(day, *_ohlc(history, day), seed=history.path_seed)
+        path.flags.writeable = False
+        history.paths[day] = path
+    return path
+
+
 def _path_at(history: History, day: date, at_minutes: NDArray[np.intp]) -> NDArray[np.float64]:
-    # `modelled_path` of the day at these minutes after the open.
-    path = modelled_path(day, *_ohlc(history, day), seed=history.path_seed)
-    levels: NDArray[np.float64] = path[at_minutes]
+    # The day's modelled path at these minutes after the open.
+    levels: NDArray[np.float64] = _path(history, day)[at_minutes]
     return levels
 
 
@@ -311,11 +325,19 @@ def _session_minutes(day: date) -> int:
 
 
 def synthetic_bars(
-    day: date, open_: float, high: float, low: float, close: float, *, seed: int = 0
+    day: date,
+    open_: float,
+    high: float,
+    low: float,
+    close: float,
+    *,
+    seed: int = 0,
+    path: NDArray[np.float64] | None = None,
 ) -> Bars:
-    """1-minute bars along `modelled_path` for the day's regular session."""
+    """1-minute bars along `modelled_path` for the day's regular session (`path`: drawn)."""
     start = session_open(day)
-    path = modelled_path(day, open_, high, low, close, seed=seed)
+    if path is None:
+        path = modelled_path(day, open_, high, low, close, seed=seed)
     minutes = path.size - 1
     opens, closes = path[:-1], path[1:]
     return Bars(
@@ -360,7 +382,9 @@ def _day_bars(history: History, day: date) -> Bars:
     if day in history.minute_bars:
         return history.minute_bars[day]
     check_day(history, day)
-    return synthetic_bars(day, *_ohlc(history, day), seed=history.path_seed)
+    return synthetic_bars(
+        day, *_ohlc(history, day), seed=history.path_seed, path=_path(history, day)
+    )
 
 
 def day_feed(history: History, day: date, hedge_rules: HedgeRules) -> RecordedDayFeed:
