@@ -6,7 +6,10 @@ of the squared range), is fitted here on the shipped days of real 1-minute bars:
 those days (and 20 seeds each) of the modelled path's sum of squared 5-minute moves over the
 squared range (`five_minute_variation`) is brought to the real days' median by bisection. It
 also prints, real against modelled against the straight stretches alone, how often a 5-minute
-move turns back and the lag-1 autocorrelation of the 5-minute moves.
+move turns back, the lag-1 autocorrelation of the 5-minute moves, and how often the ALVH
+engine's 5-minute SPX triggers read as fired (RSI at or below the put-side level, at or above
+the call-side level; a MACD divergence flagged), per 5-minute close once each has warmed up
+on the day's own closes.
 
 Run: ``python bench/path_calibration.py``. Prints a table, then one JSON line.
 """
@@ -26,6 +29,8 @@ sys.path.insert(0, str(ROOT))
 
 from bot.backtest import PATH_NOISE, History, five_minute_variation, modelled_path  # noqa: E402
 from core.calendar import session_close, session_open  # noqa: E402
+from core.indicators import divergence, macd, rsi_wilder  # noqa: E402
+from core.rules import HedgeRules  # noqa: E402
 
 SEEDS = range(20)
 
@@ -41,6 +46,19 @@ def _turns(levels: NDArray[np.float64]) -> float:
 def _autocorrelation(levels: NDArray[np.float64]) -> float:
     moves = np.diff(levels)
     return float(np.corrcoef(moves[:-1], moves[1:])[0, 1])
+
+
+def _triggers(levels: NDArray[np.float64], rules: HedgeRules) -> dict[str, float]:
+    # The share of 5-minute closes (after each indicator's warm-up) where the trigger reads fired.
+    rsi = rsi_wilder(levels, rules.rsi_period)[rules.rsi_period + 1 :]
+    m = macd(levels, rules.macd_fast, rules.macd_slow, rules.macd_signal)
+    flags = divergence(levels, m.line, rules.divergence_lookback_bars)
+    flags = flags[rules.macd_slow + rules.macd_signal :]
+    return {
+        "rsi_put_fired": float(np.mean(rsi <= rules.rsi_put_fire)),
+        "rsi_call_fired": float(np.mean(rsi >= rules.rsi_call_fire)),
+        "divergence_flagged": float(np.mean(flags != 0)),
+    }
 
 
 def _modelled(days: dict[date, Ohlc], noise: float) -> list[float]:
@@ -84,19 +102,24 @@ def main() -> None:
             f"{five_minute_variation(model, h, low):6.3f} "
             f"{five_minute_variation(straight, h, low):8.3f}"
         )
-    shape = {
-        name: {
+    rules = HedgeRules()
+    shape: dict[str, dict[str, float]] = {}
+    for name, paths in rows.items():
+        fired = [_triggers(p, rules) for p in paths]
+        shape[name] = {
             "turns": round(float(np.mean([_turns(p) for p in paths])), 3),
             "lag1_autocorrelation": round(
                 float(np.nanmean([_autocorrelation(p) for p in paths])), 3
             ),
+            **{k: round(float(np.mean([f[k] for f in fired])), 3) for k in fired[0]},
         }
-        for name, paths in rows.items()
-    }
     for name, figures in shape.items():
         print(
             f"{name:9s} 5-minute moves turning back {figures['turns']:.0%}, "
-            f"lag-1 autocorrelation {figures['lag1_autocorrelation']:+.2f}"
+            f"lag-1 autocorrelation {figures['lag1_autocorrelation']:+.2f}; RSI at or below "
+            f"{rules.rsi_put_fire:g} {figures['rsi_put_fired']:.0%}, at or above "
+            f"{rules.rsi_call_fire:g} {figures['rsi_call_fired']:.0%}, divergence flagged "
+            f"{figures['divergence_flagged']:.0%}"
         )
     print(
         f"real median {target:.3f}; fitted noise {fitted:.3f} (shipped {PATH_NOISE}); "
