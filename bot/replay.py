@@ -386,6 +386,12 @@ class RecordedDayFeed:
             indices=levels,
             rate=MODEL_RATE,
             dividend_yield=MODEL_DIVIDEND_YIELD,
+            spot_modelled=(
+                f"at {moment.astimezone(NEW_YORK):%H:%M} ET is a point on the {self.bars.source}, "
+                "not a print"
+                if self.modelled_bars
+                else None
+            ),
         )
         return request, (
             f"no real chain for {self.day:%Y-%m-%d}: condor selected on a modelled chain "

@@ -916,6 +916,8 @@ class ChainRequest:
         indices: The index levels known at ``quote_time``.
         rate: Continuously compounded discount rate, a fraction (an input, not market data).
         dividend_yield: Continuous dividend yield, a fraction (an input, not market data).
+        spot_modelled: Where the spot comes from when it is not a print (e.g. a point on a
+            modelled intraday path); the chain then says so in its ``modelled`` lines.
     """
 
     spot: float
@@ -924,6 +926,7 @@ class ChainRequest:
     indices: IndexLevels
     rate: float
     dividend_yield: float
+    spot_modelled: str | None = None
 
 
 def model_chains(
@@ -1083,13 +1086,15 @@ def _chain_input(
         f"VIX {indices.vix:g}, VIX9D {indices.vix9d:g}, VIX3M {indices.vix3m:g}, "
         f"SKEW {indices.skew:g}"
     )
-    modelled = (
+    modelled: tuple[str, ...] = (
         f"modelled chain: IVs from {observed} via core.surface {SURFACE_VERSION}",
         "modelled quotes: mid = Black-76 price at the model IV, bid/ask = mid -/+ a typical "
         "SPX half spread, rounded to the tick" + _stress_note(indices.vix),
         f"modelled forward: spot x exp((rate {rate:.4f} - dividend yield {dividend_yield:.4f}) "
         "x t); rate and dividend yield are inputs, not market data",
     )
+    if request.spot_modelled:
+        modelled += (f"modelled spot: SPX {request.spot:.2f} {request.spot_modelled}",)
     return ChainInput(
         quotes=quotes,
         spot=request.spot,

@@ -198,6 +198,19 @@ def test_bad_ohlc_row_is_skipped_never_filled(history):
     assert "bad SPX OHLC" in report.skipped[0].reason
 
 
+def test_a_card_on_a_modelled_path_says_its_spot_is_not_a_print(history):
+    # 2023-03-21 has real 1-minute bars; 2023-03-02 is modelled. Every card the backtest
+    # writes on a modelled path names the path its entry spot was read from.
+    (real,) = _run(_fresh(history), Track.ZERO_DTE, date(2023, 3, 21), date(2023, 3, 21)).trades
+    (modelled,) = _run(_fresh(history), Track.ZERO_DTE, date(2023, 3, 2), date(2023, 3, 2)).trades
+    assert not any("modelled spot" in line for line in real.signal.data.modelled)
+    (line,) = [m for m in modelled.signal.data.modelled if m.startswith("modelled spot")]
+    assert line == (
+        f"modelled spot: SPX {modelled.signal.spot:.2f} at 10:00 ET is a point on the modelled "
+        "SPX path through the 2023-03-02 daily OHLC (bridge, seed 0), not a print"
+    )
+
+
 def test_path_goes_to_the_nearer_extreme_first_and_ends_at_the_close():
     times, levels = path_knots(100.0, 103.0, 99.0, 101.0, 390)
     assert list(levels) == [100.0, 99.0, 103.0, 101.0]

@@ -310,6 +310,29 @@ def test_a_stressed_model_chain_says_its_quotes_were_widened():
     )
 
 
+def test_a_chain_whose_spot_is_modelled_says_so_and_is_otherwise_the_same_chain():
+    qt = ny(2023, 3, 22, 10)
+    request = ChainRequest(
+        spot=4002.0,
+        quote_time=qt,
+        expiries=(("SPXW", date(2023, 3, 24)),),
+        indices=REGIMES[5],
+        rate=0.045,
+        dividend_yield=0.016,
+    )
+    printed, modelled = model_chains(
+        [request, dataclasses.replace(request, spot_modelled="at 10:00 ET is a modelled point")]
+    )
+    assert not any(line.startswith("modelled spot") for line in printed.modelled)
+    assert modelled.modelled == (
+        *printed.modelled,
+        "modelled spot: SPX 4002.00 at 10:00 ET is a modelled point",
+    )
+    np.testing.assert_array_equal(modelled.bid, printed.bid)
+    np.testing.assert_array_equal(modelled.iv, printed.iv)
+    assert modelled.source == printed.source
+
+
 # --- against a real snapshot ----------------------------------------------------------------------
 
 
