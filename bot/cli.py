@@ -212,31 +212,19 @@ def _backtest(args: argparse.Namespace) -> int:
         )
     except backtest.BacktestError as error:
         raise CliError(str(error)) from None
+    described = {
+        "track": track,
+        "risk": risk,
+        "start": start,
+        "end": end,
+        "costs": costs,
+        "defence": defence,
+        "path_seed": args.path_seed,
+    }
     if args.json:
-        obj = backtest.report_json(
-            report,
-            track=track,
-            risk=risk,
-            start=start,
-            end=end,
-            costs=costs,
-            defence=defence,
-            path_seed=args.path_seed,
-        )
-        print(backtest.dumps(obj))
+        print(backtest.dumps(backtest.report_json(report, **described)))
     else:
-        print(
-            backtest.report_text(
-                report,
-                track=track,
-                risk=risk,
-                start=start,
-                end=end,
-                costs=costs,
-                defence=defence,
-                path_seed=args.path_seed,
-            )
-        )
+        print(backtest.report_text(report, **described))
     if args.out:
         for path in backtest.write_charts(report, Path(args.out), f"{track} {risk}"):
             print(f"wrote {path}", file=sys.stderr)
