@@ -42,6 +42,7 @@ bench: venv
 	$(BIN)/python bench/bench_hedge.py
 	$(BIN)/python bench/bench_backtest.py
 	$(BIN)/python bench/backtest_schedules.py
+	$(BIN)/python bench/backtest_paths.py
 	$(BIN)/python bench/chain_accuracy.py
 	$(BIN)/python bench/surface_calibration.py
 	$(BIN)/python bench/spread_calibration.py

@@ -141,6 +141,8 @@ class History:
     #: Seeds the modelled intraday paths with the date (`modelled_path`): 0 in every
     #: published figure; another seed draws other paths through the same OHLC.
     path_seed: int = 0
+    #: The modelled paths' noise (`PATH_NOISE`; 0: straight stretches between the knots).
+    path_noise: float = PATH_NOISE
     #: Each breadth series' whole A/D line, by `id` of the series in `breadth`.
     ad_lines: dict[int, NDArray[np.float64]] = field(default_factory=dict)
     #: `check_day`'s verdict by day: None when the day is good, else why it is skipped.
@@ -308,7 +310,9 @@ def _path(history: History, day: date) -> NDArray[np.float64]:
     # The day's `modelled_path` at the history's seed, drawn once (read-only: it is shared).
     path = history.paths.get(day)
     if path is None:
-        path = modelled_path(day, *_ohlc(history, day), seed=history.path_seed)
+        path = modelled_path(
+            day, *_ohlc(history, day), seed=history.path_seed, noise=history.path_noise
+        )
         path.flags.writeable = False
         history.paths[day] = path
     return path
@@ -332,12 +336,14 @@ def synthetic_bars(
     close: float,
     *,
     seed: int = 0,
+    noise: float = PATH_NOISE,
     path: NDArray[np.float64] | None = None,
 ) -> Bars:
     """1-minute bars along `modelled_path` for the day's regular session (`path`: drawn)."""
     start = session_open(day)
     if path is None:
-        path = modelled_path(day, open_, high, low, close, seed=seed)
+        path = modelled_path(day, open_, high, low, close, seed=seed, noise=noise)
+    drawn = f"bridge, seed {seed}" if noise > 0 else "straight stretches, no bridge"
     minutes = path.size - 1
     opens, closes = path[:-1], path[1:]
     return Bars(
@@ -347,7 +353,7 @@ def synthetic_bars(
         low=np.minimum(opens, closes),
         close=closes,
         symbol="SPX",
-        source=f"modelled SPX path through the {day:%Y-%m-%d} daily OHLC (bridge, seed {seed})",
+        source=f"modelled SPX path through the {day:%Y-%m-%d} daily OHLC ({drawn})",
         interval_minutes=1,
     )
 
@@ -383,7 +389,11 @@ def _day_bars(history: History, day: date) -> Bars:
         return history.minute_bars[day]
     check_day(history, day)
     return synthetic_bars(
-        day, *_ohlc(history, day), seed=history.path_seed, path=_path(history, day)
+        day,
+        *_ohlc(history, day),
+        seed=history.path_seed,
+        noise=history.path_noise,
+        path=_path(history, day),
     )
 
 

@@ -17,6 +17,7 @@ from bot.adapters.market_data.index_history import IndexHistory
 from bot.backtest import (
     BacktestDay,
     History,
+    _ohlc,
     _spans,
     backtest_days,
     check_day,
@@ -255,6 +256,20 @@ def test_modelled_path_is_the_same_every_run_and_another_seed_draws_another():
     # A flat day has nothing to wander in.
     flat = modelled_path(day, 4000.0, 4000.0, 4000.0, 4000.0)
     assert (flat == 4000.0).all()
+
+
+def test_a_history_without_path_noise_walks_the_straight_stretches(history):
+    day = date(2022, 6, 10)
+    straight = day_feed(_fresh(history, path_noise=0.0), day, HedgeRules())
+    bridged = day_feed(_fresh(history), day, HedgeRules())
+    minutes = len(straight.bars)
+    times, levels = path_knots(*_ohlc(history, day), minutes)
+    np.testing.assert_array_equal(
+        straight.bars.close, np.interp(np.arange(1, minutes + 1), times, levels)
+    )
+    assert straight.bars.source.endswith("(straight stretches, no bridge)")
+    assert bridged.bars.source.endswith("(bridge, seed 0)")
+    assert not np.array_equal(bridged.bars.close, straight.bars.close)
 
 
 def test_modelled_path_moves_within_the_day_as_much_as_the_real_bars(history):
