@@ -47,6 +47,7 @@ bench: venv
 	$(BIN)/python bench/surface_calibration.py
 	$(BIN)/python bench/spread_calibration.py
 	$(BIN)/python bench/path_calibration.py
+	$(BIN)/python bench/term_structure_calibration.py
 	$(BIN)/python bench/bench_broadcast.py
 
 clean:

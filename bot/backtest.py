@@ -88,9 +88,12 @@ from core.hedge import MarketState, VolIndexLevels
 from core.rules import CondorRules, Defence, HedgeRules
 from core.surface import ChainRequest, model_chains
 from core.types import CondorSignal, DataStamp, Risk, Track
+from core.vix import TERM_MODEL_VERSION
 
 #: The shipped SPX daily history (Yahoo ^GSPC, see data/SOURCES.md).
 SPX_DAILY_FILE = "spx/SPX_History_2006_2026.csv.gz"
+#: Cboe's VIX6M history (from 2008-01-02): the modelled term structure's input.
+VIX6M_FILE = "vix/VIX6M_History.csv.gz"
 #: Engine cadence on intraday paths, minutes.
 STEP_MINUTES = 5
 #: When the 45-DTE condor is marked each day (the track's entry time).
@@ -178,6 +181,17 @@ class History:
             vx=load_vx_history(vx_file) if vx_file.exists() else None,
         )
 
+    def with_modelled_term_structure(self) -> History:
+        """A fresh copy whose VIX3M and VIX9D are modelled before Cboe printed them.
+
+        From VIX and VIX6M (`VolIndices.with_modelled_term_structure`, VIX6M from
+        `VIX6M_FILE`); a copy that already has them is returned as it is.
+        """
+        if self.indices.vix3m_printed_from is not None:
+            return self
+        vix6m = load_index_history(self.data_dir / VIX6M_FILE, name="VIX6M")
+        return self.fresh(indices=self.indices.with_modelled_term_structure(vix6m))
+
     def fresh(self, **changes: Any) -> History:
         """A copy with `changes` applied and nothing remembered (feeds, A/D lines, checks).
 
@@ -215,11 +229,15 @@ def _check_day(history: History, day: date) -> None:
         raise SkipDay(
             f"bad SPX OHLC on {day:%Y-%m-%d}: open {o:.2f} high {h:.2f} low {low:.2f} close {c:.2f}"
         )
-    for series in (history.indices.vix, history.indices.vix9d, history.indices.vix3m):
+    indices = history.indices
+    printed = {"VIX3M": indices.vix3m_printed_from, "VIX9D": indices.vix9d_printed_from}
+    for series in (indices.vix, indices.vix9d, indices.vix3m):
         if day not in series:
             first = series.dates[0] if len(series) else None
+            modelled = printed.get(series.name)
             raise SkipDay(
-                f"no {series.name} value for {day:%Y-%m-%d} (series starts {first:%Y-%m-%d})"
+                f"no {series.name} value for {day:%Y-%m-%d} (series starts {first:%Y-%m-%d}"
+                + (f", modelled before {modelled:%Y-%m-%d})" if modelled else ")")
                 if first
                 else f"no {series.name} history"
             )
@@ -700,6 +718,7 @@ class BacktestDay:
                 modelled=(
                     *chain.modelled,
                     note,
+                    *filter(None, [self.history.indices.term_note(signal.expiry)]),
                     (
                         f"{REAL_VX_LABEL} of {vol.vx_curve.trade_date:%Y-%m-%d} (weeklies "
                         "interpolated between them)"
@@ -791,11 +810,13 @@ def run(
     on_day: Callable[[DayOutcome], None] | None = None,
     jobs: int = 1,
     path_seed: int | None = None,
+    model_term_structure: bool = False,
 ) -> Report:
     """Backtest one track and risk level over [start, end] and compute every figure.
 
     `path_seed` draws the modelled intraday paths (`modelled_path`) with that seed; None: the
-    history's (0 unless it was given another).
+    history's (0 unless it was given another). `model_term_structure` models VIX3M and VIX9D
+    before Cboe printed them (`History.with_modelled_term_structure`), labelled on the cards.
 
     With `jobs` above 1, the 0DTE and 1DTE tracks run spans of `SPAN_DAYS` trading days in
     that many processes, each loading the history from `data_dir` (`history` is then not
@@ -813,11 +834,13 @@ def run(
         path_seed = history.path_seed if history is not None else 0
     if len(spans) > 1:
         task = _Span(track, risk, rules, hedge_rules, costs)
-        outcomes = _run_spans(task, spans, data_dir, jobs, on_day, path_seed)
+        outcomes = _run_spans(task, spans, data_dir, jobs, on_day, path_seed, model_term_structure)
     else:
         history = history or History.load(data_dir)
         if path_seed != history.path_seed:
             history = history.fresh(path_seed=path_seed)
+        if model_term_structure:
+            history = history.with_modelled_term_structure()
         days = backtest_days(
             track, start, end, history=history, rules=rules, hedge_rules=hedge_rules
         )
@@ -896,8 +919,11 @@ def _one_blas_thread() -> Iterator[None]:
 _WORKER_HISTORY: list[History] = []
 
 
-def _load_worker_history(data_dir: Path, path_seed: int) -> None:
-    _WORKER_HISTORY[:] = [History.load(data_dir).fresh(path_seed=path_seed)]
+def _load_worker_history(data_dir: Path, path_seed: int, model_term_structure: bool) -> None:
+    history = History.load(data_dir).fresh(path_seed=path_seed)
+    if model_term_structure:
+        history = history.with_modelled_term_structure()
+    _WORKER_HISTORY[:] = [history]
 
 
 def _run_spans(
@@ -907,6 +933,7 @@ def _run_spans(
     jobs: int,
     on_day: Callable[[DayOutcome], None] | None,
     path_seed: int,
+    model_term_structure: bool,
 ) -> list[DayOutcome]:
     # Each span in a worker process (spawned, not forked: the parent may hold threads), the
     # outcomes put back in date order; `on_day` sees a span's days when the span is done. On an
@@ -917,7 +944,7 @@ def _run_spans(
             max_workers=min(jobs, len(spans)),
             mp_context=multiprocessing.get_context("spawn"),
             initializer=_load_worker_history,
-            initargs=(data_dir, path_seed),
+            initargs=(data_dir, path_seed, model_term_structure),
         )
         try:
             futures = {pool.submit(task, span): i for i, span in enumerate(spans)}
@@ -944,6 +971,7 @@ def run_with_progress(
     series: Sequence[str] = SERIES,
     jobs: int = 1,
     path_seed: int = 0,
+    model_term_structure: bool = False,
 ) -> Report:
     """`run` with a rich progress bar on stderr (shown only when stderr is a terminal)."""
     from rich.console import Console  # only the command line needs it
@@ -968,6 +996,7 @@ def run_with_progress(
             on_day=lambda _: progress.advance(task),
             jobs=jobs,
             path_seed=path_seed,
+            model_term_structure=model_term_structure,
         )
 
 
@@ -988,6 +1017,7 @@ def report_json(
     costs: Costs,
     defence: Defence = Defence.CHEAPEST,
     path_seed: int = 0,
+    term_structure: str = "",
 ) -> dict[str, Any]:
     """One JSON object with every figure of the report (`path_seed`: the run's, see `run`)."""
     trades = report.trades
@@ -1016,6 +1046,7 @@ def report_json(
         "chains": {"modelled": modelled, "real": len(trades) - modelled},
         "path_model": _path_model(path_seed),
         "path_seed": path_seed,
+        "term_structure": term_structure or _PUBLISHED_TERM_STRUCTURE,
         "overall": _stats_rows(report.overall),
         "by_vix_regime": {k: _stats_rows(v) for k, v in report.by_regime.items()},
         "by_year": {k: _stats_rows(v) for k, v in report.by_year.items()},
@@ -1071,6 +1102,22 @@ def _fmt(value: float, money: bool = True) -> str:
     return f"{value:,.0f}" if money else f"{value:.2f}"
 
 
+#: What a report says of VIX9D and VIX3M when the run was given no other description.
+_PUBLISHED_TERM_STRUCTURE = (
+    "VIX9D and VIX3M: Cboe's published values only (days before them skipped)"
+)
+
+
+def term_structure_text(modelled: bool) -> str:
+    """What a report says of the run's VIX9D and VIX3M (`run(model_term_structure=...)`)."""
+    if not modelled:
+        return _PUBLISHED_TERM_STRUCTURE
+    return (
+        "VIX9D and VIX3M: Cboe's where published; on the days before, modelled from VIX and "
+        f"VIX6M ({TERM_MODEL_VERSION}, core.vix), labelled on every card that uses them"
+    )
+
+
 def _path_model(seed: int) -> str:
     return f"{PATH_MODEL}; path seed {seed}"
 
@@ -1104,6 +1151,7 @@ def report_text(
     costs: Costs,
     defence: Defence = Defence.CHEAPEST,
     path_seed: int = 0,
+    term_structure: str = "",
 ) -> str:
     """The report as a plain-text table, with what is modelled said plainly."""
     trades = report.trades
@@ -1115,6 +1163,7 @@ def report_text(
         f"{len(report.skipped)} skipped",
         f"chains: {modelled} modelled (core.surface), {len(trades) - modelled} real snapshots",
         _path_model(path_seed),
+        term_structure or _PUBLISHED_TERM_STRUCTURE,
         *(
             []
             if defence is Defence.CHEAPEST
@@ -1246,5 +1295,6 @@ __all__ = [
     "report_text",
     "run",
     "synthetic_bars",
+    "term_structure_text",
     "write_charts",
 ]

@@ -209,6 +209,7 @@ def _backtest(args: argparse.Namespace) -> int:
             series=series[args.hedge],
             jobs=args.jobs,
             path_seed=args.path_seed,
+            model_term_structure=args.model_term_structure,
         )
     except backtest.BacktestError as error:
         raise CliError(str(error)) from None
@@ -220,6 +221,7 @@ def _backtest(args: argparse.Namespace) -> int:
         "costs": costs,
         "defence": defence,
         "path_seed": args.path_seed,
+        "term_structure": backtest.term_structure_text(args.model_term_structure),
     }
     if args.json:
         print(backtest.dumps(backtest.report_json(report, **described)))
@@ -395,6 +397,12 @@ def build_parser() -> argparse.ArgumentParser:
         default=0,
         help="seed of the modelled intraday paths (0 in the published figures); another seed "
         "draws other paths through the same daily OHLC",
+    )
+    backtest.add_argument(
+        "--model-term-structure",
+        action="store_true",
+        help="model VIX3M and VIX9D from VIX and VIX6M on the days before Cboe published them "
+        "(from 2008; labelled on every card) instead of skipping those days",
     )
     backtest.add_argument("--json", action="store_true", help="print one JSON object")
     backtest.add_argument("--out", help="directory for the PNG charts")

@@ -152,6 +152,7 @@ def _opening(indices: VolIndices, day: date, rules: HedgeRules) -> _Opening:
 
 def _curve_use(indices: VolIndices, day: date, beta: float, known: VxCurve | None) -> _CurveUse:
     curve, curve_close = _with_closes(indices, known)
+    term = indices.term_note(day)
     return _CurveUse(
         known=known,
         curve=curve,
@@ -165,6 +166,7 @@ def _curve_use(indices: VolIndices, day: date, beta: float, known: VxCurve | Non
                 if curve is not None
                 else ""
             )
+            + (f"; {term}" if term else "")
         ),
     )
 

@@ -32,6 +32,9 @@ from datetime import date, timedelta
 from enum import StrEnum
 from typing import Final
 
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
 from core.calendar import NYSE_HOLIDAYS, vix_settlements_between
 from core.pricing import black76_greeks, black76_price
 
@@ -76,6 +79,39 @@ class EstimateMethod(StrEnum):
     FORWARD_VARIANCE_EXTRAPOLATED = "forward variance from VIX9D/VIX/VIX3M, extrapolated past 93d"
     #: Either of the above, lowered by the lognormal convexity adjustment with VVIX.
     FORWARD_VARIANCE_CONVEXITY = "forward variance from VIX9D/VIX/VIX3M, VVIX convexity-adjusted"
+
+
+# --- the term structure before VIX9D and VIX3M were published (opt-in, labelled) ------------
+
+#: Names the model below on every card that uses it.
+TERM_MODEL_VERSION: Final = "term-1"
+#: ``ln VIX3M = a + b ln VIX + c ln VIX6M``, least squares on the shipped daily closes where
+#: all three exist (4,175 days, 2009-09-18 on; `bench/term_structure_calibration.py`).
+VIX3M_MODEL: Final = (-0.1061, 0.3519, 0.6792)
+#: ``ln(VIX9D / VIX) = a + beta ln(VIX / VIX3M)``, on the closes where all three exist (2011 on).
+VIX9D_MODEL: Final = (0.0400, 0.8590)
+
+
+def modelled_vix3m(vix: ArrayLike, vix6m: ArrayLike) -> NDArray[np.float64]:
+    """VIX3M as the shipped history predicts it from VIX and VIX6M (`VIX3M_MODEL`), elementwise.
+
+    Fitted where all three were published; it fills the days before VIX3M's first print
+    (2009-09-18) for a run that asks for it.
+    """
+    a, b, c = VIX3M_MODEL
+    v, v6 = np.asarray(vix, dtype=np.float64), np.asarray(vix6m, dtype=np.float64)
+    return np.asarray(np.exp(a + b * np.log(v) + c * np.log(v6)), dtype=np.float64)
+
+
+def modelled_vix9d(vix: ArrayLike, vix3m: ArrayLike) -> NDArray[np.float64]:
+    """VIX9D as the shipped history predicts it from VIX and VIX3M (`VIX9D_MODEL`), elementwise.
+
+    The front of the curve is steeper the more VIX stands above VIX3M; the fit explains
+    about half of VIX9D's day-to-day ratio to VIX (the rest is noise the model cannot see).
+    """
+    a, beta = VIX9D_MODEL
+    v, v3 = np.asarray(vix, dtype=np.float64), np.asarray(vix3m, dtype=np.float64)
+    return np.asarray(v * np.exp(a + beta * np.log(v / v3)), dtype=np.float64)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -43,15 +43,22 @@ from core.backtest import (
     Skipped,
     Trade,
     run_backtest,
+    run_day,
 )
 from core.bars import check_bars
-from core.calendar import elapsed_seconds, is_trading_day, session_close, session_open
+from core.calendar import (
+    NEW_YORK,
+    elapsed_seconds,
+    is_trading_day,
+    session_close,
+    session_open,
+)
 from core.chain import OptionChain, Severity
 from core.condor import CondorProfile, select_condor
 from core.hedge import MarketState, VolIndexLevels
 from core.rules import Defence, HedgeRules
 from core.surface import model_chain
-from core.types import CondorSignal, DataStamp, Risk, Track
+from core.types import CondorSignal, DataStamp, HedgeAlert, Risk, Track
 from tests.conftest import assert_same_chain
 
 SNAPSHOT_DAY = date(2022, 3, 23)
@@ -337,6 +344,65 @@ def test_another_path_seed_draws_other_paths_and_the_report_says_which(history, 
     assert obj["path_model"].endswith("path seed 1")
     assert main(argv) == 0
     assert "path seed 0" in capsys.readouterr().out
+
+
+def test_2008_trades_only_on_a_modelled_term_structure_and_every_card_says_so(history, capsys):
+    day = date(2008, 9, 26)
+    published = _run(_fresh(history), Track.DTE_45, day, day)
+    (skipped,) = published.skipped
+    assert skipped.reason == "no VIX9D value for 2008-09-26 (series starts 2011-01-04)"
+    (trade,) = run(
+        Track.DTE_45,
+        Risk.BALANCED,
+        day,
+        day,
+        data_dir=DATA_DIR,
+        rules=_rules(None),
+        hedge_rules=HedgeRules(),
+        costs=Costs(),
+        history=_fresh(history),
+        model_term_structure=True,
+    ).trades
+    note = "VIX3M and VIX9D of 2008-09-26 modelled (term-1, core.vix"
+    assert note in trade.signal.data.source
+    assert any(note in line for line in trade.signal.data.modelled)
+    assert any(
+        "VIX3M and VIX9D of 2008-11-21 modelled" in line for line in trade.result.data.modelled
+    )
+    # The engine's alerts on later days say that day's curve is modelled too.
+    (source,) = backtest_days(
+        Track.DTE_45,
+        day,
+        day,
+        history=_fresh(history).with_modelled_term_structure(),
+        rules=_rules(None),
+        hedge_rules=HedgeRules(),
+    )
+    assert isinstance(source, BacktestDay)
+    kept = run_day(
+        source,
+        CondorProfile.of(_rules(None), Track.DTE_45, Risk.BALANCED),
+        HedgeRules(),
+        Costs(),
+        keep_events=True,
+    )
+    assert isinstance(kept, Trade)
+    alerts = [e for e in kept.events if isinstance(e, HedgeAlert)]
+    assert alerts
+    for alert in alerts:
+        local = alert.asof.astimezone(NEW_YORK).date()
+        assert any(
+            f"VIX3M and VIX9D of {local:%Y-%m-%d} modelled" in m for m in alert.data.modelled
+        )
+    argv = ["backtest", "--track", "45dte", "--from", "2008-09-26", "--to", "2008-09-26", "--json"]
+    assert main([*argv, "--model-term-structure"]) == 0
+    obj = json.loads(capsys.readouterr().out)
+    assert obj["trades"] == 1
+    assert "modelled from VIX and VIX6M (term-1" in obj["term_structure"]
+    assert main(argv) == 0
+    obj = json.loads(capsys.readouterr().out)
+    assert obj["trades"] == 0
+    assert obj["term_structure"].startswith("VIX9D and VIX3M: Cboe's published values only")
 
 
 def test_cli_backtest_rejects_a_reversed_range(capsys):

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from numpy.typing import NDArray
 
 from bot.adapters.market_data.index_history import (
     IndexFileError,
@@ -16,6 +17,7 @@ from bot.adapters.market_data.index_history import (
     load_vol_indices,
 )
 from core.calendar import NEW_YORK
+from core.vix import modelled_vix3m, modelled_vix9d
 from tests.conftest import ROOT
 
 VIX_DIR = ROOT / "data" / "vix"
@@ -195,3 +197,116 @@ def test_error_carries_its_parts(tmp_path):
         "VVIX",
         "x",
     )
+
+
+# --- the term structure modelled before Cboe published it (opt-in) -------------------------------
+
+
+@pytest.fixture(scope="module")
+def vix6m() -> IndexHistory:
+    return load_index_history(VIX_DIR / "VIX6M_History.csv.gz", name="VIX6M")
+
+
+@pytest.fixture(scope="module")
+def filled(indices: VolIndices, vix6m: IndexHistory) -> VolIndices:
+    return indices.with_modelled_term_structure(vix6m)
+
+
+def _log_errors(real: list[float], model: NDArray[np.float64]) -> NDArray[np.float64]:
+    return np.asarray(np.log(np.asarray(real)) - np.log(model), dtype=np.float64)
+
+
+def test_the_term_models_predict_the_published_closes_within_their_stated_errors(indices, vix6m):
+    # Where Cboe published all of them: VIX3M from VIX and VIX6M to about 2 % (sd of the log
+    # error), VIX9D from VIX and VIX3M to about 7.5 % (bench/term_structure_calibration.py).
+    days3 = [d for d in indices.vix3m.dates if d in indices.vix and d in vix6m]
+    error3 = _log_errors(
+        [indices.vix3m.close_on(d) for d in days3],
+        modelled_vix3m(
+            [indices.vix.close_on(d) for d in days3], [vix6m.close_on(d) for d in days3]
+        ),
+    )
+    assert len(days3) > 4000
+    assert abs(error3.mean()) < 0.005
+    assert error3.std() < 0.02
+    days9 = [d for d in indices.vix9d.dates if d in indices.vix and d in indices.vix3m]
+    error9 = _log_errors(
+        [indices.vix9d.close_on(d) for d in days9],
+        modelled_vix9d(
+            [indices.vix.close_on(d) for d in days9], [indices.vix3m.close_on(d) for d in days9]
+        ),
+    )
+    assert abs(error9.mean()) < 0.005
+    assert error9.std() < 0.08
+    # The plain ratio VIX9D = VIX would do worse: the model sees the curve's slope.
+    plain = _log_errors(
+        [indices.vix9d.close_on(d) for d in days9],
+        np.array([indices.vix.close_on(d) for d in days9]),
+    )
+    assert error9.std() < 0.75 * plain.std()
+
+
+def test_the_modelled_rows_come_before_the_first_print_and_the_printed_rows_are_untouched(
+    indices, vix6m, filled
+):
+    assert filled.vix3m_printed_from == date(2009, 9, 18)
+    assert filled.vix9d_printed_from == date(2011, 1, 4)
+    # VIX6M starts 2008-01-02; its first day has no previous close for the open.
+    assert filled.vix3m.dates[0] == filled.vix9d.dates[0] == date(2008, 1, 3)
+    for real, model in ((indices.vix3m, filled.vix3m), (indices.vix9d, filled.vix9d)):
+        n = len(real)
+        assert model.dates[-n:] == real.dates
+        np.testing.assert_array_equal(model.close[-n:], real.close)
+        np.testing.assert_array_equal(model.open[-n:], real.open)
+        assert all(d < real.dates[0] for d in model.dates[: len(model) - n])
+    day, before = date(2008, 10, 10), date(2008, 10, 9)
+    assert filled.vix3m.close_on(day) == pytest.approx(
+        float(modelled_vix3m(indices.vix.close_on(day), vix6m.close_on(day)))
+    )
+    # The open is modelled from what is known at the open: the previous VIX6M close.
+    assert filled.vix3m.open_on(day) == pytest.approx(
+        float(modelled_vix3m(indices.vix.open_on(day), vix6m.close_on(before)))
+    )
+    assert filled.vix9d.open_on(day) == pytest.approx(
+        float(modelled_vix9d(indices.vix.open_on(day), filled.vix3m.open_on(day)))
+    )
+    assert indices.with_modelled_term_structure(vix6m).vix3m_printed_from is not None
+    assert indices.vix3m_printed_from is None  # the loaded indices are not changed
+
+
+def test_a_later_vix6m_close_never_moves_an_earlier_or_the_same_days_open(indices, vix6m):
+    day = date(2008, 10, 10)
+    i = vix6m.dates.index(day)
+    close = vix6m.close.copy()
+    close[i] *= 1.5
+    shifted = IndexHistory(
+        name="VIX6M",
+        source="shifted",
+        dates=vix6m.dates,
+        open=vix6m.open,
+        high=vix6m.high,
+        low=vix6m.low,
+        close=close,
+    )
+    base = indices.with_modelled_term_structure(vix6m)
+    moved = indices.with_modelled_term_structure(shifted)
+    assert moved.vix3m.open_on(day) == base.vix3m.open_on(day)
+    assert moved.vix3m.close_on(day) > base.vix3m.close_on(day)
+    after = vix6m.dates[i + 1]
+    assert moved.vix3m.open_on(after) > base.vix3m.open_on(after)
+
+
+def test_what_is_modelled_is_said_wherever_the_levels_are_read(indices, filled):
+    assert filled.term_note(date(2008, 10, 10)).startswith("VIX3M and VIX9D of 2008-10-10 modelled")
+    assert filled.term_note(date(2010, 6, 1)).startswith("VIX9D of 2010-06-01 modelled (term-1")
+    assert filled.term_note(date(2012, 6, 1)) == ""
+    assert indices.term_note(date(2008, 10, 10)) == ""
+    during = filled.levels_at(datetime(2008, 10, 10, 11, tzinfo=NEW_YORK))
+    assert during.observed.endswith(filled.term_note(date(2008, 10, 10)))
+    closed = filled.levels_on(date(2010, 6, 1))
+    assert "VIX9D of 2010-06-01 modelled" in closed.observed
+    assert (
+        filled.levels_on(date(2012, 6, 1)).observed == indices.levels_on(date(2012, 6, 1)).observed
+    )
+    with pytest.raises(KeyError, match="VIX9D"):
+        indices.levels_on(date(2008, 10, 10))  # without the model, the day has no curve

@@ -21,7 +21,7 @@ import io
 import math
 from bisect import bisect_right
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from pathlib import Path
 from typing import Final
@@ -32,6 +32,7 @@ from numpy.typing import NDArray
 from bot.adapters.market_data.common import ChainFileError, parse_positive, read_text_as
 from core.calendar import NEW_YORK, session_close, session_open
 from core.surface import IndexLevels
+from core.vix import TERM_MODEL_VERSION, modelled_vix3m, modelled_vix9d
 
 __all__ = [
     "IndexFileError",
@@ -148,6 +149,71 @@ class VolIndices:
     vix3m: IndexHistory
     skew: IndexHistory
     vvix: IndexHistory
+    #: The first printed VIX3M and VIX9D when earlier days were modelled
+    #: (`with_modelled_term_structure`); None: every value is Cboe's.
+    vix3m_printed_from: date | None = None
+    vix9d_printed_from: date | None = None
+
+    def with_modelled_term_structure(self, vix6m: IndexHistory) -> VolIndices:
+        """These indices with VIX3M and VIX9D modelled on the days before Cboe printed them.
+
+        VIX3M from VIX and VIX6M (`core.vix.modelled_vix3m`) on days with both before its
+        first print; VIX9D from VIX and that VIX3M (`core.vix.modelled_vix9d`) before its own.
+        A close is modelled from the day's closes; an open from the day's VIX open and the
+        previous VIX6M close, the latest known at the open (VIX6M's early rows print no
+        open). `term_note` names the modelled series of a day; `levels_at` and `levels_on`
+        add it to what they say was observed. Gaps after a series' first print stay gaps.
+        """
+        first3, first9 = self.vix3m.dates[0], self.vix9d.dates[0]
+        previous = dict(zip(vix6m.dates[1:], vix6m.dates, strict=False))
+        days3 = [d for d in vix6m.dates if d < first3 and d in self.vix and d in previous]
+        vix_open = np.array([self.vix.open_on(d) for d in days3])
+        vix_close = np.array([self.vix.close_on(d) for d in days3])
+        vix3m = _prepended(
+            self.vix3m,
+            days3,
+            modelled_vix3m(vix_open, [vix6m.close_on(previous[d]) for d in days3]),
+            modelled_vix3m(vix_close, [vix6m.close_on(d) for d in days3]),
+            f"modelled from VIX and VIX6M ({TERM_MODEL_VERSION}) before {first3}",
+        )
+        days9 = [d for d in vix3m.dates if d < first9 and d in self.vix]
+        vix9d = _prepended(
+            self.vix9d,
+            days9,
+            modelled_vix9d([self.vix.open_on(d) for d in days9], [vix3m.open_on(d) for d in days9]),
+            modelled_vix9d(
+                [self.vix.close_on(d) for d in days9], [vix3m.close_on(d) for d in days9]
+            ),
+            f"modelled from VIX and VIX3M ({TERM_MODEL_VERSION}) before {first9}",
+        )
+        return replace(
+            self,
+            vix3m=vix3m,
+            vix9d=vix9d,
+            vix3m_printed_from=first3,
+            vix9d_printed_from=first9,
+        )
+
+    def term_note(self, day: date) -> str:
+        """Which of VIX3M and VIX9D are modelled on `day`, in words ("": both are Cboe's)."""
+        modelled = [
+            name
+            for name, first in (
+                ("VIX3M", self.vix3m_printed_from),
+                ("VIX9D", self.vix9d_printed_from),
+            )
+            if first is not None and day < first
+        ]
+        if not modelled:
+            return ""
+        return (
+            f"{' and '.join(modelled)} of {day:%Y-%m-%d} modelled ({TERM_MODEL_VERSION}, "
+            "core.vix: Cboe did not publish them yet)"
+        )
+
+    def _observed(self, text: str, day: date) -> str:
+        note = self.term_note(day)
+        return f"{text}; {note}" if note else text
 
     def levels_on(self, day: date) -> IndexLevels:
         """Return the closes of ``day`` as `IndexLevels`.
@@ -160,7 +226,7 @@ class VolIndices:
             vix9d=self.vix9d.close_on(day),
             vix3m=self.vix3m.close_on(day),
             skew=self.skew.close_on(day),
-            observed=f"VIX/VIX9D/VIX3M/SKEW closes of {day:%Y-%m-%d}",
+            observed=self._observed(f"VIX/VIX9D/VIX3M/SKEW closes of {day:%Y-%m-%d}", day),
         )
 
     def levels_at(self, when: datetime) -> IndexLevels:
@@ -193,9 +259,10 @@ class VolIndices:
                 vix9d=vix9d.open_on(day),
                 vix3m=vix3m.open_on(day),
                 skew=skew,
-                observed=(
+                observed=self._observed(
                     f"VIX/VIX9D/VIX3M opening values of {day:%Y-%m-%d}, SKEW close of "
-                    f"{skew_day:%Y-%m-%d}"
+                    f"{skew_day:%Y-%m-%d}",
+                    day,
                 ),
             )
         before = _day_before(day)
@@ -210,8 +277,30 @@ class VolIndices:
             vix9d=latest[1][1],
             vix3m=latest[2][1],
             skew=latest[3][1],
-            observed=f"VIX/VIX9D/VIX3M/SKEW closes of {last:%Y-%m-%d}",
+            observed=self._observed(f"VIX/VIX9D/VIX3M/SKEW closes of {last:%Y-%m-%d}", last),
         )
+
+
+def _prepended(
+    series: IndexHistory,
+    days: list[date],
+    opens: NDArray[np.float64],
+    closes: NDArray[np.float64],
+    how: str,
+) -> IndexHistory:
+    # `series` with modelled rows on `days` (all before its first) in front; no high or low.
+    if not days:
+        return series
+    nan = np.full(len(days), np.nan)
+    return IndexHistory(
+        name=series.name,
+        source=f"{series.source}; {how}",
+        dates=(*days, *series.dates),
+        open=np.concatenate([opens, series.open]),
+        high=np.concatenate([nan, series.high]),
+        low=np.concatenate([nan, series.low]),
+        close=np.concatenate([closes, series.close]),
+    )
 
 
 def _day_before(day: date) -> date:
