@@ -82,6 +82,7 @@ def _run(
     jobs: int = 1,
     on_day: Callable[[DayOutcome], None] | None = None,
     path_seed: int | None = None,
+    model_term_structure: bool = False,
 ) -> Report:
     return run(
         track,
@@ -96,6 +97,7 @@ def _run(
         jobs=jobs,
         on_day=on_day,
         path_seed=path_seed,
+        model_term_structure=model_term_structure,
     )
 
 
@@ -351,18 +353,7 @@ def test_2008_trades_only_on_a_modelled_term_structure_and_every_card_says_so(hi
     published = _run(_fresh(history), Track.DTE_45, day, day)
     (skipped,) = published.skipped
     assert skipped.reason == "no VIX9D value for 2008-09-26 (series starts 2011-01-04)"
-    (trade,) = run(
-        Track.DTE_45,
-        Risk.BALANCED,
-        day,
-        day,
-        data_dir=DATA_DIR,
-        rules=_rules(None),
-        hedge_rules=HedgeRules(),
-        costs=Costs(),
-        history=_fresh(history),
-        model_term_structure=True,
-    ).trades
+    (trade,) = _run(_fresh(history), Track.DTE_45, day, day, model_term_structure=True).trades
     note = "VIX3M and VIX9D of 2008-09-26 modelled (term-1, core.vix"
     assert note in trade.signal.data.source
     assert any(note in line for line in trade.signal.data.modelled)
