@@ -228,7 +228,12 @@ def _backtest(args: argparse.Namespace) -> int:
     else:
         print(backtest.report_text(report, **described))
     if args.out:
-        for path in backtest.write_charts(report, Path(args.out), f"{track} {risk}"):
+        title = f"{track} {risk}" + (
+            " (VIX9D/VIX3M modelled before Cboe published them)"
+            if args.model_term_structure
+            else ""
+        )
+        for path in backtest.write_charts(report, Path(args.out), title):
             print(f"wrote {path}", file=sys.stderr)
     return 0
 
