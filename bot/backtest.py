@@ -119,7 +119,7 @@ PATH_MODEL = (
 #: range (high - low). On the 12 days of real 1-minute bars shipped (2023-03-16 ... 31) the
 #: 5-minute closes' sum of squared moves is a median 0.48 of the squared range (0.17 to
 #: 0.90); the bridge at 0.54 gives a median 0.48 on those days, the constant-speed path alone
-#: 0.02 to 0.06 (`bench/path_calibration.py` fits it).
+#: 0.01 to 0.06 (`bench/path_calibration.py` fits it).
 PATH_NOISE = 0.54
 
 
