@@ -44,15 +44,18 @@ SERIES = ("held", "managed", "hedged")
 FIGURES = ("total_usd", "cvar5_usd", "max_drawdown_usd")
 
 
+#: The headline rules (event days read once).
+RULES = CondorRules().with_event_days(load_event_days(DATA / "events.csv"))
+
+
 def _run(history: History, track: Track, start: date, end: date, defence: Defence) -> Report:
-    rules = CondorRules().with_event_days(load_event_days(DATA / "events.csv"))
     return run(
         track,
         Risk.BALANCED,
         start,
         end,
         data_dir=DATA,
-        rules=rules,
+        rules=RULES,
         hedge_rules=HedgeRules(defence=defence),
         costs=Costs(),
         history=history.fresh(),

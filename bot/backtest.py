@@ -355,17 +355,19 @@ def synthetic_bars(
     *,
     seed: int = 0,
     noise: float = PATH_NOISE,
-    path: NDArray[np.float64] | None = None,
 ) -> Bars:
-    """1-minute bars along `modelled_path` for the day's regular session (`path`: drawn)."""
-    start = session_open(day)
-    if path is None:
-        path = modelled_path(day, open_, high, low, close, seed=seed, noise=noise)
+    """1-minute bars along `modelled_path` for the day's regular session."""
+    path = modelled_path(day, open_, high, low, close, seed=seed, noise=noise)
+    return _bars_along(day, path, seed, noise)
+
+
+def _bars_along(day: date, path: NDArray[np.float64], seed: int, noise: float) -> Bars:
+    # The session's 1-minute bars along a drawn `modelled_path`: bar k opens at path[k] and
+    # closes at path[k + 1].
     drawn = f"bridge, seed {seed}" if noise > 0 else "straight stretches, no bridge"
-    minutes = path.size - 1
     opens, closes = path[:-1], path[1:]
     return Bars(
-        times=_utc_minute(start) + np.arange(minutes).astype("timedelta64[m]"),
+        times=_utc_minute(session_open(day)) + np.arange(path.size - 1).astype("timedelta64[m]"),
         open=opens,
         high=np.maximum(opens, closes),
         low=np.minimum(opens, closes),
@@ -406,13 +408,7 @@ def _day_bars(history: History, day: date) -> Bars:
     if day in history.minute_bars:
         return history.minute_bars[day]
     check_day(history, day)
-    return synthetic_bars(
-        day,
-        *_ohlc(history, day),
-        seed=history.path_seed,
-        noise=history.path_noise,
-        path=_path(history, day),
-    )
+    return _bars_along(day, _path(history, day), history.path_seed, history.path_noise)
 
 
 def day_feed(history: History, day: date, hedge_rules: HedgeRules) -> RecordedDayFeed:
@@ -1017,9 +1013,12 @@ def report_json(
     costs: Costs,
     defence: Defence = Defence.CHEAPEST,
     path_seed: int = 0,
-    term_structure: str = "",
+    model_term_structure: bool = False,
 ) -> dict[str, Any]:
-    """One JSON object with every figure of the report (`path_seed`: the run's, see `run`)."""
+    """One JSON object with every figure of the report.
+
+    `path_seed` and `model_term_structure` say how the run was made (see `run`).
+    """
     trades = report.trades
     modelled = sum(t.modelled_chain for t in trades)
     real_vx, estimated_vx = _vx_counts(trades)
@@ -1046,7 +1045,7 @@ def report_json(
         "chains": {"modelled": modelled, "real": len(trades) - modelled},
         "path_model": _path_model(path_seed),
         "path_seed": path_seed,
-        "term_structure": term_structure or _PUBLISHED_TERM_STRUCTURE,
+        "term_structure": _term_structure(model_term_structure),
         "overall": _stats_rows(report.overall),
         "by_vix_regime": {k: _stats_rows(v) for k, v in report.by_regime.items()},
         "by_year": {k: _stats_rows(v) for k, v in report.by_year.items()},
@@ -1102,16 +1101,10 @@ def _fmt(value: float, money: bool = True) -> str:
     return f"{value:,.0f}" if money else f"{value:.2f}"
 
 
-#: What a report says of VIX9D and VIX3M when the run was given no other description.
-_PUBLISHED_TERM_STRUCTURE = (
-    "VIX9D and VIX3M: Cboe's published values only (days before them skipped)"
-)
-
-
-def term_structure_text(modelled: bool) -> str:
-    """What a report says of the run's VIX9D and VIX3M (`run(model_term_structure=...)`)."""
+def _term_structure(modelled: bool) -> str:
+    # What a report says of the run's VIX9D and VIX3M (`run(model_term_structure=...)`).
     if not modelled:
-        return _PUBLISHED_TERM_STRUCTURE
+        return "VIX9D and VIX3M: Cboe's published values only (days before them skipped)"
     return (
         "VIX9D and VIX3M: Cboe's where published; on the days before, modelled from VIX and "
         f"VIX6M ({TERM_MODEL_VERSION}, core.vix), labelled on every card that uses them"
@@ -1151,7 +1144,7 @@ def report_text(
     costs: Costs,
     defence: Defence = Defence.CHEAPEST,
     path_seed: int = 0,
-    term_structure: str = "",
+    model_term_structure: bool = False,
 ) -> str:
     """The report as a plain-text table, with what is modelled said plainly."""
     trades = report.trades
@@ -1163,7 +1156,7 @@ def report_text(
         f"{len(report.skipped)} skipped",
         f"chains: {modelled} modelled (core.surface), {len(trades) - modelled} real snapshots",
         _path_model(path_seed),
-        term_structure or _PUBLISHED_TERM_STRUCTURE,
+        _term_structure(model_term_structure),
         *(
             []
             if defence is Defence.CHEAPEST
@@ -1295,6 +1288,5 @@ __all__ = [
     "report_text",
     "run",
     "synthetic_bars",
-    "term_structure_text",
     "write_charts",
 ]

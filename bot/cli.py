@@ -221,7 +221,7 @@ def _backtest(args: argparse.Namespace) -> int:
         "costs": costs,
         "defence": defence,
         "path_seed": args.path_seed,
-        "term_structure": backtest.term_structure_text(args.model_term_structure),
+        "model_term_structure": args.model_term_structure,
     }
     if args.json:
         print(backtest.dumps(backtest.report_json(report, **described)))
