@@ -824,6 +824,8 @@ def run(
         raise BacktestError(f"--from must not be after --to, was {start} > {end}")
     if jobs < 1:
         raise BacktestError(f"--jobs must be at least 1, was {jobs}")
+    if path_seed is not None and path_seed < 0:
+        raise BacktestError(f"--path-seed must be at least 0, was {path_seed}")
     one_at_a_time = track is Track.DTE_45
     spans = _spans(start, end) if jobs > 1 and not one_at_a_time else []
     if path_seed is None:

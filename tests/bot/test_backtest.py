@@ -410,6 +410,12 @@ def test_cli_backtest_rejects_no_processes(capsys):
     assert "--jobs must be at least 1, was 0" in capsys.readouterr().err
 
 
+def test_cli_backtest_rejects_a_negative_path_seed(capsys):
+    argv = ["backtest", "--track", "0dte", "--from", "2022-03-21", "--to", "2022-03-23"]
+    assert main([*argv, "--path-seed", "-1"]) == 2
+    assert "--path-seed must be at least 0, was -1" in capsys.readouterr().err
+
+
 def test_spans_cover_every_trading_day_once_in_order():
     start, end = date(2023, 12, 20), date(2024, 7, 10)
     spans = _spans(start, end, size=40)
