@@ -101,16 +101,22 @@ async def test_admin_health_refused_for_non_admin_and_answered_for_admin(running
 
 
 async def press(server, user: int, label: str) -> str:
-    """Press the button labelled `label` (or starting with it); return the answer's text."""
+    """Press the button labelled `label` (or starting with it); return the answer's text.
+
+    The bot answers a press before it redraws the keyboard, so after "Saved." this also waits
+    for the redraw: the next look at the buttons must see the new keyboard.
+    """
     buttons = server.buttons(user)
     data = buttons.get(label) or next(d for t, d in buttons.items() if t.startswith(label))
-    answers = len(server.callback_answers)
+    answers, edits = len(server.callback_answers), len(server.edits_to(user))
     server.user_presses(user, data)
     for _ in range(250):
         if len(server.callback_answers) > answers:
-            return str(server.callback_answers[-1].get("text", ""))
+            text = str(server.callback_answers[-1].get("text", ""))
+            if text != "Saved." or len(server.edits_to(user)) > edits:
+                return text
         await asyncio.sleep(0.02)
-    raise AssertionError(f"no answer to {label!r}")
+    raise AssertionError(f"no answer to {label!r}, or no redrawn keyboard after it")
 
 
 async def test_settings_keys_are_short_and_kept_in_the_store(running):
