@@ -14,9 +14,10 @@ This module only decides what the engine sees, and says what is modelled:
   the open, the extreme nearer the open, the other extreme and the close are knots at times
   shared in proportion to the points travelled, and between knots the path is a Brownian
   bridge (seeded by the date: the same path every run) folded into the day's range, so it
-  touches the high and the low exactly and can turn back within a stretch. Its noise is
-  calibrated on the shipped 1-minute bars (`PATH_NOISE`); the engine samples it every 5
-  minutes.
+  touches the high and the low exactly and can turn back within a stretch. Its noise depends
+  on how much of the range the day's close-to-open move fills, with a seeded day-to-day
+  spread, calibrated on 96 sessions of real 1-minute bars (`PATH_NOISE_MODEL`); the engine
+  samples it every 5 minutes.
 * **Intraday VIX**: the day's opening values moved with SPX by the rules' sensitivity
   (`RecordedDayFeed.vol_at`); closes at the close.
 * **Multi-day tracks**: the 1-DTE condor is marked every 5 minutes to its expiry; the 45-DTE
@@ -113,14 +114,21 @@ REAL_VX_LABEL = "VIX hedges valued off the real CFE VX settles"
 PATH_MODEL = (
     "intraday SPX path: real 1-minute bars where shipped; elsewhere modelled: knots open -> "
     "nearer extreme -> other extreme -> close, a Brownian bridge between them folded into the "
-    "day's range (seeded by the date), as 1-minute bars, sampled every 5 minutes by the engine"
+    "day's range, its noise set by how much of the range the close-to-open move fills plus a "
+    "seeded day-to-day draw (bridge-2, seeded by the date), as 1-minute bars, sampled every 5 "
+    "minutes by the engine"
 )
-#: The modelled path's quadratic variation over a session, as a fraction of the day's squared
-#: range (high - low). On the 12 days of real 1-minute bars shipped (2023-03-16 ... 31) the
-#: 5-minute closes' sum of squared moves is a median 0.48 of the squared range (0.17 to
-#: 0.90); the bridge at 0.54 gives a median 0.48 on those days, the constant-speed path alone
-#: 0.01 to 0.06 (`bench/path_calibration.py` fits it).
-PATH_NOISE = 0.54
+#: How much the modelled path moves within its day: its quadratic variation over the session as
+#: a fraction of the day's squared range (high - low) is ``exp(a + b * x + s * z)`` for
+#: ``(a, b, s) = PATH_NOISE_MODEL``, where ``x = |close - open| / range`` (0 on a day that ends
+#: where it opened, 1 on a day that runs from one extreme to the other) and ``z`` is a standard
+#: normal drawn with the day's path. A trend day moves less inside its range than a choppy one,
+#: and ``s`` is the day-to-day spread its OHLC does not explain. Fitted by
+#: `bench/path_calibration.py` on the 96 sessions of real 1-minute bars shipped (SPX, March
+#: 2023; SPY, February-May 2024 and July 2025).
+PATH_NOISE_MODEL = (-0.33, -1.08, 0.60)
+#: Names the path model in every report (bridge-1 had one noise for every day, 0.54).
+PATH_MODEL_VERSION = "bridge-2"
 
 
 class BacktestError(ValueError):
@@ -144,8 +152,9 @@ class History:
     #: Seeds the modelled intraday paths with the date (`modelled_path`): 0 in every
     #: published figure; another seed draws other paths through the same OHLC.
     path_seed: int = 0
-    #: The modelled paths' noise (`PATH_NOISE`; 0: straight stretches between the knots).
-    path_noise: float = PATH_NOISE
+    #: The modelled paths' noise: None draws each day's from `PATH_NOISE_MODEL`; a number is
+    #: every day's (0: straight stretches between the knots).
+    path_noise: float | None = None
     #: Each breadth series' whole A/D line, by `id` of the series in `breadth`.
     ad_lines: dict[int, NDArray[np.float64]] = field(default_factory=dict)
     #: `check_day`'s verdict by day: None when the day is good, else why it is skipped.
@@ -276,6 +285,29 @@ def path_knots(
     return times, levels
 
 
+NoiseModel = tuple[float, float, float]
+
+
+def path_noise(
+    open_: float,
+    high: float,
+    low: float,
+    close: float,
+    z: float,
+    model: NoiseModel = PATH_NOISE_MODEL,
+) -> float:
+    """The day's modelled path noise at the standard normal draw `z` (`PATH_NOISE_MODEL`).
+
+    The bridge's quadratic variation over the session as a fraction of the squared range; the
+    median (``z = 0``) falls as the day's close-to-open move fills more of its range. `model`
+    is ``(a, b, s)``: another is for calibration.
+    """
+    a, b, s = model
+    span = high - low
+    x = min(abs(close - open_) / span, 1.0) if span > 0 else 0.0
+    return math.exp(a + b * x + s * z)
+
+
 def modelled_path(
     day: date,
     open_: float,
@@ -284,24 +316,31 @@ def modelled_path(
     close: float,
     *,
     seed: int = 0,
-    noise: float = PATH_NOISE,
+    noise: float | None = None,
+    noise_model: NoiseModel = PATH_NOISE_MODEL,
 ) -> NDArray[np.float64]:
     """The modelled SPX level at each whole minute of the day's session (bar k: k to k + 1).
 
     Through the knots of `path_knots` (each hit exactly), a Brownian bridge between each pair
-    of knots whose quadratic variation over the session is `noise` times the squared range,
+    of knots whose quadratic variation over the session is the noise times the squared range,
     folded (reflected) into [low, high]: the path touches the high and the low, never leaves
-    the range, and can turn back within a stretch. The draws are seeded by `seed` and the
-    date, so a day's path is the same in every run; it uses the day's OHLC and nothing else.
+    the range, and can turn back within a stretch. The noise is `path_noise` of the day's OHLC
+    and a draw under `noise_model` (None) or the number given (0: the straight stretches). The
+    draws are seeded by `seed` and the date, so a day's path is the same in every run; it uses
+    the day's OHLC and nothing else.
     """
     minutes = _session_minutes(day)
     knots_t, knots_v = path_knots(open_, high, low, close, minutes)
     grid = np.arange(minutes + 1, dtype=np.float64)
     base: NDArray[np.float64] = np.interp(grid, knots_t, knots_v)
     span = high - low
-    if not span > 0 or noise <= 0:
+    if not span > 0 or noise == 0:
         return base
-    draws = np.random.default_rng([seed, day.toordinal()]).standard_normal(minutes)
+    rng = np.random.default_rng([seed, day.toordinal()])
+    level = float(rng.standard_normal())  # the day's noise draw, taken whether or not used
+    if noise is None:
+        noise = path_noise(open_, high, low, close, level, noise_model)
+    draws = rng.standard_normal(minutes)
     walk = np.concatenate([[0.0], np.cumsum(draws)]) * (math.sqrt(noise / minutes) * span)
     at = knots_t.astype(np.intp)
     # The walk less its chord between knots is a Brownian bridge pinned to 0 at every knot.
@@ -354,17 +393,22 @@ def synthetic_bars(
     close: float,
     *,
     seed: int = 0,
-    noise: float = PATH_NOISE,
+    noise: float | None = None,
 ) -> Bars:
     """1-minute bars along `modelled_path` for the day's regular session."""
     path = modelled_path(day, open_, high, low, close, seed=seed, noise=noise)
     return _bars_along(day, path, seed, noise)
 
 
-def _bars_along(day: date, path: NDArray[np.float64], seed: int, noise: float) -> Bars:
+def _bars_along(day: date, path: NDArray[np.float64], seed: int, noise: float | None) -> Bars:
     # The session's 1-minute bars along a drawn `modelled_path`: bar k opens at path[k] and
     # closes at path[k + 1].
-    drawn = f"bridge, seed {seed}" if noise > 0 else "straight stretches, no bridge"
+    if noise is None:
+        drawn = f"{PATH_MODEL_VERSION}, seed {seed}"
+    elif noise > 0:
+        drawn = f"bridge at noise {noise:g}, seed {seed}"
+    else:
+        drawn = "straight stretches, no bridge"
     opens, closes = path[:-1], path[1:]
     return Bars(
         times=_utc_minute(session_open(day)) + np.arange(path.size - 1).astype("timedelta64[m]"),
@@ -1273,6 +1317,8 @@ def dumps(obj: dict[str, Any]) -> str:
 
 __all__ = [
     "PATH_MODEL",
+    "PATH_MODEL_VERSION",
+    "PATH_NOISE_MODEL",
     "BacktestDay",
     "BacktestError",
     "History",
@@ -1286,6 +1332,7 @@ __all__ = [
     "five_minute_variation",
     "modelled_path",
     "path_knots",
+    "path_noise",
     "report_json",
     "report_text",
     "run",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
@@ -13,8 +14,10 @@ import numpy as np
 import pytest
 from numpy.typing import NDArray
 
+from bot.adapters.market_data.bars_csv import load_bars
 from bot.adapters.market_data.index_history import IndexHistory
 from bot.backtest import (
+    PATH_NOISE_MODEL,
     BacktestDay,
     History,
     _ohlc,
@@ -25,6 +28,7 @@ from bot.backtest import (
     five_minute_variation,
     modelled_path,
     path_knots,
+    path_noise,
     report_json,
     run,
     synthetic_bars,
@@ -217,7 +221,7 @@ def test_a_card_on_a_modelled_path_says_its_spot_is_not_a_print(history):
     (line,) = [m for m in modelled.signal.data.modelled if m.startswith("modelled spot")]
     assert line == (
         f"modelled spot: SPX {modelled.signal.spot:.2f} at 10:00 ET is a point on the modelled "
-        "SPX path through the 2023-03-02 daily OHLC (bridge, seed 0), not a print"
+        "SPX path through the 2023-03-02 daily OHLC (bridge-2, seed 0), not a print"
     )
 
 
@@ -277,30 +281,90 @@ def test_a_history_without_path_noise_walks_the_straight_stretches(history):
         straight.bars.close, np.interp(np.arange(1, minutes + 1), times, levels)
     )
     assert straight.bars.source.endswith("(straight stretches, no bridge)")
-    assert bridged.bars.source.endswith("(bridge, seed 0)")
+    assert bridged.bars.source.endswith("(bridge-2, seed 0)")
     assert not np.array_equal(bridged.bars.close, straight.bars.close)
 
 
-def test_modelled_path_moves_within_the_day_as_much_as_the_real_bars(history):
-    # On the days with real 1-minute bars, the sum of squared 5-minute moves over the squared
-    # range: the modelled paths through the same OHLC have the real days' median (the noise
-    # is fitted to it, see bench/path_calibration.py); the straight stretches alone have a
-    # tenth of it.
-    real, model, straight = [], [], []
-    for day, bars in sorted(history.minute_bars.items()):
-        session = bars.within(session_open(day), session_close(day))
-        high, low = float(session.high.max()), float(session.low.min())
-        five = np.concatenate([[session.open[0]], session.resample(5).close])
-        real.append(five_minute_variation(five, high, low))
-        ohlc = (float(session.open[0]), high, low, float(session.close[-1]))
-        for seed in range(5):
-            model.append(
-                five_minute_variation(modelled_path(day, *ohlc, seed=seed)[::5], high, low)
-            )
-        straight.append(five_minute_variation(modelled_path(day, *ohlc, noise=0)[::5], high, low))
-    assert len(real) >= 10
-    assert 0.8 < np.median(model) / np.median(real) < 1.25
+def _real_sessions(history: History) -> list[tuple[date, tuple[float, float, float, float], float]]:
+    # Every shipped session of real 1-minute bars (SPX March 2023, SPY 2024 and 2025): its
+    # OHLC and its sum of squared 5-minute moves over the squared range.
+    spy = load_bars(DATA_DIR / "intraday" / "SPY_1min_rth_2024-02-20_2025-07-30.txt.gz")
+    out = []
+    for bars in [*history.minute_bars.values(), spy]:
+        for day in bars.days:
+            session = bars.on(day).within(session_open(day), session_close(day))
+            high, low = float(session.high.max()), float(session.low.min())
+            five = np.concatenate([[session.open[0]], session.resample(5).close])
+            ohlc = (float(session.open[0]), high, low, float(session.close[-1]))
+            out.append((day, ohlc, five_minute_variation(five, high, low)))
+    return out
+
+
+def _band_coverage(sessions, noise: float | None) -> float:
+    # The share of real days whose measure lies within the 10-90 % band of 20 modelled paths
+    # through the same OHLC.
+    inside = []
+    for day, ohlc, real in sessions:
+        model = [
+            five_minute_variation(modelled_path(day, *ohlc, seed=s, noise=noise)[::5], *ohlc[1:3])
+            for s in range(20)
+        ]
+        inside.append(np.percentile(model, 10) <= real <= np.percentile(model, 90))
+    return float(np.mean(inside))
+
+
+def test_modelled_path_moves_within_the_day_as_the_real_bars_do(history):
+    # On the 96 sessions of real 1-minute bars, the sum of squared 5-minute moves over the
+    # squared range: the modelled paths through the same OHLC have the real median, the real
+    # days fall inside their own modelled 10-90 % band about 80 % of the time (the noise is
+    # fitted to them, see bench/path_calibration.py), trend days move less than choppy ones
+    # in both; one noise for every day (bridge-1) covers a quarter; the straight stretches
+    # alone move a tenth as much.
+    sessions = _real_sessions(history)
+    assert len(sessions) == 96
+    real = np.array([r for _, _, r in sessions])
+    model = np.array(
+        [
+            five_minute_variation(modelled_path(day, *ohlc, seed=seed)[::5], *ohlc[1:3])
+            for day, ohlc, _ in sessions
+            for seed in range(5)
+        ]
+    )
+    straight = [
+        five_minute_variation(modelled_path(day, *ohlc, noise=0)[::5], *ohlc[1:3])
+        for day, ohlc, _ in sessions
+    ]
+    assert 0.85 < np.median(model) / np.median(real) < 1.15
+    assert 0.7 < _band_coverage(sessions, None) < 0.9
+    assert _band_coverage(sessions, 0.54) < 0.4
     assert np.median(straight) / np.median(real) < 0.2
+    trend = np.array([abs(o[3] - o[0]) / (o[1] - o[2]) for _, o, _ in sessions])
+    trend_model = np.repeat(trend, 5)
+    for measured, x in ((real, trend), (model, trend_model)):
+        assert np.median(measured[x >= 0.6]) < 0.7 * np.median(measured[x < 0.3])
+
+
+def test_path_noise_falls_as_the_day_trends_and_is_drawn_per_day():
+    a, b, s = PATH_NOISE_MODEL
+    assert path_noise(100.0, 103.0, 99.0, 100.0, 0.0) == pytest.approx(math.exp(a))
+    assert path_noise(99.0, 103.0, 99.0, 103.0, 0.0) == pytest.approx(math.exp(a + b))
+    assert path_noise(99.0, 103.0, 99.0, 103.0, 1.0) == pytest.approx(math.exp(a + b + s))
+    assert path_noise(100.0, 100.0, 100.0, 100.0, 0.0) == pytest.approx(math.exp(a))
+    # The day's draw: another seed draws another noise level, so the modelled measure of
+    # one OHLC spreads over the seeds more than at one fixed noise.
+    day, ohlc = date(2024, 3, 5), (5100.0, 5120.0, 5050.0, 5080.0)
+    drawn = [
+        five_minute_variation(modelled_path(day, *ohlc, seed=s)[::5], 5120.0, 5050.0)
+        for s in range(40)
+    ]
+    fixed = [
+        five_minute_variation(modelled_path(day, *ohlc, seed=s, noise=0.45)[::5], 5120.0, 5050.0)
+        for s in range(40)
+    ]
+    assert np.std(np.log(drawn)) > 1.5 * np.std(np.log(fixed))
+    # A fixed noise is named on the bars.
+    bars = synthetic_bars(day, *ohlc, noise=0.45)
+    assert bars.source.endswith("(bridge at noise 0.45, seed 0)")
 
 
 def test_cli_backtest_prints_json_and_writes_charts(tmp_path: Path, capsys):
