@@ -1,30 +1,35 @@
-"""How much the modelled intraday SPX path moves within a day, against real 1-minute bars.
+"""How the modelled intraday SPX path moves within a day, against real 1-minute bars.
 
-`bot.backtest.modelled_path` walks a Brownian bridge between the day's open, extremes and close.
-Its noise (the bridge's quadratic variation over the session as a fraction of the squared
-range) is drawn per day from `PATH_NOISE_MODEL`: ``ln noise = a + b * x + s * z`` with
-``x = |close - open| / range`` and ``z`` standard normal. This fits ``(a, b, s)`` on the 96
-sessions of real 1-minute bars shipped: SPX, 2023-03-16 ... 31 (12 sessions) and SPY,
-2024-02-20 ... 05-17 and 2025-07-01 ... 30 (84 sessions; the ratio is scale-free, so an ETF
-that tracks the index serves).
+`bot.backtest.modelled_path` (bridge-3) walks a bridge between the day's open, extremes and
+close on a U-shaped intraday variance clock. Its noise (the quadratic variation over the
+session as a fraction of the squared range) is drawn per day from `PATH_NOISE_MODEL`:
+``ln noise = a + b * x + s * z`` with ``x = |close - open| / range`` and ``z`` standard normal;
+it wanders as an Ornstein-Uhlenbeck process of mean-reversion time `PATH_REVERSION_MINUTES`.
+This fits them on the 96 sessions of real 1-minute bars shipped: SPX, 2023-03-16 ... 31 (12
+sessions) and SPY, 2024-02-20 ... 05-17 and 2025-07-01 ... 30 (84 sessions; every measure is
+scale-free, so an ETF that tracks the index serves).
 
 * Each day's measure is the sum of squared 5-minute moves over the squared range
   (`five_minute_variation`, on the open and each 5-minute close).
-* Each day's implied noise is the fixed noise at which the modelled paths through its OHLC
-  (20 seeds) have the real day's measure as their median (bisection).
-* ``a`` and ``b`` are the least-squares line of the log implied noise on ``x``. ``s`` is the
-  spread of the residuals left once the bridge's own seed-to-seed spread is taken out.
+* For each mean-reversion time tried (`TAUS`): each day's implied noise is the fixed noise at
+  which the modelled paths through its OHLC (20 seeds) have the real day's measure as their
+  median (bisection); ``a`` and ``b`` are the least-squares line of the log implied noise on
+  ``x``, and ``s`` the spread of the residuals left once the bridge's own seed-to-seed spread
+  is taken out.
+* The mean-reversion time is the one whose paths' median variance ratios of 30- and 70-minute
+  moves (6 and 14 five-minute closes) come nearest the real days' (least squares).
 
-It then checks the fitted model against the real days: the 10th, 50th and 90th percentiles
+It then checks the shipped model against the real days: the 10th, 50th and 90th percentiles
 of the measure (pooled and by thirds of ``x``), the share of real days inside their own
 modelled 10-90 % band, and out of sample (fitted on the SPY days, tested on the SPX days;
-fitted on 2023-2024, tested on 2025). It also prints, real against modelled against the
-straight stretches alone, how often a 5-minute move turns back, the lag-1 autocorrelation of
-the moves, and how often the ALVH engine's 5-minute triggers read as fired (RSI at or below the
-put-side level, at or above the call-side level; a MACD divergence flagged), once each has
-warmed up on the day's own closes.
+fitted on 2023-2024, tested on 2025). It also prints, real against modelled (and against the
+earlier bridges' choices and the straight stretches alone), how often a 5-minute move turns
+back, the lag-1 autocorrelation and variance ratios of the moves, the share of the moves made
+in the first 30 minutes, when the extremes are set, and how often the ALVH engine's 5-minute
+triggers read as fired (RSI at or below the put-side level, at or above the call-side level; a
+MACD divergence flagged), once each has warmed up on the day's own closes.
 
-Run: ``python bench/path_calibration.py``. Prints tables, then one JSON line.
+Run: ``python bench/path_calibration.py`` (about 80 s). Prints tables, then one JSON line.
 """
 
 from __future__ import annotations
@@ -46,6 +51,7 @@ sys.path.insert(0, str(ROOT))
 from bot.adapters.market_data.bars_csv import load_bars  # noqa: E402
 from bot.backtest import (  # noqa: E402
     PATH_NOISE_MODEL,
+    PATH_REVERSION_MINUTES,
     History,
     NoiseModel,
     five_minute_variation,
@@ -69,6 +75,8 @@ class RealDay:
     symbol: str
     ohlc: tuple[float, float, float, float]
     levels: NDArray[np.float64]
+    #: When the day set its extremes, as fractions of the session (first, second).
+    extremes_at: tuple[float, float]
 
     @property
     def variation(self) -> float:
@@ -92,7 +100,9 @@ def _sessions(bars: Bars, symbol: str) -> list[RealDay]:
             float(session.low.min()),
             float(session.close[-1]),
         )
-        out.append(RealDay(day, symbol, ohlc, levels))
+        minutes = len(session.close)
+        at = sorted((int(np.argmax(session.high)), int(np.argmin(session.low))))
+        out.append(RealDay(day, symbol, ohlc, levels, (at[0] / minutes, at[1] / minutes)))
     return out
 
 
@@ -103,41 +113,74 @@ def real_days() -> list[RealDay]:
     return days + _sessions(load_bars(SPY_FILE, symbol="SPY"), "SPY")
 
 
+def _paths(
+    day: RealDay, noise: float | None, model: NoiseModel, tau: float
+) -> list[NDArray[np.float64]]:
+    # The modelled paths through the day's OHLC at 5-minute closes, one a seed.
+    return [
+        modelled_path(
+            day.day, *day.ohlc, seed=s, noise=noise, noise_model=model, reversion_minutes=tau
+        )[::5]
+        for s in SEEDS
+    ]
+
+
 def _modelled(
-    day: RealDay, noise: float | None, model: NoiseModel = PATH_NOISE_MODEL
+    day: RealDay,
+    noise: float | None,
+    model: NoiseModel = PATH_NOISE_MODEL,
+    tau: float = PATH_REVERSION_MINUTES,
 ) -> NDArray[np.float64]:
     # The measure of the modelled paths through the day's OHLC, one a seed.
     high, low = day.ohlc[1], day.ohlc[2]
-    paths = [
-        modelled_path(day.day, *day.ohlc, seed=s, noise=noise, noise_model=model) for s in SEEDS
-    ]
-    return np.array([five_minute_variation(p[::5], high, low) for p in paths])
+    return np.array([five_minute_variation(p, high, low) for p in _paths(day, noise, model, tau)])
 
 
-def implied_noise(day: RealDay) -> float:
+def variance_ratio(levels: NDArray[np.float64], q: int) -> float:
+    """The variance of q-step moves over q times that of 1-step moves (1: a random walk)."""
+    moves = np.diff(levels)
+    return float(np.var(levels[q:] - levels[:-q]) / (q * np.var(moves)))
+
+
+def variance_ratios(paths: list[NDArray[np.float64]]) -> tuple[float, float]:
+    """Median variance ratios of 30- and 70-minute moves (6 and 14 five-minute closes)."""
+    return (
+        float(np.median([variance_ratio(p, 6) for p in paths])),
+        float(np.median([variance_ratio(p, 14) for p in paths])),
+    )
+
+
+def implied_noise(day: RealDay, tau: float = PATH_REVERSION_MINUTES) -> float:
     """The fixed noise whose modelled paths have the real day's measure as their median."""
     lo, hi = 0.0, 4.0
     for _ in range(24):
         mid = (lo + hi) / 2
-        lo, hi = (mid, hi) if np.median(_modelled(day, mid)) < day.variation else (lo, mid)
+        below = np.median(_modelled(day, mid, tau=tau)) < day.variation
+        lo, hi = (mid, hi) if below else (lo, mid)
     return max((lo + hi) / 2, 1e-3)
 
 
-def fit(days: list[RealDay], implied: dict[date, float]) -> NoiseModel:
+def fit(
+    days: list[RealDay], implied: dict[date, float], tau: float = PATH_REVERSION_MINUTES
+) -> NoiseModel:
     """(a, b, s) of ``ln noise = a + b * x + s * z`` on these days."""
     x = np.array([d.trend for d in days])
     y = np.log([implied[d.day] for d in days])
     b, a = np.polyfit(x, y, 1)
     residual_sd = float(np.std(y - (a + b * x), ddof=2))
     # The bridge's own seed-to-seed spread of the log measure, at each day's implied noise.
-    bridge_sd = float(np.median([np.std(np.log(_modelled(d, implied[d.day]))) for d in days]))
+    bridge_sd = float(
+        np.median([np.std(np.log(_modelled(d, implied[d.day], tau=tau))) for d in days])
+    )
     return float(a), float(b), math.sqrt(max(residual_sd**2 - bridge_sd**2, 0.0))
 
 
-def check(days: list[RealDay], model: NoiseModel) -> dict[str, float]:
+def check(
+    days: list[RealDay], model: NoiseModel, tau: float = PATH_REVERSION_MINUTES
+) -> dict[str, float]:
     """Real against modelled percentiles of the measure, and the 10-90 % band coverage."""
     real = np.array([d.variation for d in days])
-    draws = [_modelled(d, None, model) for d in days]
+    draws = [_modelled(d, None, model, tau) for d in days]
     pooled = np.concatenate(draws)
     inside = [
         np.percentile(m, 10) <= r <= np.percentile(m, 90) for r, m in zip(real, draws, strict=True)
@@ -148,6 +191,31 @@ def check(days: list[RealDay], model: NoiseModel) -> dict[str, float]:
         out[f"model_p{q}"] = round(float(np.percentile(pooled, q)), 3)
     out["inside_own_10_90_band"] = round(float(np.mean(inside)), 3)
     return out
+
+
+def extreme_times(paths: list[NDArray[np.float64]]) -> dict[str, float]:
+    """When 1-minute paths set their extremes: quartiles of the first and second, as fractions
+    of the session, and how often the first falls in the first 30 minutes, the second in the
+    last 30."""
+    first, second = [], []
+    for p in paths:
+        at = sorted((int(np.argmax(p)), int(np.argmin(p))))
+        first.append(at[0] / (p.size - 1))
+        second.append(at[1] / (p.size - 1))
+    return _extremes_figures(first, second)
+
+
+def _extremes_figures(first: list[float], second: list[float]) -> dict[str, float]:
+    out = {f"first_p{q}": round(float(np.percentile(first, q)), 3) for q in (25, 50, 75)}
+    out |= {f"second_p{q}": round(float(np.percentile(second, q)), 3) for q in (25, 50, 75)}
+    out["first_in_first_30m"] = round(float(np.mean(np.array(first) < 30 / 390)), 3)
+    out["second_in_last_30m"] = round(float(np.mean(np.array(second) > 360 / 390)), 3)
+    return out
+
+
+def opening_share(paths: list[NDArray[np.float64]]) -> float:
+    """Median share of a day's sum of squared 5-minute moves made in its first 30 minutes."""
+    return float(np.median([np.sum(np.diff(p)[:6] ** 2) / np.sum(np.diff(p) ** 2) for p in paths]))
 
 
 def _turns(levels: NDArray[np.float64]) -> float:
@@ -173,25 +241,66 @@ def _triggers(levels: NDArray[np.float64], rules: HedgeRules) -> dict[str, float
 
 
 def shape(paths: list[NDArray[np.float64]], rules: HedgeRules) -> dict[str, float]:
-    """How the paths move: turns, lag-1 autocorrelation, trigger rates."""
+    """How the paths move: turns, autocorrelation, variance ratios, trigger rates."""
     fired = [_triggers(p, rules) for p in paths]
+    vr30, vr70 = variance_ratios(paths)
     return {
         "turns": round(float(np.mean([_turns(p) for p in paths])), 3),
         "lag1_autocorrelation": round(float(np.nanmean([_autocorrelation(p) for p in paths])), 3),
+        "variance_ratio_30m": round(vr30, 3),
+        "variance_ratio_70m": round(vr70, 3),
+        "opening_30m_share": round(opening_share(paths), 3),
         **{k: round(float(np.mean([f[k] for f in fired])), 3) for k in fired[0]},
     }
 
 
+#: Mean-reversion times tried (minutes; inf: a random walk, as bridge-2 wandered).
+TAUS = (10.0, 15.0, 20.0, 25.0, 30.0, 40.0, 60.0, math.inf)
+#: bridge-2's noise model (a random-walk wander), for comparison.
+BRIDGE_2 = (-0.33, -1.08, 0.60)
+
+
+def fit_reversion(days: list[RealDay]) -> tuple[float, NoiseModel, list[dict[str, float]]]:
+    """The mean-reversion time (from `TAUS`) and noise model whose paths' variance ratios of
+    30- and 70-minute moves come nearest the real days' (least squares), and every row tried."""
+    real = variance_ratios([d.levels for d in days])
+    rows = []
+    for tau in TAUS:
+        implied = {d.day: implied_noise(d, tau) for d in days}
+        model = fit(days, implied, tau)
+        paths = [p for d in days for p in _paths(d, None, model, tau)]
+        vr30, vr70 = variance_ratios(paths)
+        rows.append(
+            {
+                "tau": tau,
+                "a": model[0],
+                "b": model[1],
+                "s": model[2],
+                "vr30": vr30,
+                "vr70": vr70,
+                "loss": (vr30 - real[0]) ** 2 + (vr70 - real[1]) ** 2,
+            }
+        )
+        print(
+            f"reversion {tau:5.0f} min: ln noise = {model[0]:+.3f} {model[1]:+.3f} x, sd "
+            f"{model[2]:.3f}; variance ratios 30/70 min {vr30:.3f} / {vr70:.3f} "
+            f"(real {real[0]:.3f} / {real[1]:.3f})",
+            flush=True,
+        )
+    best = min(rows, key=lambda r: r["loss"])
+    return best["tau"], (best["a"], best["b"], best["s"]), rows
+
+
 def main() -> None:
     days = real_days()
-    implied = {d.day: implied_noise(d) for d in days}
-    model = fit(days, implied)
+    tau, model, tried = fit_reversion(days)
     shipped = PATH_NOISE_MODEL
     print(
-        f"{len(days)} sessions; fitted ln noise = {model[0]:+.3f} {model[1]:+.3f} x, "
-        f"day-to-day sd {model[2]:.3f} (shipped {shipped[0]:+.2f} {shipped[1]:+.2f} x, "
-        f"sd {shipped[2]:.2f})"
+        f"{len(days)} sessions; fitted: reversion {tau:g} min, ln noise = {model[0]:+.3f} "
+        f"{model[1]:+.3f} x, day-to-day sd {model[2]:.3f} (shipped {PATH_REVERSION_MINUTES:g} "
+        f"min, {shipped[0]:+.2f} {shipped[1]:+.2f} x, sd {shipped[2]:.2f})"
     )
+    implied = {d.day: implied_noise(d) for d in days}
     checks: dict[str, dict[str, float]] = {"all": check(days, shipped)}
     thirds = np.percentile([d.trend for d in days], [100 / 3, 200 / 3])
     subsets: list[tuple[str, Callable[[RealDay], bool]]] = [
@@ -212,8 +321,10 @@ def main() -> None:
         checks[f"{name} ({held[0]:+.2f} {held[1]:+.2f} x, sd {held[2]:.2f})"] = check(
             [d for d in days if test(d)], held
         )
-    # The single noise of bridge-1 (0.54 for every day), for comparison.
-    checks["bridge-1 (0.54 every day)"] = check(days, (math.log(0.54), 0.0, 0.0))
+    # The earlier bridges' choices on today's knots, for comparison: one noise for every day
+    # (bridge-1's 0.54), a random-walk wander (bridge-2's noise model).
+    checks["one noise, 0.54 (bridge-1)"] = check(days, (math.log(0.54), 0.0, 0.0), math.inf)
+    checks["random walk (bridge-2)"] = check(days, BRIDGE_2, math.inf)
     print(f"{'days':40s} {'n':>3s}  real p10/p50/p90     model p10/p50/p90    in band")
     for name, c in checks.items():
         print(
@@ -225,16 +336,38 @@ def main() -> None:
     shapes = {
         "real": shape([d.levels for d in days], rules),
         "model": shape([modelled_path(d.day, *d.ohlc)[::5] for d in days], rules),
-        "bridge-1": shape([modelled_path(d.day, *d.ohlc, noise=0.54)[::5] for d in days], rules),
+        "random walk": shape(
+            [p for d in days for p in _paths(d, None, BRIDGE_2, math.inf)[:1]], rules
+        ),
+        "one noise": shape(
+            [p for d in days for p in _paths(d, 0.54, BRIDGE_2, math.inf)[:1]], rules
+        ),
         "straight": shape([modelled_path(d.day, *d.ohlc, noise=0)[::5] for d in days], rules),
     }
     for name, figures in shapes.items():
         print(
-            f"{name:9s} 5-minute moves turning back {figures['turns']:.0%}, "
-            f"lag-1 autocorrelation {figures['lag1_autocorrelation']:+.2f}; RSI at or below "
+            f"{name:11s} 5-minute moves turning back {figures['turns']:.0%}, "
+            f"lag-1 autocorrelation {figures['lag1_autocorrelation']:+.2f}, variance ratios 30/70 "
+            f"min {figures['variance_ratio_30m']:.2f} / {figures['variance_ratio_70m']:.2f}, "
+            f"first 30 min {figures['opening_30m_share']:.0%} of the moves; "
+            f"RSI at or below "
             f"{rules.rsi_put_fire:g} {figures['rsi_put_fired']:.0%}, at or above "
             f"{rules.rsi_call_fire:g} {figures['rsi_call_fired']:.0%}, divergence flagged "
             f"{figures['divergence_flagged']:.0%}"
+        )
+    timing = {
+        "real": _extremes_figures(
+            [d.extremes_at[0] for d in days], [d.extremes_at[1] for d in days]
+        ),
+        "model": extreme_times([modelled_path(d.day, *d.ohlc) for d in days]),
+    }
+    for name, t in timing.items():
+        print(
+            f"{name:9s} first extreme at {t['first_p25']:.2f} / {t['first_p50']:.2f} / "
+            f"{t['first_p75']:.2f} of the session (quartiles), in the first 30 min on "
+            f"{t['first_in_first_30m']:.0%}; second at {t['second_p25']:.2f} / "
+            f"{t['second_p50']:.2f} / {t['second_p75']:.2f}, in the last 30 min on "
+            f"{t['second_in_last_30m']:.0%}"
         )
     median_noise = [path_noise(*d.ohlc, 0.0) for d in days]
     print(
@@ -246,10 +379,12 @@ def main() -> None:
             {
                 "bench": "path_calibration",
                 "days": len(days),
-                "fitted": [round(v, 3) for v in model],
-                "shipped": list(shipped),
+                "fitted": {"reversion_minutes": tau, "noise_model": [round(v, 3) for v in model]},
+                "shipped": {"reversion_minutes": PATH_REVERSION_MINUTES, "noise_model": shipped},
+                "reversion_tried": tried,
                 "checks": checks,
                 "shape": shapes,
+                "extremes": timing,
             }
         )
     )

@@ -11,13 +11,14 @@ This module only decides what the engine sees, and says what is modelled:
   (`with_chains_modelled`), each exactly the chain the day would model alone.
 * **Intraday path**: the real SPX 1-minute bars where shipped (2023-03-16 ... 2023-03-31);
   elsewhere a modelled path through the day's open, high, low and close (`modelled_path`):
-  the open, the extreme nearer the open, the other extreme and the close are knots at times
-  shared in proportion to the points travelled, and between knots the path is a Brownian
-  bridge (seeded by the date: the same path every run) folded into the day's range, so it
-  touches the high and the low exactly and can turn back within a stretch. Its noise depends
-  on how much of the range the day's close-to-open move fills, with a seeded day-to-day
-  spread, calibrated on 96 sessions of real 1-minute bars (`PATH_NOISE_MODEL`); the engine
-  samples it every 5 minutes.
+  the open, the extreme nearer the open, the other extreme and the close are knots, the
+  session's variance (U-shaped in the time of day) shared between the stretches in proportion
+  to the points travelled, and between knots the path is a bridge (seeded by the date: the
+  same path every run) folded into the day's range, so it touches the high and the low
+  exactly and turns back within a stretch. Its noise depends on how much of the range the
+  day's close-to-open move fills, with a seeded day-to-day spread, and it wanders with a
+  25-minute mean reversion, all calibrated on 96 sessions of real 1-minute bars
+  (`PATH_NOISE_MODEL`, `PATH_REVERSION_MINUTES`); the engine samples it every 5 minutes.
 * **Intraday VIX**: the day's opening values moved with SPX by the rules' sensitivity
   (`RecordedDayFeed.vol_at`); closes at the close.
 * **Multi-day tracks**: the 1-DTE condor is marked every 5 minutes to its expiry; the 45-DTE
@@ -42,6 +43,7 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
+from scipy.signal import lfilter
 
 from bot.adapters.market_data.bars_csv import load_bars
 from bot.adapters.market_data.breadth_csv import load_all_breadth
@@ -87,7 +89,7 @@ from core.chain import OptionChain
 from core.condor import CondorProfile
 from core.hedge import MarketState, VolIndexLevels
 from core.rules import CondorRules, Defence, HedgeRules
-from core.surface import ChainRequest, model_chains
+from core.surface import ChainRequest, intraday_variance_share, model_chains
 from core.types import CondorSignal, DataStamp, Risk, Track
 from core.vix import TERM_MODEL_VERSION
 
@@ -113,10 +115,11 @@ REAL_VX_LABEL = "VIX hedges valued off the real CFE VX settles"
 #: The path-model description every report carries.
 PATH_MODEL = (
     "intraday SPX path: real 1-minute bars where shipped; elsewhere modelled: knots open -> "
-    "nearer extreme -> other extreme -> close, a Brownian bridge between them folded into the "
-    "day's range, its noise set by how much of the range the close-to-open move fills plus a "
-    "seeded day-to-day draw (bridge-2, seeded by the date), as 1-minute bars, sampled every 5 "
-    "minutes by the engine"
+    "nearer extreme -> other extreme -> close, on a U-shaped intraday variance clock (fastest "
+    "near the open and the close), a bridge between them folded into the day's range, its "
+    "noise set by how much of the range the close-to-open move fills plus a seeded day-to-day "
+    "draw, wandering with a 25-minute mean reversion (bridge-3, seeded by the date), as "
+    "1-minute bars, sampled every 5 minutes by the engine"
 )
 #: How much the modelled path moves within its day: its quadratic variation over the session as
 #: a fraction of the day's squared range (high - low) is ``exp(a + b * x + s * z)`` for
@@ -126,9 +129,16 @@ PATH_MODEL = (
 #: and ``s`` is the day-to-day spread its OHLC does not explain. Fitted by
 #: `bench/path_calibration.py` on the 96 sessions of real 1-minute bars shipped (SPX, March
 #: 2023; SPY, February-May 2024 and July 2025).
-PATH_NOISE_MODEL = (-0.33, -1.08, 0.60)
-#: Names the path model in every report (bridge-1 had one noise for every day, 0.54).
-PATH_MODEL_VERSION = "bridge-2"
+PATH_NOISE_MODEL = (-0.32, -1.03, 0.59)
+#: How fast the modelled path's wandering reverts (minutes): between the knots it wanders as an
+#: Ornstein-Uhlenbeck process of this mean-reversion time, not a random walk, so that, as on
+#: real 5-minute closes, a move tends to be given back within the hour (the variance of 30- and
+#: 70-minute moves is about 0.7 and 0.6 of 6 and 14 five-minute ones' on the 96 real sessions).
+#: Fitted with `PATH_NOISE_MODEL` by `bench/path_calibration.py`; inf is a random walk.
+PATH_REVERSION_MINUTES = 25.0
+#: Names the path model in every report (bridge-1 had one noise for every day, 0.54; bridge-2
+#: drew it per day and wandered as a random walk).
+PATH_MODEL_VERSION = "bridge-3"
 
 
 class BacktestError(ValueError):
@@ -265,14 +275,30 @@ def _ohlc(history: History, day: date) -> tuple[float, float, float, float]:
     return float(spx.open[i]), float(spx.high[i]), float(spx.low[i]), float(spx.close[i])
 
 
+def variance_clock(minutes: int) -> NDArray[np.float64]:
+    """The share of a session's variance carried by each whole minute after the open (0 to 1).
+
+    U-shaped in the time of day (`core.surface.intraday_variance_share`, fitted on 84 SPY
+    sessions): a minute near the open or the close carries about twice one at midday.
+    """
+    shares: NDArray[np.float64] = intraday_variance_share(
+        np.arange(minutes + 1, dtype=np.float64) / minutes
+    )
+    shares[0], shares[-1] = 0.0, 1.0
+    return shares
+
+
 def path_knots(
     open_: float, high: float, low: float, close: float, minutes: int
 ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     """The modelled path's knots: (minutes after the open, SPX level).
 
     Open at 0, the extreme nearer the open first (the high on a tie), the other extreme, the
-    close at `minutes`; time is shared in proportion to the points travelled on each stretch
-    and rounded to whole minutes, so the path touches the day's high and low exactly.
+    close at `minutes`. The session's variance (`variance_clock`) is shared between the
+    stretches in proportion to the points travelled on each, so the path moves fastest near the
+    open and the close, where real days set most of their highs and lows; each knot falls on
+    the whole minute nearest its share (a stretch that moves takes at least one), and the path
+    touches the day's high and low exactly.
     """
     first, second = (high, low) if abs(high - open_) <= abs(open_ - low) else (low, high)
     levels = np.array([open_, first, second, close], dtype=np.float64)
@@ -280,8 +306,16 @@ def path_knots(
     total = float(legs.sum())
     if total <= 0:
         return np.array([0.0, float(minutes)]), np.array([open_, close])
-    times = np.concatenate([[0.0], np.round(np.cumsum(legs) / total * minutes)])
+    clock = variance_clock(minutes)
+    shares = np.cumsum(legs) / total
+    times = np.concatenate([[0.0], np.round(np.interp(shares, clock, np.arange(minutes + 1.0)))])
     times[-1] = float(minutes)
+    # A stretch that moves takes at least a minute, so no two different levels share a minute.
+    for k in (1, 2):
+        if legs[k - 1] > 0:
+            times[k] = max(times[k], times[k - 1] + 1.0)
+        later = int(np.count_nonzero(legs[k:]))
+        times[k] = min(times[k], float(minutes - later))
     return times, levels
 
 
@@ -318,21 +352,25 @@ def modelled_path(
     seed: int = 0,
     noise: float | None = None,
     noise_model: NoiseModel = PATH_NOISE_MODEL,
+    reversion_minutes: float = PATH_REVERSION_MINUTES,
 ) -> NDArray[np.float64]:
     """The modelled SPX level at each whole minute of the day's session (bar k: k to k + 1).
 
-    Through the knots of `path_knots` (each hit exactly), a Brownian bridge between each pair
-    of knots whose quadratic variation over the session is the noise times the squared range,
-    folded (reflected) into [low, high]: the path touches the high and the low, never leaves
-    the range, and can turn back within a stretch. The noise is `path_noise` of the day's OHLC
-    and a draw under `noise_model` (None) or the number given (0: the straight stretches). The
-    draws are seeded by `seed` and the date, so a day's path is the same in every run; it uses
-    the day's OHLC and nothing else.
+    Through the knots of `path_knots` (each hit exactly), moving between them at a speed that
+    follows `variance_clock`, a bridge between each pair of knots: an Ornstein-Uhlenbeck
+    wander of mean-reversion time `reversion_minutes` (inf: Brownian) less its chord between
+    the knots, whose 1-minute variance follows `variance_clock` and sums over the session to
+    the noise times the squared range, folded (reflected) into [low, high]: the path touches
+    the high and the low, never leaves the range, and turns back within a stretch. The noise
+    is `path_noise` of the day's OHLC and a draw under `noise_model` (None) or the number
+    given (0: the straight stretches). The draws are seeded by `seed` and the date, so a day's
+    path is the same in every run; it uses the day's OHLC and nothing else.
     """
     minutes = _session_minutes(day)
     knots_t, knots_v = path_knots(open_, high, low, close, minutes)
-    grid = np.arange(minutes + 1, dtype=np.float64)
-    base: NDArray[np.float64] = np.interp(grid, knots_t, knots_v)
+    at = knots_t.astype(np.intp)
+    clock = variance_clock(minutes)
+    base: NDArray[np.float64] = np.interp(clock, clock[at], knots_v)
     span = high - low
     if not span > 0 or noise == 0:
         return base
@@ -340,11 +378,15 @@ def modelled_path(
     level = float(rng.standard_normal())  # the day's noise draw, taken whether or not used
     if noise is None:
         noise = path_noise(open_, high, low, close, level, noise_model)
-    draws = rng.standard_normal(minutes)
-    walk = np.concatenate([[0.0], np.cumsum(draws)]) * (math.sqrt(noise / minutes) * span)
-    at = knots_t.astype(np.intp)
-    # The walk less its chord between knots is a Brownian bridge pinned to 0 at every knot.
-    wander = base + (walk - np.interp(grid, knots_t, walk[at]))
+    draws = rng.standard_normal(minutes) * np.sqrt(np.diff(clock) * minutes)
+    if math.isinf(reversion_minutes):
+        wander_steps = np.cumsum(draws)
+    else:  # w[k + 1] = phi * w[k] + draw[k]
+        phi = math.exp(-1.0 / reversion_minutes)
+        wander_steps = np.asarray(lfilter([1.0], [1.0, -phi], draws), dtype=np.float64)
+    walk = np.concatenate([[0.0], wander_steps]) * (math.sqrt(noise / minutes) * span)
+    # The walk less its chord between knots is a bridge pinned to 0 at every knot.
+    wander = base + (walk - np.interp(clock, clock[at], walk[at]))
     folded = np.mod(wander - low, 2.0 * span)
     path = np.clip(low + np.where(folded > span, 2.0 * span - folded, folded), low, high)
     path[at] = knots_v  # exactly, whatever the rounding of the fold
@@ -1319,6 +1361,7 @@ __all__ = [
     "PATH_MODEL",
     "PATH_MODEL_VERSION",
     "PATH_NOISE_MODEL",
+    "PATH_REVERSION_MINUTES",
     "BacktestDay",
     "BacktestError",
     "History",
@@ -1337,5 +1380,6 @@ __all__ = [
     "report_text",
     "run",
     "synthetic_bars",
+    "variance_clock",
     "write_charts",
 ]

@@ -317,7 +317,8 @@ def _clock_span(
 ) -> ClockSpan:
     # Walks the trading days from `start` to `end`, adding each gap's and session's share.
     # A day after the first whose session ends before `end` is covered whole: its gap adds
-    # exactly gap / gap = 1.0 and its session _intraday_share(1.0) - _intraday_share(0.0).
+    # exactly gap / gap = 1.0 and its session
+    # intraday_variance_share(1.0) - intraday_variance_share(0.0).
     # With `whole_days` (trading days strictly between two trading days) those days are
     # counted instead of walked and the same two terms added as often, in the same order,
     # so the sums are the walk's to the last bit.
@@ -336,14 +337,14 @@ def _clock_span(
         length = (closes - opens).total_seconds()
         lo = min(max((start - opens).total_seconds() / length, 0.0), 1.0)
         hi = min(max((end - opens).total_seconds() / length, 0.0), 1.0)
-        session += _intraday_share(hi) - _intraday_share(lo)
+        session += intraday_variance_share(hi) - intraday_variance_share(lo)
         if closes >= end:
             return ClockSpan(overnight, session)
         if first and whole_days is not None:
             last = end.date()
             if not is_trading_day(last, holidays) or session_close(last, early_closes) < end:
                 last = next_trading_day(last, holidays)
-            whole = _intraday_share(1.0) - _intraday_share(0.0)
+            whole = intraday_variance_share(1.0) - intraday_variance_share(0.0)
             for _ in range(whole_days(day, last)):
                 overnight += 1.0
                 session += whole
@@ -396,7 +397,7 @@ def clock_spans_to(
     last = starts[int(np.argmax(stamps))].astimezone(NEW_YORK).date()
     days = [first + timedelta(days=k) for k in range((last - first).days + 1)]
     end_stamp = end.timestamp()
-    at_close = _intraday_share(1.0)
+    at_close = intraday_variance_share(1.0)
     served = np.zeros(n, dtype=np.bool_)
     for opens, closes, rest in _day_clocks(days, end).values():
         inside = (stamps >= opens) & (stamps < min(closes, end_stamp))
@@ -406,10 +407,10 @@ def clock_spans_to(
         lo = np.clip((stamps[inside] - opens) / (closes - opens), 0.0, 1.0)
         if rest is None:
             hi = min(max((end_stamp - opens) / (closes - opens), 0.0), 1.0)
-            session[inside] = _intraday_share(hi) - _intraday_share(lo)
+            session[inside] = intraday_variance_share(hi) - intraday_variance_share(lo)
         else:
             overnight[inside] = rest.overnight
-            session[inside] = (at_close - _intraday_share(lo)) + rest.session
+            session[inside] = (at_close - intraday_variance_share(lo)) + rest.session
     for i in np.flatnonzero(~served).tolist():
         span = clock_span(starts[i], end)
         overnight[i], session[i] = span.overnight, span.session
@@ -435,7 +436,7 @@ def _day_clocks(
         counts = np.busday_count(
             after, np.datetime64(anchor, "D") + one, busdaycal=NYSE_BUSINESS_DAYS
         )
-        whole = _intraday_share(1.0) - _intraday_share(0.0)
+        whole = intraday_variance_share(1.0) - intraday_variance_share(0.0)
         for d, k in zip(before_end, counts.tolist(), strict=True):
             rests[d] = ClockSpan(walked.overnight + k, walked.session + k * whole)
     return {d: (session_open(d).timestamp(), closes[d].timestamp(), rests.get(d)) for d in listed}
@@ -448,7 +449,7 @@ def _overlap_seconds(a: datetime, b: datetime, start: datetime, end: datetime) -
 _Fraction = TypeVar("_Fraction", float, FloatArray)
 
 
-def _intraday_share(u: _Fraction) -> _Fraction:
+def intraday_variance_share(u: _Fraction) -> _Fraction:
     """Share of a session's variance carried before the fraction ``u`` of it has elapsed.
 
     A float or an array of them (NumPy's power: equal to the float's to rounding).

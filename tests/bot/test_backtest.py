@@ -32,6 +32,7 @@ from bot.backtest import (
     report_json,
     run,
     synthetic_bars,
+    variance_clock,
     with_chains_modelled,
 )
 from bot.cli import DATA_DIR, _rules, main
@@ -49,7 +50,7 @@ from core.backtest import (
     run_backtest,
     run_day,
 )
-from core.bars import check_bars
+from core.bars import Bars, check_bars
 from core.calendar import (
     NEW_YORK,
     elapsed_seconds,
@@ -221,15 +222,22 @@ def test_a_card_on_a_modelled_path_says_its_spot_is_not_a_print(history):
     (line,) = [m for m in modelled.signal.data.modelled if m.startswith("modelled spot")]
     assert line == (
         f"modelled spot: SPX {modelled.signal.spot:.2f} at 10:00 ET is a point on the modelled "
-        "SPX path through the 2023-03-02 daily OHLC (bridge-2, seed 0), not a print"
+        "SPX path through the 2023-03-02 daily OHLC (bridge-3, seed 0), not a print"
     )
 
 
 def test_path_goes_to_the_nearer_extreme_first_and_ends_at_the_close():
     times, levels = path_knots(100.0, 103.0, 99.0, 101.0, 390)
     assert list(levels) == [100.0, 99.0, 103.0, 101.0]
-    # 1 + 4 + 2 = 7 points travelled: 1/7, 5/7 of the session.
-    assert list(times) == [0.0, round(390 / 7), round(390 * 5 / 7), 390.0]
+    # 1 + 4 + 2 = 7 points travelled: 1/7 and 5/7 of the session's variance, which the
+    # U-shaped clock carries sooner than 1/7 of the minutes and later than 5/7 of them.
+    clock = variance_clock(390)
+    first, second = (
+        round(float(np.interp(share, clock, np.arange(391.0)))) for share in (1 / 7, 5 / 7)
+    )
+    assert list(times) == [0.0, float(first), float(second), 390.0]
+    assert first < round(390 / 7)
+    assert second > round(390 * 5 / 7)
     bars = synthetic_bars(date(2022, 6, 10), 100.0, 103.0, 99.0, 101.0)
     assert len(bars) == 390
     assert bars.open[0] == 100.0
@@ -254,7 +262,7 @@ def test_modelled_path_touches_every_knot_and_never_leaves_the_range(day, ohlc, 
     assert (path[0], path[-1]) == (open_, close)
     assert (path.max(), path.min()) == (high, low)
     # Not the straight stretches between the knots: the bridge wanders and turns back.
-    straight = np.interp(np.arange(minutes + 1), times, levels)
+    straight = modelled_path(day, *ohlc, seed=seed, noise=0)
     assert np.abs(path - straight).max() > 0.01 * (high - low)
     moves = np.sign(np.diff(path[::5]))
     assert np.count_nonzero(moves[1:] != moves[:-1]) >= 10
@@ -277,20 +285,24 @@ def test_a_history_without_path_noise_walks_the_straight_stretches(history):
     bridged = day_feed(_fresh(history), day, HedgeRules())
     minutes = len(straight.bars)
     times, levels = path_knots(*_ohlc(history, day), minutes)
+    clock = variance_clock(minutes)  # straight in variance time between the knots
     np.testing.assert_array_equal(
-        straight.bars.close, np.interp(np.arange(1, minutes + 1), times, levels)
+        straight.bars.close, np.interp(clock, clock[times.astype(int)], levels)[1:]
     )
     assert straight.bars.source.endswith("(straight stretches, no bridge)")
-    assert bridged.bars.source.endswith("(bridge-2, seed 0)")
+    assert bridged.bars.source.endswith("(bridge-3, seed 0)")
     assert not np.array_equal(bridged.bars.close, straight.bars.close)
+
+
+def _spy_bars() -> Bars:
+    return load_bars(DATA_DIR / "intraday" / "SPY_1min_rth_2024-02-20_2025-07-30.txt.gz")
 
 
 def _real_sessions(history: History) -> list[tuple[date, tuple[float, float, float, float], float]]:
     # Every shipped session of real 1-minute bars (SPX March 2023, SPY 2024 and 2025): its
     # OHLC and its sum of squared 5-minute moves over the squared range.
-    spy = load_bars(DATA_DIR / "intraday" / "SPY_1min_rth_2024-02-20_2025-07-30.txt.gz")
     out = []
-    for bars in [*history.minute_bars.values(), spy]:
+    for bars in [*history.minute_bars.values(), _spy_bars()]:
         for day in bars.days:
             session = bars.on(day).within(session_open(day), session_close(day))
             high, low = float(session.high.max()), float(session.low.min())
@@ -342,6 +354,58 @@ def test_modelled_path_moves_within_the_day_as_the_real_bars_do(history):
     trend_model = np.repeat(trend, 5)
     for measured, x in ((real, trend), (model, trend_model)):
         assert np.median(measured[x >= 0.6]) < 0.7 * np.median(measured[x < 0.3])
+
+
+def test_variance_clock_runs_fastest_near_the_open_and_the_close():
+    clock = variance_clock(390)
+    assert (clock[0], clock[-1]) == (0.0, 1.0)
+    per_minute = np.diff(clock)
+    assert (per_minute > 0).all()
+    assert per_minute[0] > 2 * per_minute[195]
+    assert per_minute[-1] > 2 * per_minute[195]
+    assert variance_clock(210)[-1] == 1.0  # a 13:00 close
+
+
+def _variance_ratios(paths) -> tuple[float, float]:
+    # Median variance of 30- and 70-minute moves over 6 and 14 times that of 5-minute moves.
+    def ratio(p: NDArray[np.float64], q: int) -> float:
+        return float(np.var(p[q:] - p[:-q]) / (q * np.var(np.diff(p))))
+
+    return (
+        float(np.median([ratio(p, 6) for p in paths])),
+        float(np.median([ratio(p, 14) for p in paths])),
+    )
+
+
+def test_modelled_path_gives_moves_back_within_the_hour_as_real_days_do(history):
+    # Real 5-minute closes revert: 30- and 70-minute moves vary less than a random walk's.
+    # The modelled paths' mean reversion (PATH_REVERSION_MINUTES, fitted on these days)
+    # brings them to the real ratios; the random-walk wander (bridge-2) stays far above.
+    sessions = _real_sessions(history)
+    real = _variance_ratios(
+        [
+            np.concatenate([[s.open[0]], s.resample(5).close])
+            for bars in [*history.minute_bars.values(), _spy_bars()]
+            for day in bars.days
+            for s in [bars.on(day).within(session_open(day), session_close(day))]
+        ]
+    )
+    model = _variance_ratios(
+        [modelled_path(day, *ohlc, seed=seed)[::5] for day, ohlc, _ in sessions for seed in (0, 1)]
+    )
+    walk = _variance_ratios(
+        [
+            modelled_path(day, *ohlc, seed=seed, reversion_minutes=math.inf)[::5]
+            for day, ohlc, _ in sessions
+            for seed in (0, 1)
+        ]
+    )
+    assert 0.5 < real[0] < 0.9
+    assert 0.4 < real[1] < 0.8
+    assert abs(model[0] - real[0]) < 0.1
+    assert abs(model[1] - real[1]) < 0.1
+    assert walk[0] > real[0] + 0.15
+    assert walk[1] > real[1] + 0.15
 
 
 def test_path_noise_falls_as_the_day_trends_and_is_drawn_per_day():
