@@ -1,7 +1,8 @@
 """How the modelled intraday SPX path moves within a day, against real 1-minute bars.
 
-`bot.backtest.modelled_path` (bridge-3) walks a bridge between the day's open, extremes and
-close on a U-shaped intraday variance clock. Its noise (the quadratic variation over the
+`bot.backtest.modelled_path` (bridge-4) walks a bridge between the day's open, extremes and
+close on a U-shaped intraday variance clock, the extremes' times drawn about their shares by
+points travelled (`PATH_TIMING_SD`). Its noise (the quadratic variation over the
 session as a fraction of the squared range) is drawn per day from `PATH_NOISE_MODEL`:
 ``ln noise = a + b * x + s * z`` with ``x = |close - open| / range`` and ``z`` standard normal;
 it wanders as an Ornstein-Uhlenbeck process of mean-reversion time `PATH_REVERSION_MINUTES`.
@@ -9,6 +10,8 @@ This fits them on the 96 sessions of real 1-minute bars shipped: SPX, 2023-03-16
 sessions) and SPY, 2024-02-20 ... 05-17 and 2025-07-01 ... 30 (84 sessions; every measure is
 scale-free, so an ETF that tracks the index serves).
 
+* The timing spread is the one (from `TIMING_SDS`) whose drawn knots' quartiles of the first
+  and second extreme's time come nearest the real days' (least squares).
 * Each day's measure is the sum of squared 5-minute moves over the squared range
   (`five_minute_variation`, on the open and each 5-minute close).
 * For each mean-reversion time tried (`TAUS`): each day's implied noise is the fixed noise at
@@ -29,7 +32,7 @@ in the first 30 minutes, when the extremes are set, and how often the ALVH engin
 triggers read as fired (RSI at or below the put-side level, at or above the call-side level; a
 MACD divergence flagged), once each has warmed up on the day's own closes.
 
-Run: ``python bench/path_calibration.py`` (about 80 s). Prints tables, then one JSON line.
+Run: ``python bench/path_calibration.py`` (about 90 s). Prints tables, then one JSON line.
 """
 
 from __future__ import annotations
@@ -52,10 +55,12 @@ from bot.adapters.market_data.bars_csv import load_bars  # noqa: E402
 from bot.backtest import (  # noqa: E402
     PATH_NOISE_MODEL,
     PATH_REVERSION_MINUTES,
+    PATH_TIMING_SD,
     History,
     NoiseModel,
     five_minute_variation,
     modelled_path,
+    path_knots,
     path_noise,
 )
 from core.bars import Bars  # noqa: E402
@@ -64,6 +69,8 @@ from core.indicators import divergence, macd, rsi_wilder  # noqa: E402
 from core.rules import HedgeRules  # noqa: E402
 
 SEEDS = range(20)
+#: Draws a day for the shape, timing and entry figures of the modelled paths.
+DRAWS = range(5)
 SPY_FILE = ROOT / "data" / "intraday" / "SPY_1min_rth_2024-02-20_2025-07-30.txt.gz"
 
 
@@ -213,6 +220,23 @@ def _extremes_figures(first: list[float], second: list[float]) -> dict[str, floa
     return out
 
 
+def entry_moves(paths: list[NDArray[np.float64]], ranges: list[float]) -> dict[str, float]:
+    """How far the tracks' entry points sit from the open and the close, over the day's range.
+
+    On 5-minute levels: the move from 15 minutes before the close to the close (the 1DTE and
+    45DTE tracks enter at 15:45) and from the open to 30 minutes after it (0DTE enters at
+    10:00); medians and 90th percentiles.
+    """
+    late = [abs(p[-1] - p[-4]) / r for p, r in zip(paths, ranges, strict=True)]
+    early = [abs(p[6] - p[0]) / r for p, r in zip(paths, ranges, strict=True)]
+    return {
+        "last_15m_p50": round(float(np.median(late)), 3),
+        "last_15m_p90": round(float(np.percentile(late, 90)), 3),
+        "first_30m_p50": round(float(np.median(early)), 3),
+        "first_30m_p90": round(float(np.percentile(early, 90)), 3),
+    }
+
+
 def opening_share(paths: list[NDArray[np.float64]]) -> float:
     """Median share of a day's sum of squared 5-minute moves made in its first 30 minutes."""
     return float(np.median([np.sum(np.diff(p)[:6] ** 2) / np.sum(np.diff(p) ** 2) for p in paths]))
@@ -254,6 +278,47 @@ def shape(paths: list[NDArray[np.float64]], rules: HedgeRules) -> dict[str, floa
     }
 
 
+#: Spreads of the extremes' drawn times tried (`PATH_TIMING_SD`).
+TIMING_SDS = (0.0, 0.25, 0.5, 0.75, 1.0, 1.25, 1.5, 2.0)
+
+
+def _knot_times(day: RealDay, timing_sd: float, seed: int) -> tuple[float, float]:
+    # The extremes' knots as fractions of the session, drawn as `modelled_path` draws them.
+    minutes = int((session_close(day.day) - session_open(day.day)).total_seconds() // 60)
+    rng = np.random.default_rng([seed, day.day.toordinal()])
+    rng.standard_normal()  # the noise draw comes first
+    z = rng.standard_normal(2) * timing_sd
+    times, _ = path_knots(*day.ohlc, minutes, (float(z[0]), float(z[1])))
+    inner = times[1:-1] if times.size == 4 else np.array([0.0, float(minutes)])
+    return float(inner[0]) / minutes, float(inner[1]) / minutes
+
+
+def fit_timing(days: list[RealDay]) -> tuple[float, list[dict[str, float]]]:
+    """The spread of the extremes' drawn times (from `TIMING_SDS`) whose quartiles of the first
+    and second extreme's time come nearest the real days' (least squares), and every row."""
+    qs = (25, 50, 75)
+    real = [np.percentile([d.extremes_at[k] for d in days], qs) for k in (0, 1)]
+    rows = []
+    for sd in TIMING_SDS:
+        drawn = [_knot_times(d, sd, seed) for d in days for seed in SEEDS]
+        model = [np.percentile([t[k] for t in drawn], qs) for k in (0, 1)]
+        loss = float(sum(np.sum((m - r) ** 2) for m, r in zip(model, real, strict=True)))
+        rows.append({"timing_sd": sd, "loss": loss})
+        print(
+            f"timing sd {sd:4.2f}: first extreme at "
+            + " / ".join(f"{q:.2f}" for q in model[0])
+            + ", second at "
+            + " / ".join(f"{q:.2f}" for q in model[1])
+            + " (real "
+            + " / ".join(f"{q:.2f}" for q in real[0])
+            + "; "
+            + " / ".join(f"{q:.2f}" for q in real[1])
+            + ")",
+            flush=True,
+        )
+    return min(rows, key=lambda r: r["loss"])["timing_sd"], rows
+
+
 #: Mean-reversion times tried (minutes; inf: a random walk, as bridge-2 wandered).
 TAUS = (10.0, 15.0, 20.0, 25.0, 30.0, 40.0, 60.0, math.inf)
 #: bridge-2's noise model (a random-walk wander), for comparison.
@@ -293,12 +358,14 @@ def fit_reversion(days: list[RealDay]) -> tuple[float, NoiseModel, list[dict[str
 
 def main() -> None:
     days = real_days()
+    timing_sd, timing_tried = fit_timing(days)
     tau, model, tried = fit_reversion(days)
     shipped = PATH_NOISE_MODEL
     print(
-        f"{len(days)} sessions; fitted: reversion {tau:g} min, ln noise = {model[0]:+.3f} "
-        f"{model[1]:+.3f} x, day-to-day sd {model[2]:.3f} (shipped {PATH_REVERSION_MINUTES:g} "
-        f"min, {shipped[0]:+.2f} {shipped[1]:+.2f} x, sd {shipped[2]:.2f})"
+        f"{len(days)} sessions; fitted: timing sd {timing_sd:g}, reversion {tau:g} min, ln noise "
+        f"= {model[0]:+.3f} {model[1]:+.3f} x, day-to-day sd {model[2]:.3f} (shipped "
+        f"{PATH_TIMING_SD:g}, {PATH_REVERSION_MINUTES:g} min, {shipped[0]:+.2f} "
+        f"{shipped[1]:+.2f} x, sd {shipped[2]:.2f})"
     )
     implied = {d.day: implied_noise(d) for d in days}
     checks: dict[str, dict[str, float]] = {"all": check(days, shipped)}
@@ -335,12 +402,14 @@ def main() -> None:
     rules = HedgeRules()
     shapes = {
         "real": shape([d.levels for d in days], rules),
-        "model": shape([modelled_path(d.day, *d.ohlc)[::5] for d in days], rules),
+        "model": shape(
+            [modelled_path(d.day, *d.ohlc, seed=k)[::5] for d in days for k in DRAWS], rules
+        ),
         "random walk": shape(
-            [p for d in days for p in _paths(d, None, BRIDGE_2, math.inf)[:1]], rules
+            [p for d in days for p in _paths(d, None, BRIDGE_2, math.inf)[: len(DRAWS)]], rules
         ),
         "one noise": shape(
-            [p for d in days for p in _paths(d, 0.54, BRIDGE_2, math.inf)[:1]], rules
+            [p for d in days for p in _paths(d, 0.54, BRIDGE_2, math.inf)[: len(DRAWS)]], rules
         ),
         "straight": shape([modelled_path(d.day, *d.ohlc, noise=0)[::5] for d in days], rules),
     }
@@ -359,8 +428,32 @@ def main() -> None:
         "real": _extremes_figures(
             [d.extremes_at[0] for d in days], [d.extremes_at[1] for d in days]
         ),
-        "model": extreme_times([modelled_path(d.day, *d.ohlc) for d in days]),
+        "model": extreme_times(
+            [modelled_path(d.day, *d.ohlc, seed=k) for d in days for k in DRAWS]
+        ),
     }
+    ranges = [d.ohlc[1] - d.ohlc[2] for d in days]
+    entries = {
+        "real": entry_moves([d.levels for d in days], ranges),
+        "model": entry_moves(
+            [modelled_path(d.day, *d.ohlc, seed=k)[::5] for d in days for k in DRAWS],
+            [r for r in ranges for _ in DRAWS],
+        ),
+        "timing by points": entry_moves(
+            [
+                modelled_path(d.day, *d.ohlc, seed=k, timing_sd=0.0)[::5]
+                for d in days
+                for k in DRAWS
+            ],
+            [r for r in ranges for _ in DRAWS],
+        ),
+    }
+    for name, e in entries.items():
+        print(
+            f"{name:16s} last 15 min move / range: median {e['last_15m_p50']:.3f}, 90th "
+            f"{e['last_15m_p90']:.3f}; first 30 min: median {e['first_30m_p50']:.3f}, 90th "
+            f"{e['first_30m_p90']:.3f}"
+        )
     for name, t in timing.items():
         print(
             f"{name:9s} first extreme at {t['first_p25']:.2f} / {t['first_p50']:.2f} / "
@@ -379,12 +472,22 @@ def main() -> None:
             {
                 "bench": "path_calibration",
                 "days": len(days),
-                "fitted": {"reversion_minutes": tau, "noise_model": [round(v, 3) for v in model]},
-                "shipped": {"reversion_minutes": PATH_REVERSION_MINUTES, "noise_model": shipped},
+                "fitted": {
+                    "timing_sd": timing_sd,
+                    "reversion_minutes": tau,
+                    "noise_model": [round(v, 3) for v in model],
+                },
+                "shipped": {
+                    "timing_sd": PATH_TIMING_SD,
+                    "reversion_minutes": PATH_REVERSION_MINUTES,
+                    "noise_model": shipped,
+                },
+                "timing_tried": timing_tried,
                 "reversion_tried": tried,
                 "checks": checks,
                 "shape": shapes,
                 "extremes": timing,
+                "entry_moves": entries,
             }
         )
     )

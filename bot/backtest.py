@@ -13,12 +13,13 @@ This module only decides what the engine sees, and says what is modelled:
   elsewhere a modelled path through the day's open, high, low and close (`modelled_path`):
   the open, the extreme nearer the open, the other extreme and the close are knots, the
   session's variance (U-shaped in the time of day) shared between the stretches in proportion
-  to the points travelled, and between knots the path is a bridge (seeded by the date: the
-  same path every run) folded into the day's range, so it touches the high and the low
-  exactly and turns back within a stretch. Its noise depends on how much of the range the
-  day's close-to-open move fills, with a seeded day-to-day spread, and it wanders with a
-  25-minute mean reversion, all calibrated on 96 sessions of real 1-minute bars
-  (`PATH_NOISE_MODEL`, `PATH_REVERSION_MINUTES`); the engine samples it every 5 minutes.
+  to the points travelled and the extremes' times drawn about those shares; between knots
+  the path is a bridge (seeded by the date: the same path every run) folded into the day's
+  range, so it touches the high and the low exactly and turns back within a stretch. Its
+  noise depends on how much of the range the day's close-to-open move fills, with a seeded
+  day-to-day spread, and it wanders with a 30-minute mean reversion, all calibrated on 96
+  sessions of real 1-minute bars (`PATH_NOISE_MODEL`, `PATH_REVERSION_MINUTES`,
+  `PATH_TIMING_SD`); the engine samples it every 5 minutes.
 * **Intraday VIX**: the day's opening values moved with SPX by the rules' sensitivity
   (`RecordedDayFeed.vol_at`); closes at the close.
 * **Multi-day tracks**: the 1-DTE condor is marked every 5 minutes to its expiry; the 45-DTE
@@ -118,7 +119,8 @@ PATH_MODEL = (
     "nearer extreme -> other extreme -> close, on a U-shaped intraday variance clock (fastest "
     "near the open and the close), a bridge between them folded into the day's range, its "
     "noise set by how much of the range the close-to-open move fills plus a seeded day-to-day "
-    "draw, wandering with a 25-minute mean reversion (bridge-3, seeded by the date), as "
+    "draw, the extremes' times drawn about their shares, wandering with a 30-minute mean "
+    "reversion (bridge-4, seeded by the date), as "
     "1-minute bars, sampled every 5 minutes by the engine"
 )
 #: How much the modelled path moves within its day: its quadratic variation over the session as
@@ -129,16 +131,23 @@ PATH_MODEL = (
 #: and ``s`` is the day-to-day spread its OHLC does not explain. Fitted by
 #: `bench/path_calibration.py` on the 96 sessions of real 1-minute bars shipped (SPX, March
 #: 2023; SPY, February-May 2024 and July 2025).
-PATH_NOISE_MODEL = (-0.32, -1.03, 0.59)
+PATH_NOISE_MODEL = (-0.46, -0.92, 0.74)
 #: How fast the modelled path's wandering reverts (minutes): between the knots it wanders as an
 #: Ornstein-Uhlenbeck process of this mean-reversion time, not a random walk, so that, as on
 #: real 5-minute closes, a move tends to be given back within the hour (the variance of 30- and
 #: 70-minute moves is about 0.7 and 0.6 of 6 and 14 five-minute ones' on the 96 real sessions).
 #: Fitted with `PATH_NOISE_MODEL` by `bench/path_calibration.py`; inf is a random walk.
-PATH_REVERSION_MINUTES = 25.0
+PATH_REVERSION_MINUTES = 30.0
+#: How far the modelled extremes' times are drawn from their shares by points travelled: the
+#: log of the first extreme's share of the variance from the open, and of the second's to the
+#: close, moves by this times a standard normal (`path_knots`). Real days set their first
+#: extreme in the first 30 minutes on half of the days and past a quarter of the session on a
+#: quarter of them. Fitted to the quartiles of the extremes' times by `bench/path_calibration.py`.
+PATH_TIMING_SD = 1.0
 #: Names the path model in every report (bridge-1 had one noise for every day, 0.54; bridge-2
-#: drew it per day and wandered as a random walk).
-PATH_MODEL_VERSION = "bridge-3"
+#: drew it per day and wandered as a random walk; bridge-3 set the extremes' times by points
+#: travelled alone).
+PATH_MODEL_VERSION = "bridge-4"
 
 
 class BacktestError(ValueError):
@@ -289,16 +298,24 @@ def variance_clock(minutes: int) -> NDArray[np.float64]:
 
 
 def path_knots(
-    open_: float, high: float, low: float, close: float, minutes: int
+    open_: float,
+    high: float,
+    low: float,
+    close: float,
+    minutes: int,
+    timing: tuple[float, float] = (0.0, 0.0),
 ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     """The modelled path's knots: (minutes after the open, SPX level).
 
     Open at 0, the extreme nearer the open first (the high on a tie), the other extreme, the
     close at `minutes`. The session's variance (`variance_clock`) is shared between the
     stretches in proportion to the points travelled on each, so the path moves fastest near the
-    open and the close, where real days set most of their highs and lows; each knot falls on
-    the whole minute nearest its share (a stretch that moves takes at least one), and the path
-    touches the day's high and low exactly.
+    open and the close, where real days set most of their highs and lows. `timing` moves the
+    extremes: the first's share of the variance from the open is scaled by ``exp(timing[0])``
+    and the second's share to the close by ``exp(timing[1])`` (each at most 0.95; a draw that
+    would put them out of order keeps the shares by points). Each knot falls on the whole
+    minute nearest its share (a stretch that moves takes at least one), and the path touches
+    the day's high and low exactly.
     """
     first, second = (high, low) if abs(high - open_) <= abs(open_ - low) else (low, high)
     levels = np.array([open_, first, second, close], dtype=np.float64)
@@ -308,6 +325,12 @@ def path_knots(
         return np.array([0.0, float(minutes)]), np.array([open_, close])
     clock = variance_clock(minutes)
     shares = np.cumsum(legs) / total
+    drawn = (
+        min(float(shares[0]) * math.exp(timing[0]), 0.95),
+        1.0 - min((1.0 - float(shares[1])) * math.exp(timing[1]), 0.95),
+    )
+    if drawn[0] < drawn[1]:
+        shares[:2] = drawn
     times = np.concatenate([[0.0], np.round(np.interp(shares, clock, np.arange(minutes + 1.0)))])
     times[-1] = float(minutes)
     # A stretch that moves takes at least a minute, so no two different levels share a minute.
@@ -353,10 +376,12 @@ def modelled_path(
     noise: float | None = None,
     noise_model: NoiseModel = PATH_NOISE_MODEL,
     reversion_minutes: float = PATH_REVERSION_MINUTES,
+    timing_sd: float = PATH_TIMING_SD,
 ) -> NDArray[np.float64]:
     """The modelled SPX level at each whole minute of the day's session (bar k: k to k + 1).
 
-    Through the knots of `path_knots` (each hit exactly), moving between them at a speed that
+    Through the knots of `path_knots` (each hit exactly; the extremes' times drawn with
+    `timing_sd`, none on the straight stretches), moving between them at a speed that
     follows `variance_clock`, a bridge between each pair of knots: an Ornstein-Uhlenbeck
     wander of mean-reversion time `reversion_minutes` (inf: Brownian) less its chord between
     the knots, whose 1-minute variance follows `variance_clock` and sums over the session to
@@ -367,15 +392,20 @@ def modelled_path(
     path is the same in every run; it uses the day's OHLC and nothing else.
     """
     minutes = _session_minutes(day)
-    knots_t, knots_v = path_knots(open_, high, low, close, minutes)
-    at = knots_t.astype(np.intp)
     clock = variance_clock(minutes)
-    base: NDArray[np.float64] = np.interp(clock, clock[at], knots_v)
     span = high - low
     if not span > 0 or noise == 0:
-        return base
+        knots_t, knots_v = path_knots(open_, high, low, close, minutes)
+        straight: NDArray[np.float64] = np.interp(clock, clock[knots_t.astype(np.intp)], knots_v)
+        return straight
     rng = np.random.default_rng([seed, day.toordinal()])
     level = float(rng.standard_normal())  # the day's noise draw, taken whether or not used
+    timing = rng.standard_normal(2) * timing_sd
+    knots_t, knots_v = path_knots(
+        open_, high, low, close, minutes, (float(timing[0]), float(timing[1]))
+    )
+    at = knots_t.astype(np.intp)
+    base: NDArray[np.float64] = np.interp(clock, clock[at], knots_v)
     if noise is None:
         noise = path_noise(open_, high, low, close, level, noise_model)
     draws = rng.standard_normal(minutes) * np.sqrt(np.diff(clock) * minutes)
@@ -1362,6 +1392,7 @@ __all__ = [
     "PATH_MODEL_VERSION",
     "PATH_NOISE_MODEL",
     "PATH_REVERSION_MINUTES",
+    "PATH_TIMING_SD",
     "BacktestDay",
     "BacktestError",
     "History",
