@@ -60,7 +60,6 @@ from bot.backtest import (  # noqa: E402
     NoiseModel,
     five_minute_variation,
     modelled_path,
-    path_knots,
     path_noise,
 )
 from core.bars import Bars  # noqa: E402
@@ -282,38 +281,24 @@ def shape(paths: list[NDArray[np.float64]], rules: HedgeRules) -> dict[str, floa
 TIMING_SDS = (0.0, 0.25, 0.5, 0.75, 1.0, 1.25, 1.5, 2.0)
 
 
-def _knot_times(day: RealDay, timing_sd: float, seed: int) -> tuple[float, float]:
-    # The extremes' knots as fractions of the session, drawn as `modelled_path` draws them.
-    minutes = int((session_close(day.day) - session_open(day.day)).total_seconds() // 60)
-    rng = np.random.default_rng([seed, day.day.toordinal()])
-    rng.standard_normal()  # the noise draw comes first
-    z = rng.standard_normal(2) * timing_sd
-    times, _ = path_knots(*day.ohlc, minutes, (float(z[0]), float(z[1])))
-    inner = times[1:-1] if times.size == 4 else np.array([0.0, float(minutes)])
-    return float(inner[0]) / minutes, float(inner[1]) / minutes
-
-
 def fit_timing(days: list[RealDay]) -> tuple[float, list[dict[str, float]]]:
-    """The spread of the extremes' drawn times (from `TIMING_SDS`) whose quartiles of the first
-    and second extreme's time come nearest the real days' (least squares), and every row."""
-    qs = (25, 50, 75)
-    real = [np.percentile([d.extremes_at[k] for d in days], qs) for k in (0, 1)]
+    """The spread of the extremes' drawn times (from `TIMING_SDS`) whose paths' quartiles of the
+    first and second extreme's time come nearest the real days' (least squares), and every row."""
+    real = _extremes_figures([d.extremes_at[0] for d in days], [d.extremes_at[1] for d in days])
+    keys = [f"{which}_p{q}" for which in ("first", "second") for q in (25, 50, 75)]
+
+    def shown(figures: dict[str, float], which: str) -> str:
+        return " / ".join(f"{figures[k]:.2f}" for k in keys if k.startswith(which))
+
     rows = []
     for sd in TIMING_SDS:
-        drawn = [_knot_times(d, sd, seed) for d in days for seed in SEEDS]
-        model = [np.percentile([t[k] for t in drawn], qs) for k in (0, 1)]
-        loss = float(sum(np.sum((m - r) ** 2) for m, r in zip(model, real, strict=True)))
-        rows.append({"timing_sd": sd, "loss": loss})
+        model = extreme_times(
+            [modelled_path(d.day, *d.ohlc, seed=s, timing_sd=sd) for d in days for s in SEEDS]
+        )
+        rows.append({"timing_sd": sd, "loss": sum((model[k] - real[k]) ** 2 for k in keys)})
         print(
-            f"timing sd {sd:4.2f}: first extreme at "
-            + " / ".join(f"{q:.2f}" for q in model[0])
-            + ", second at "
-            + " / ".join(f"{q:.2f}" for q in model[1])
-            + " (real "
-            + " / ".join(f"{q:.2f}" for q in real[0])
-            + "; "
-            + " / ".join(f"{q:.2f}" for q in real[1])
-            + ")",
+            f"timing sd {sd:4.2f}: first extreme at {shown(model, 'first')}, second at "
+            f"{shown(model, 'second')} (real {shown(real, 'first')}; {shown(real, 'second')})",
             flush=True,
         )
     return min(rows, key=lambda r: r["loss"])["timing_sd"], rows
