@@ -394,18 +394,17 @@ def modelled_path(
     minutes = _session_minutes(day)
     clock = variance_clock(minutes)
     span = high - low
-    if not span > 0 or noise == 0:
-        knots_t, knots_v = path_knots(open_, high, low, close, minutes)
-        straight: NDArray[np.float64] = np.interp(clock, clock[knots_t.astype(np.intp)], knots_v)
-        return straight
-    rng = np.random.default_rng([seed, day.toordinal()])
-    level = float(rng.standard_normal())  # the day's noise draw, taken whether or not used
-    timing = rng.standard_normal(2) * timing_sd
-    knots_t, knots_v = path_knots(
-        open_, high, low, close, minutes, (float(timing[0]), float(timing[1]))
-    )
+    rng = np.random.default_rng([seed, day.toordinal()]) if span > 0 and noise != 0 else None
+    timing = (0.0, 0.0)
+    if rng is not None:
+        level = float(rng.standard_normal())  # the day's noise draw, taken whether or not used
+        shifts = rng.standard_normal(2) * timing_sd
+        timing = (float(shifts[0]), float(shifts[1]))
+    knots_t, knots_v = path_knots(open_, high, low, close, minutes, timing)
     at = knots_t.astype(np.intp)
     base: NDArray[np.float64] = np.interp(clock, clock[at], knots_v)
+    if rng is None:  # a flat day, or the straight stretches
+        return base
     if noise is None:
         noise = path_noise(open_, high, low, close, level, noise_model)
     draws = rng.standard_normal(minutes) * np.sqrt(np.diff(clock) * minutes)

@@ -50,7 +50,7 @@ from core.backtest import (
     run_backtest,
     run_day,
 )
-from core.bars import Bars, check_bars
+from core.bars import check_bars
 from core.calendar import (
     NEW_YORK,
     elapsed_seconds,
@@ -300,63 +300,83 @@ def test_a_history_without_path_noise_walks_the_straight_stretches(history):
     assert not np.array_equal(bridged.bars.close, straight.bars.close)
 
 
-def _spy_bars() -> Bars:
-    return load_bars(DATA_DIR / "intraday" / "SPY_1min_rth_2024-02-20_2025-07-30.txt.gz")
+@dataclass(frozen=True)
+class RealSession:
+    """One shipped session of real 1-minute bars (SPX March 2023, SPY 2024 and 2025)."""
+
+    day: date
+    ohlc: tuple[float, float, float, float]
+    #: The open, then each 1-minute close.
+    closes: NDArray[np.float64]
+    #: The open, then each 5-minute close.
+    five: NDArray[np.float64]
+
+    @property
+    def variation(self) -> float:
+        # The sum of squared 5-minute moves over the squared range.
+        return five_minute_variation(self.five, self.ohlc[1], self.ohlc[2])
 
 
-def _real_sessions(history: History) -> list[tuple[date, tuple[float, float, float, float], float]]:
-    # Every shipped session of real 1-minute bars (SPX March 2023, SPY 2024 and 2025): its
-    # OHLC and its sum of squared 5-minute moves over the squared range.
+@pytest.fixture(scope="module")
+def real_sessions(history: History) -> list[RealSession]:
+    spy = load_bars(DATA_DIR / "intraday" / "SPY_1min_rth_2024-02-20_2025-07-30.txt.gz")
     out = []
-    for bars in [*history.minute_bars.values(), _spy_bars()]:
+    for bars in [*history.minute_bars.values(), spy]:
         for day in bars.days:
             session = bars.on(day).within(session_open(day), session_close(day))
-            high, low = float(session.high.max()), float(session.low.min())
+            ohlc = (
+                float(session.open[0]),
+                float(session.high.max()),
+                float(session.low.min()),
+                float(session.close[-1]),
+            )
+            closes = np.concatenate([[session.open[0]], session.close])
             five = np.concatenate([[session.open[0]], session.resample(5).close])
-            ohlc = (float(session.open[0]), high, low, float(session.close[-1]))
-            out.append((day, ohlc, five_minute_variation(five, high, low)))
+            out.append(RealSession(day, ohlc, closes, five))
     return out
 
 
-def _band_coverage(sessions, noise: float | None) -> float:
+def _band_coverage(sessions: list[RealSession], noise: float | None) -> float:
     # The share of real days whose measure lies within the 10-90 % band of 20 modelled paths
     # through the same OHLC.
     inside = []
-    for day, ohlc, real in sessions:
+    for r in sessions:
         model = [
-            five_minute_variation(modelled_path(day, *ohlc, seed=s, noise=noise)[::5], *ohlc[1:3])
+            five_minute_variation(
+                modelled_path(r.day, *r.ohlc, seed=s, noise=noise)[::5], *r.ohlc[1:3]
+            )
             for s in range(20)
         ]
-        inside.append(np.percentile(model, 10) <= real <= np.percentile(model, 90))
+        inside.append(np.percentile(model, 10) <= r.variation <= np.percentile(model, 90))
     return float(np.mean(inside))
 
 
-def test_modelled_path_moves_within_the_day_as_the_real_bars_do(history):
+def test_modelled_path_moves_within_the_day_as_the_real_bars_do(real_sessions):
     # On the 96 sessions of real 1-minute bars, the sum of squared 5-minute moves over the
     # squared range: the modelled paths through the same OHLC have the real median, the real
     # days fall inside their own modelled 10-90 % band about 80 % of the time (the noise is
     # fitted to them, see bench/path_calibration.py), trend days move less than choppy ones
     # in both; one noise for every day (bridge-1) covers a quarter; the straight stretches
     # alone move a tenth as much.
-    sessions = _real_sessions(history)
+    sessions = real_sessions
     assert len(sessions) == 96
-    real = np.array([r for _, _, r in sessions])
+    real = np.array([r.variation for r in sessions])
     model = np.array(
         [
-            five_minute_variation(modelled_path(day, *ohlc, seed=seed)[::5], *ohlc[1:3])
-            for day, ohlc, _ in sessions
+            five_minute_variation(modelled_path(r.day, *r.ohlc, seed=seed)[::5], *r.ohlc[1:3])
+            for r in sessions
             for seed in range(5)
         ]
     )
     straight = [
-        five_minute_variation(modelled_path(day, *ohlc, noise=0)[::5], *ohlc[1:3])
-        for day, ohlc, _ in sessions
+        five_minute_variation(modelled_path(r.day, *r.ohlc, noise=0)[::5], *r.ohlc[1:3])
+        for r in sessions
     ]
     assert 0.85 < np.median(model) / np.median(real) < 1.15
     assert 0.7 < _band_coverage(sessions, None) < 0.9
     assert _band_coverage(sessions, 0.54) < 0.4
     assert np.median(straight) / np.median(real) < 0.2
-    trend = np.array([abs(o[3] - o[0]) / (o[1] - o[2]) for _, o, _ in sessions])
+    trend = np.array([abs(r.ohlc[3] - r.ohlc[0]) / (r.ohlc[1] - r.ohlc[2]) for r in sessions])
     trend_model = np.repeat(trend, 5)
     for measured, x in ((real, trend), (model, trend_model)):
         assert np.median(measured[x >= 0.6]) < 0.7 * np.median(measured[x < 0.3])
@@ -383,31 +403,19 @@ def _variance_ratios(paths) -> tuple[float, float]:
     )
 
 
-def test_modelled_path_gives_moves_back_within_the_hour_as_real_days_do(history):
+def test_modelled_path_gives_moves_back_within_the_hour_as_real_days_do(real_sessions):
     # Real 5-minute closes revert: 30- and 70-minute moves vary less than a random walk's.
     # The modelled paths' mean reversion (PATH_REVERSION_MINUTES, fitted on these days)
     # brings them to the real ratios; the random-walk wander (bridge-2) stays far above.
     # (Medians over 20 draws a day: over 2 they move by a few hundredths.)
-    sessions = _real_sessions(history)
-    real = _variance_ratios(
-        [
-            np.concatenate([[s.open[0]], s.resample(5).close])
-            for bars in [*history.minute_bars.values(), _spy_bars()]
-            for day in bars.days
-            for s in [bars.on(day).within(session_open(day), session_close(day))]
-        ]
-    )
+    real = _variance_ratios([r.five for r in real_sessions])
     model = _variance_ratios(
-        [
-            modelled_path(day, *ohlc, seed=seed)[::5]
-            for day, ohlc, _ in sessions
-            for seed in range(20)
-        ]
+        [modelled_path(r.day, *r.ohlc, seed=seed)[::5] for r in real_sessions for seed in range(20)]
     )
     walk = _variance_ratios(
         [
-            modelled_path(day, *ohlc, seed=seed, reversion_minutes=math.inf)[::5]
-            for day, ohlc, _ in sessions
+            modelled_path(r.day, *r.ohlc, seed=seed, reversion_minutes=math.inf)[::5]
+            for r in real_sessions
             for seed in range(20)
         ]
     )
@@ -419,7 +427,7 @@ def test_modelled_path_gives_moves_back_within_the_hour_as_real_days_do(history)
     assert walk[1] > real[1] + 0.15
 
 
-def test_modelled_extremes_come_near_the_open_and_the_close_as_on_real_days(history):
+def test_modelled_extremes_come_near_the_open_and_the_close_as_on_real_days(real_sessions):
     # Real days set their first extreme in the first 30 minutes on half the days and their
     # second in the last 30 on over a third; the drawn timing (PATH_TIMING_SD, fitted on these
     # days) comes within 8 points of both, the shares by points alone fall short at the close.
@@ -430,18 +438,14 @@ def test_modelled_extremes_come_near_the_open_and_the_close_as_on_real_days(hist
         last = np.mean([a[1] > m - 30 for a, m in zip(at, minutes, strict=True)])
         return float(first), float(last)
 
-    real = edges(
-        [
-            np.concatenate([[s.open[0]], s.close])
-            for bars in [*history.minute_bars.values(), _spy_bars()]
-            for day in bars.days
-            for s in [bars.on(day).within(session_open(day), session_close(day))]
-        ]
-    )
-    sessions = _real_sessions(history)
-    drawn = edges([modelled_path(d, *o, seed=k) for d, o, _ in sessions for k in range(3)])
+    real = edges([r.closes for r in real_sessions])
+    drawn = edges([modelled_path(r.day, *r.ohlc, seed=k) for r in real_sessions for k in range(3)])
     undrawn = edges(
-        [modelled_path(d, *o, seed=k, timing_sd=0.0) for d, o, _ in sessions for k in range(3)]
+        [
+            modelled_path(r.day, *r.ohlc, seed=k, timing_sd=0.0)
+            for r in real_sessions
+            for k in range(3)
+        ]
     )
     assert 0.4 < real[0] < 0.6
     assert 0.3 < real[1] < 0.5
@@ -450,7 +454,7 @@ def test_modelled_extremes_come_near_the_open_and_the_close_as_on_real_days(hist
     assert undrawn[1] < real[1] - 0.05
 
 
-def test_modelled_entry_points_sit_as_far_from_the_close_as_real_ones(history):
+def test_modelled_entry_points_sit_as_far_from_the_close_as_real_ones(real_sessions):
     # The 1DTE and 45DTE tracks enter at 15:45: how far the path moves in the last 15
     # minutes sets how far the condor's centre sits from the day's close. On the 96 real
     # sessions the 90th percentile of that move is a third of the day's range; the modelled
@@ -460,23 +464,17 @@ def test_modelled_entry_points_sit_as_far_from_the_close_as_real_ones(history):
         moves = [abs(p[-1] - p[-4]) / r for p, r in zip(paths, ranges, strict=True)]
         return float(np.percentile(moves, 90))
 
-    sessions = _real_sessions(history)
-    real_paths = [
-        np.concatenate([[s.open[0]], s.resample(5).close])
-        for bars in [*history.minute_bars.values(), _spy_bars()]
-        for day in bars.days
-        for s in [bars.on(day).within(session_open(day), session_close(day))]
-    ]
-    ranges = [o[1] - o[2] for _, o, _ in sessions]
-    real = late_p90(real_paths, ranges)
+    ranges = [r.ohlc[1] - r.ohlc[2] for r in real_sessions]
+    real = late_p90([r.five for r in real_sessions], ranges)
     model = late_p90(
-        [modelled_path(d, *o, seed=k)[::5] for k in range(5) for d, o, _ in sessions], ranges * 5
+        [modelled_path(r.day, *r.ohlc, seed=k)[::5] for k in range(5) for r in real_sessions],
+        ranges * 5,
     )
     by_points = late_p90(
         [
-            modelled_path(d, *o, seed=k, timing_sd=0.0)[::5]
+            modelled_path(r.day, *r.ohlc, seed=k, timing_sd=0.0)[::5]
             for k in range(5)
-            for d, o, _ in sessions
+            for r in real_sessions
         ],
         ranges * 5,
     )
