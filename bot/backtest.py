@@ -39,6 +39,7 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -284,17 +285,28 @@ def _ohlc(history: History, day: date) -> tuple[float, float, float, float]:
     return float(spx.open[i]), float(spx.high[i]), float(spx.low[i]), float(spx.close[i])
 
 
+@cache
 def variance_clock(minutes: int) -> NDArray[np.float64]:
     """The share of a session's variance carried by each whole minute after the open (0 to 1).
 
     U-shaped in the time of day (`core.surface.intraday_variance_share`, fitted on 84 SPY
     sessions): a minute near the open or the close carries about twice one at midday.
+    Computed once per session length and read-only (every path of such a day shares it).
     """
     shares: NDArray[np.float64] = intraday_variance_share(
         np.arange(minutes + 1, dtype=np.float64) / minutes
     )
     shares[0], shares[-1] = 0.0, 1.0
+    shares.flags.writeable = False
     return shares
+
+
+@cache
+def _minute_scales(minutes: int) -> NDArray[np.float64]:
+    # sqrt(minutes x each minute's share of the variance): a unit draw's scale, minute by minute.
+    scales: NDArray[np.float64] = np.sqrt(np.diff(variance_clock(minutes)) * minutes)
+    scales.flags.writeable = False
+    return scales
 
 
 def path_knots(
@@ -407,7 +419,7 @@ def modelled_path(
         return base
     if noise is None:
         noise = path_noise(open_, high, low, close, level, noise_model)
-    draws = rng.standard_normal(minutes) * np.sqrt(np.diff(clock) * minutes)
+    draws = rng.standard_normal(minutes) * _minute_scales(minutes)
     if math.isinf(reversion_minutes):
         wander_steps = np.cumsum(draws)
     else:  # w[k + 1] = phi * w[k] + draw[k]

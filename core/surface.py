@@ -398,19 +398,35 @@ def clock_spans_to(
     days = [first + timedelta(days=k) for k in range((last - first).days + 1)]
     end_stamp = end.timestamp()
     at_close = intraday_variance_share(1.0)
+    clocks = list(_day_clocks(days, end).values())  # in date order: the sessions ascend
     served = np.zeros(n, dtype=np.bool_)
-    for opens, closes, rest in _day_clocks(days, end).values():
-        inside = (stamps >= opens) & (stamps < min(closes, end_stamp))
-        if not inside.any():
-            continue
-        served |= inside
-        lo = np.clip((stamps[inside] - opens) / (closes - opens), 0.0, 1.0)
-        if rest is None:
-            hi = min(max((end_stamp - opens) / (closes - opens), 0.0), 1.0)
-            session[inside] = intraday_variance_share(hi) - intraday_variance_share(lo)
-        else:
-            overnight[inside] = rest.overnight
-            session[inside] = (at_close - intraday_variance_share(lo)) + rest.session
+    if clocks:
+        opens = np.array([c[0] for c in clocks])
+        closes = np.array([c[1] for c in clocks])
+        # Each start's session: the latest open at or before it, if the start is before that
+        # session's close (and before `end`).
+        day = np.maximum(np.searchsorted(opens, stamps, side="right") - 1, 0)
+        served = (stamps >= opens[day]) & (stamps < np.minimum(closes, end_stamp)[day])
+        day = day[served]
+        lo = np.clip((stamps[served] - opens[day]) / (closes[day] - opens[day]), 0.0, 1.0)
+        rests = [c[2] for c in clocks]
+        # The end's own session (no rest): the share up to `end`, as a float's power.
+        up_to_end = np.array(
+            [
+                intraday_variance_share(min(max((end_stamp - o) / (c - o), 0.0), 1.0))
+                if rest is None
+                else math.nan
+                for o, c, rest in clocks
+            ]
+        )
+        walked = np.array([rest is not None for rest in rests])[day]
+        rest_overnight = np.array([0.0 if r is None else r.overnight for r in rests])[day]
+        rest_session = np.array([0.0 if r is None else r.session for r in rests])[day]
+        shares = intraday_variance_share(lo)
+        overnight[served] = np.where(walked, rest_overnight, 0.0)
+        session[served] = np.where(
+            walked, (at_close - shares) + rest_session, up_to_end[day] - shares
+        )
     for i in np.flatnonzero(~served).tolist():
         span = clock_span(starts[i], end)
         overnight[i], session[i] = span.overnight, span.session
