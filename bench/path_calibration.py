@@ -55,6 +55,7 @@ from bot.adapters.market_data.bars_csv import load_bars  # noqa: E402
 from bot.backtest import (  # noqa: E402
     PATH_NOISE_MODEL,
     PATH_REVERSION_MINUTES,
+    PATH_SHAPE,
     PATH_TIMING_SD,
     History,
     NoiseModel,
@@ -236,6 +237,29 @@ def entry_moves(paths: list[NDArray[np.float64]], ranges: list[float]) -> dict[s
     }
 
 
+#: 5-minute closes at which `where_it_sits` reads the paths: 10:00, 10:30, 11:30 and 12:45 ET
+#: (the 0DTE track enters at 10:00; 12:45 is the last before a 13:00 early close).
+SITS_AT = {"10:00": 6, "10:30": 12, "11:30": 24, "12:45": 39}
+
+
+def where_it_sits(
+    paths: list[NDArray[np.float64]], ohlcs: list[tuple[float, float, float, float]]
+) -> dict[str, float]:
+    """Where the paths stand at `SITS_AT`: the mean distance from the day's close and from the
+    nearer of its extremes, over its range (the 0DTE condor is struck at 10:00 and settles at
+    the close)."""
+    out: dict[str, float] = {}
+    for name, k in SITS_AT.items():
+        close, near = [], []
+        for p, (_, high, low, c) in zip(paths, ohlcs, strict=True):
+            span = high - low
+            close.append(abs(c - p[k]) / span)
+            near.append(min(p[k] - low, high - p[k]) / span)
+        out[f"to_close_{name}"] = round(float(np.mean(close)), 3)
+        out[f"to_extreme_{name}"] = round(float(np.mean(near)), 3)
+    return out
+
+
 def opening_share(paths: list[NDArray[np.float64]]) -> float:
     """Median share of a day's sum of squared 5-minute moves made in its first 30 minutes."""
     return float(np.median([np.sum(np.diff(p)[:6] ** 2) / np.sum(np.diff(p) ** 2) for p in paths]))
@@ -304,8 +328,53 @@ def fit_timing(days: list[RealDay]) -> tuple[float, list[dict[str, float]]]:
     return min(rows, key=lambda r: r["loss"])["timing_sd"], rows
 
 
+#: Exponents of `PATH_SHAPE` tried: (k1, k2).
+SHAPES = tuple(
+    (k1, k2) for k1 in (1.0, 1.5, 2.0, 2.5, 3.0) for k2 in (1.0, 2.0, 3.0, 4.0, 5.0, 6.0)
+)
+
+
+def fit_shape(days: list[RealDay]) -> tuple[tuple[float, float], list[dict[str, float]]]:
+    """The exponents (from `SHAPES`) whose paths sit as far from the close at `SITS_AT` as the
+    real days' and move as far from the open to 10:00 and from 15:45 to the close (median and
+    90th percentile), by least squares of the relative errors; and every row tried."""
+    ohlcs = [d.ohlc for d in days]
+    ranges = [d.ohlc[1] - d.ohlc[2] for d in days]
+    real = where_it_sits([d.levels for d in days], ohlcs) | entry_moves(
+        [d.levels for d in days], ranges
+    )
+    keys = [f"to_close_{name}" for name in SITS_AT] + [
+        "first_30m_p50",
+        "first_30m_p90",
+        "last_15m_p50",
+        "last_15m_p90",
+    ]
+    rows = []
+    for k1, k2 in SHAPES:
+        paths = [
+            modelled_path(d.day, *d.ohlc, seed=s, shape=(k1, k2))[::5] for d in days for s in DRAWS
+        ]
+        model = where_it_sits(paths, [o for o in ohlcs for _ in DRAWS]) | entry_moves(
+            paths, [r for r in ranges for _ in DRAWS]
+        )
+        loss = sum((model[k] / real[k] - 1.0) ** 2 for k in keys)
+        rows.append({"k1": k1, "k2": k2, "loss": loss} | {k: model[k] for k in keys})
+        print(
+            f"shape {k1:g}, {k2:g}: to the close at "
+            + " / ".join(f"{model[f'to_close_{n}']:.3f}" for n in SITS_AT)
+            + " (real "
+            + " / ".join(f"{real[f'to_close_{n}']:.3f}" for n in SITS_AT)
+            + f"); open to 10:00 {model['first_30m_p50']:.3f} / {model['first_30m_p90']:.3f}, "
+            f"15:45 to close {model['last_15m_p50']:.3f} / {model['last_15m_p90']:.3f}; "
+            f"loss {loss:.4f}",
+            flush=True,
+        )
+    best = min(rows, key=lambda r: r["loss"])
+    return (best["k1"], best["k2"]), rows
+
+
 #: Mean-reversion times tried (minutes; inf: a random walk, as bridge-2 wandered).
-TAUS = (10.0, 15.0, 20.0, 25.0, 30.0, 40.0, 60.0, math.inf)
+TAUS = (5.0, 7.5, 10.0, 15.0, 20.0, 25.0, 30.0, 40.0, 60.0, math.inf)
 #: bridge-2's noise model (a random-walk wander), for comparison.
 BRIDGE_2 = (-0.33, -1.08, 0.60)
 
@@ -344,13 +413,14 @@ def fit_reversion(days: list[RealDay]) -> tuple[float, NoiseModel, list[dict[str
 def main() -> None:
     days = real_days()
     timing_sd, timing_tried = fit_timing(days)
+    fitted_shape, shape_tried = fit_shape(days)
     tau, model, tried = fit_reversion(days)
     shipped = PATH_NOISE_MODEL
     print(
-        f"{len(days)} sessions; fitted: timing sd {timing_sd:g}, reversion {tau:g} min, ln noise "
-        f"= {model[0]:+.3f} {model[1]:+.3f} x, day-to-day sd {model[2]:.3f} (shipped "
-        f"{PATH_TIMING_SD:g}, {PATH_REVERSION_MINUTES:g} min, {shipped[0]:+.2f} "
-        f"{shipped[1]:+.2f} x, sd {shipped[2]:.2f})"
+        f"{len(days)} sessions; fitted: timing sd {timing_sd:g}, shape {fitted_shape}, "
+        f"reversion {tau:g} min, ln noise = {model[0]:+.3f} {model[1]:+.3f} x, day-to-day sd "
+        f"{model[2]:.3f} (shipped {PATH_TIMING_SD:g}, {PATH_SHAPE}, {PATH_REVERSION_MINUTES:g} "
+        f"min, {shipped[0]:+.2f} {shipped[1]:+.2f} x, sd {shipped[2]:.2f})"
     )
     implied = {d.day: implied_noise(d) for d in days}
     checks: dict[str, dict[str, float]] = {"all": check(days, shipped)}
@@ -433,6 +503,31 @@ def main() -> None:
             [r for r in ranges for _ in DRAWS],
         ),
     }
+    ohlcs = [d.ohlc for d in days]
+    sits = {
+        "real": where_it_sits([d.levels for d in days], ohlcs),
+        "model": where_it_sits(
+            [modelled_path(d.day, *d.ohlc, seed=k)[::5] for d in days for k in DRAWS],
+            [o for o in ohlcs for _ in DRAWS],
+        ),
+        "even stretches": where_it_sits(
+            [
+                modelled_path(d.day, *d.ohlc, seed=k, shape=(1.0, 1.0))[::5]
+                for d in days
+                for k in DRAWS
+            ],
+            [o for o in ohlcs for _ in DRAWS],
+        ),
+    }
+    for name, w in sits.items():
+        print(
+            f"{name:16s} distance / range at "
+            + ", ".join(
+                f"{n}: {w[f'to_close_{n}']:.3f} to the close, {w[f'to_extreme_{n}']:.3f} to the "
+                "nearer extreme"
+                for n in SITS_AT
+            )
+        )
     for name, e in entries.items():
         print(
             f"{name:16s} last 15 min move / range: median {e['last_15m_p50']:.3f}, 90th "
@@ -459,20 +554,24 @@ def main() -> None:
                 "days": len(days),
                 "fitted": {
                     "timing_sd": timing_sd,
+                    "shape": fitted_shape,
                     "reversion_minutes": tau,
                     "noise_model": [round(v, 3) for v in model],
                 },
                 "shipped": {
                     "timing_sd": PATH_TIMING_SD,
+                    "shape": PATH_SHAPE,
                     "reversion_minutes": PATH_REVERSION_MINUTES,
                     "noise_model": shipped,
                 },
                 "timing_tried": timing_tried,
+                "shape_tried": shape_tried,
                 "reversion_tried": tried,
                 "checks": checks,
                 "shape": shapes,
                 "extremes": timing,
                 "entry_moves": entries,
+                "where_it_sits": sits,
             }
         )
     )

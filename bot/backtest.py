@@ -17,9 +17,10 @@ This module only decides what the engine sees, and says what is modelled:
   the path is a bridge (seeded by the date: the same path every run) folded into the day's
   range, so it touches the high and the low exactly and turns back within a stretch. Its
   noise depends on how much of the range the day's close-to-open move fills, with a seeded
-  day-to-day spread, and it wanders with a 30-minute mean reversion, all calibrated on 96
-  sessions of real 1-minute bars (`PATH_NOISE_MODEL`, `PATH_REVERSION_MINUTES`,
-  `PATH_TIMING_SD`); the engine samples it every 5 minutes.
+  day-to-day spread, it wanders with a 7.5-minute mean reversion, and it reaches and leaves the
+  extremes fast and spends its time in between (`PATH_SHAPE`), all calibrated on 96 sessions
+  of real 1-minute bars (`PATH_NOISE_MODEL`, `PATH_REVERSION_MINUTES`, `PATH_TIMING_SD`,
+  `PATH_SHAPE`); the engine samples it every 5 minutes.
 * **Intraday VIX**: the day's opening values moved with SPX by the rules' sensitivity
   (`RecordedDayFeed.vol_at`); closes at the close.
 * **Multi-day tracks**: the 1-DTE condor is marked every 5 minutes to its expiry; the 45-DTE
@@ -120,8 +121,8 @@ PATH_MODEL = (
     "nearer extreme -> other extreme -> close, on a U-shaped intraday variance clock (fastest "
     "near the open and the close), a bridge between them folded into the day's range, its "
     "noise set by how much of the range the close-to-open move fills plus a seeded day-to-day "
-    "draw, the extremes' times drawn about their shares, wandering with a 30-minute mean "
-    "reversion (bridge-4, seeded by the date), as "
+    "draw, the extremes' times drawn about their shares, the extremes reached and left fast, "
+    "wandering with a 7.5-minute mean reversion (bridge-5, seeded by the date), as "
     "1-minute bars, sampled every 5 minutes by the engine"
 )
 #: How much the modelled path moves within its day: its quadratic variation over the session as
@@ -132,23 +133,34 @@ PATH_MODEL = (
 #: and ``s`` is the day-to-day spread its OHLC does not explain. Fitted by
 #: `bench/path_calibration.py` on the 96 sessions of real 1-minute bars shipped (SPX, March
 #: 2023; SPY, February-May 2024 and July 2025).
-PATH_NOISE_MODEL = (-0.46, -0.92, 0.74)
+PATH_NOISE_MODEL = (-0.54, -0.98, 0.90)
 #: How fast the modelled path's wandering reverts (minutes): between the knots it wanders as an
 #: Ornstein-Uhlenbeck process of this mean-reversion time, not a random walk, so that, as on
 #: real 5-minute closes, a move tends to be given back within the hour (the variance of 30- and
 #: 70-minute moves is about 0.7 and 0.6 of 6 and 14 five-minute ones' on the 96 real sessions).
 #: Fitted with `PATH_NOISE_MODEL` by `bench/path_calibration.py`; inf is a random walk.
-PATH_REVERSION_MINUTES = 30.0
+PATH_REVERSION_MINUTES = 7.5
 #: How far the modelled extremes' times are drawn from their shares by points travelled: the
 #: log of the first extreme's share of the variance from the open, and of the second's to the
 #: close, moves by this times a standard normal (`path_knots`). Real days set their first
 #: extreme in the first 30 minutes on half of the days and past a quarter of the session on a
 #: quarter of them. Fitted to the quartiles of the extremes' times by `bench/path_calibration.py`.
 PATH_TIMING_SD = 1.0
+#: How the modelled path moves along its stretches between knots, as exponents ``(k1, k2)``
+#: of its progress against the share ``u`` (0 to 1) of the stretch's variance clock elapsed:
+#: from the open to the first extreme ``u ** k1``, from there to the other extreme
+#: ``(1 + sign(2u - 1) |2u - 1| ** k2) / 2``, to the close ``u`` (1, 1: evenly, as bridge-4
+#: moved). Real days reach an extreme and leave it fast, and spend their time in between: at
+#: 10:00 on the 96 real sessions the price stood a mean 0.43 of the day's range from the close,
+#: where even stretches put it 0.51 (and 0.18 of the range from the nearer extreme, where they
+#: put it 0.09), which struck the 0DTE condor too far from where it would settle. Fitted by
+#: `bench/path_calibration.py` to the distance from the close at 10:00 to 12:45 and to the
+#: moves from the open to 10:00 and from 15:45 to the close.
+PATH_SHAPE = (2.0, 5.0)
 #: Names the path model in every report (bridge-1 had one noise for every day, 0.54; bridge-2
 #: drew it per day and wandered as a random walk; bridge-3 set the extremes' times by points
-#: travelled alone).
-PATH_MODEL_VERSION = "bridge-4"
+#: travelled alone; bridge-4 moved evenly along its stretches, with a 30-minute reversion).
+PATH_MODEL_VERSION = "bridge-5"
 
 
 class BacktestError(ValueError):
@@ -389,12 +401,15 @@ def modelled_path(
     noise_model: NoiseModel = PATH_NOISE_MODEL,
     reversion_minutes: float = PATH_REVERSION_MINUTES,
     timing_sd: float = PATH_TIMING_SD,
+    shape: tuple[float, float] = PATH_SHAPE,
 ) -> NDArray[np.float64]:
     """The modelled SPX level at each whole minute of the day's session (bar k: k to k + 1).
 
     Through the knots of `path_knots` (each hit exactly; the extremes' times drawn with
-    `timing_sd`, none on the straight stretches), moving between them at a speed that
-    follows `variance_clock`, a bridge between each pair of knots: an Ornstein-Uhlenbeck
+    `timing_sd`, none on the straight stretches), moving between them along `variance_clock`
+    as `shape` says (`PATH_SHAPE`: reaching the first extreme late in its stretch, leaving it
+    and reaching the other fast; the straight stretches move evenly), a bridge between each
+    pair of knots: an Ornstein-Uhlenbeck
     wander of mean-reversion time `reversion_minutes` (inf: Brownian) less its chord between
     the knots, whose 1-minute variance follows `variance_clock` and sums over the session to
     the noise times the squared range, folded (reflected) into [low, high]: the path touches
@@ -414,9 +429,10 @@ def modelled_path(
         timing = (float(shifts[0]), float(shifts[1]))
     knots_t, knots_v = path_knots(open_, high, low, close, minutes, timing)
     at = knots_t.astype(np.intp)
-    base: NDArray[np.float64] = np.interp(clock, clock[at], knots_v)
     if rng is None:  # a flat day, or the straight stretches
-        return base
+        straight: NDArray[np.float64] = np.interp(clock, clock[at], knots_v)
+        return straight
+    base = _shaped_stretches(clock, at, knots_v, shape)
     if noise is None:
         noise = path_noise(open_, high, low, close, level, noise_model)
     draws = rng.standard_normal(minutes) * _minute_scales(minutes)
@@ -432,6 +448,31 @@ def modelled_path(
     path = np.clip(low + np.where(folded > span, 2.0 * span - folded, folded), low, high)
     path[at] = knots_v  # exactly, whatever the rounding of the fold
     return path
+
+
+def _shaped_stretches(
+    clock: NDArray[np.float64],
+    at: NDArray[np.intp],
+    levels: NDArray[np.float64],
+    shape: tuple[float, float],
+) -> NDArray[np.float64]:
+    # The path's course through the knots (minutes `at`, SPX `levels`) before it wanders, each
+    # stretch's progress a function of the share of its variance clock elapsed (`PATH_SHAPE`).
+    course = np.empty(clock.size)
+    course[0] = levels[0]
+    for k, (a, b) in enumerate(zip(at[:-1].tolist(), at[1:].tolist(), strict=True)):
+        if b <= a:
+            continue
+        u = (clock[a + 1 : b + 1] - clock[a]) / (clock[b] - clock[a])
+        if k == 0:
+            progress = u ** shape[0]
+        elif k == 1 and at.size == 4:
+            centred = 2.0 * u - 1.0
+            progress = 0.5 + 0.5 * np.sign(centred) * np.abs(centred) ** shape[1]
+        else:
+            progress = u
+        course[a + 1 : b + 1] = levels[k] + (levels[k + 1] - levels[k]) * progress
+    return course
 
 
 def five_minute_variation(levels: NDArray[np.float64], high: float, low: float) -> float:
@@ -1403,6 +1444,7 @@ __all__ = [
     "PATH_MODEL_VERSION",
     "PATH_NOISE_MODEL",
     "PATH_REVERSION_MINUTES",
+    "PATH_SHAPE",
     "PATH_TIMING_SD",
     "BacktestDay",
     "BacktestError",
