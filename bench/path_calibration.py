@@ -1,17 +1,22 @@
 """How the modelled intraday SPX path moves within a day, against real 1-minute bars.
 
-`bot.backtest.modelled_path` (bridge-4) walks a bridge between the day's open, extremes and
+`bot.backtest.modelled_path` (bridge-5) walks a bridge between the day's open, extremes and
 close on a U-shaped intraday variance clock, the extremes' times drawn about their shares by
-points travelled (`PATH_TIMING_SD`). Its noise (the quadratic variation over the
-session as a fraction of the squared range) is drawn per day from `PATH_NOISE_MODEL`:
-``ln noise = a + b * x + s * z`` with ``x = |close - open| / range`` and ``z`` standard normal;
-it wanders as an Ornstein-Uhlenbeck process of mean-reversion time `PATH_REVERSION_MINUTES`.
+points travelled (`PATH_TIMING_SD`), reaching and leaving the extremes fast (`PATH_SHAPE`).
+Its noise (the quadratic variation over the session as a fraction of the squared range) is
+drawn per day from `PATH_NOISE_MODEL`: ``ln noise = a + b * x + s * z`` with
+``x = |close - open| / range`` and ``z`` standard normal; it wanders as an Ornstein-Uhlenbeck
+process of mean-reversion time `PATH_REVERSION_MINUTES`.
 This fits them on the 96 sessions of real 1-minute bars shipped: SPX, 2023-03-16 ... 31 (12
 sessions) and SPY, 2024-02-20 ... 05-17 and 2025-07-01 ... 30 (84 sessions; every measure is
 scale-free, so an ETF that tracks the index serves).
 
 * The timing spread is the one (from `TIMING_SDS`) whose drawn knots' quartiles of the first
   and second extreme's time come nearest the real days' (least squares).
+* The shape is the one (from `SHAPES`) whose paths stand as far from the day's close at 10:00,
+  10:30, 11:30 and 12:45 as the real days (mean over the range) and move as far from the open
+  to 10:00 and from 15:45 to the close (median and 90th percentile): least squares of the
+  relative errors, at the shipped noise and reversion.
 * Each day's measure is the sum of squared 5-minute moves over the squared range
   (`five_minute_variation`, on the open and each 5-minute close).
 * For each mean-reversion time tried (`TAUS`): each day's implied noise is the fixed noise at
@@ -28,11 +33,15 @@ modelled 10-90 % band, and out of sample (fitted on the SPY days, tested on the 
 fitted on 2023-2024, tested on 2025). It also prints, real against modelled (and against the
 earlier bridges' choices and the straight stretches alone), how often a 5-minute move turns
 back, the lag-1 autocorrelation and variance ratios of the moves, the share of the moves made
-in the first 30 minutes, when the extremes are set, and how often the ALVH engine's 5-minute
-triggers read as fired (RSI at or below the put-side level, at or above the call-side level; a
-MACD divergence flagged), once each has warmed up on the day's own closes.
+in the first 30 minutes, when the extremes are set, where the path stands at 10:00 to 12:45
+(from the close and from the nearer extreme, against even stretches), and how often the ALVH
+engine's 5-minute triggers read as fired (RSI at or below the put-side level, at or above the
+call-side level; a MACD divergence flagged), once each has warmed up on the day's own closes.
 
-Run: ``python bench/path_calibration.py`` (about 90 s). Prints tables, then one JSON line.
+Each fit holds the others at their shipped values (one pass: timing, shape, then reversion and
+noise); the shipped values are the fitted ones once a pass returns them unchanged.
+
+Run: ``python bench/path_calibration.py`` (about 4 minutes). Prints tables, then one JSON line.
 """
 
 from __future__ import annotations

@@ -152,8 +152,8 @@ PATH_TIMING_SD = 1.0
 #: ``(1 + sign(2u - 1) |2u - 1| ** k2) / 2``, to the close ``u`` (1, 1: evenly, as bridge-4
 #: moved). Real days reach an extreme and leave it fast, and spend their time in between: at
 #: 10:00 on the 96 real sessions the price stood a mean 0.43 of the day's range from the close,
-#: where even stretches put it 0.51 (and 0.18 of the range from the nearer extreme, where they
-#: put it 0.09), which struck the 0DTE condor too far from where it would settle. Fitted by
+#: where even stretches put it 0.51 (and 0.29 of the range from the nearer extreme, where they
+#: put it 0.15), which struck the 0DTE condor too far from where it would settle. Fitted by
 #: `bench/path_calibration.py` to the distance from the close at 10:00 to 12:45 and to the
 #: moves from the open to 10:00 and from 15:45 to the close.
 PATH_SHAPE = (2.0, 5.0)

@@ -508,7 +508,7 @@ def test_modelled_entry_points_sit_as_far_from_the_close_as_real_ones(real_sessi
 def test_modelled_path_stands_as_far_from_the_close_at_10_as_real_days(real_sessions):
     # The 0DTE track strikes its condor at 10:00 and settles it at the close: how far the
     # path stands from the close then sets how often the condor is breached. On the 96 real
-    # sessions the 10:00 price stood a mean 0.43 of the day's range from the close (and 0.18
+    # sessions the 10:00 price stood a mean 0.43 of the day's range from the close (and 0.29
     # from the nearer extreme). Moving evenly along the stretches (bridge-4's course) put it
     # about a fifth further from the close and half as far from the nearer extreme: it lingered
     # near the extremes. Reaching and leaving them fast (PATH_SHAPE) comes within 10 %.
