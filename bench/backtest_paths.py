@@ -48,7 +48,16 @@ FIGURES = ("total_usd", "cvar5_usd", "max_drawdown_usd")
 RULES = CondorRules().with_event_days(load_event_days(DATA / "events.csv"))
 
 
-def _run(history: History, track: Track, start: date, end: date, defence: Defence) -> Report:
+def run_headline(
+    track: Track,
+    start: date,
+    end: date,
+    hedge_rules: HedgeRules,
+    *,
+    history: History | None = None,
+    jobs: int = 1,
+) -> Report:
+    """One headline configuration (balanced, default costs) under `hedge_rules`."""
     return run(
         track,
         Risk.BALANCED,
@@ -56,18 +65,23 @@ def _run(history: History, track: Track, start: date, end: date, defence: Defenc
         end,
         data_dir=DATA,
         rules=RULES,
-        hedge_rules=HedgeRules(defence=defence),
+        hedge_rules=hedge_rules,
         costs=Costs(),
-        history=history.fresh(),
+        history=history.fresh() if history is not None else None,
+        jobs=jobs,
     )
 
 
-def _figures(report: Report) -> dict[str, float]:
+def figures_of(report: Report) -> dict[str, float]:
+    """Each series' total, 5 % CVaR and maximum drawdown, the trades and the hedges taken."""
     return {
         f"{name}_{figure}": round(getattr(report.overall[name], figure), 2)
         for name in SERIES
         for figure in FIGURES
-    } | {"trades": len(report.trades)}
+    } | {
+        "trades": len(report.trades),
+        "hedges_taken": sum(t.hedges_taken for t in report.trades),
+    }
 
 
 def _spread(values: Sequence[float]) -> str:
@@ -82,8 +96,14 @@ def draws(history: History, seeds: int) -> dict[str, dict[str, list[dict[str, fl
             key = f"{track} {defence}"
             found[key] = {"draws": []}
             for seed in range(seeds):
-                report = _run(history.fresh(path_seed=seed), track, start, end, defence)
-                figures = _figures(report)
+                report = run_headline(
+                    track,
+                    start,
+                    end,
+                    HedgeRules(defence=defence),
+                    history=history.fresh(path_seed=seed),
+                )
+                figures = figures_of(report)
                 found[key]["draws"].append(figures)
                 print(
                     f"{key:16} draw {seed}: "
@@ -111,7 +131,9 @@ def real_days(history: History, seeds: int) -> dict[str, dict[str, float]]:
         for name, source in paths.items():
             row: dict[str, float] = {}
             for defence in Defence:
-                report = _run(source, track, *REAL_DAYS, defence)
+                report = run_headline(
+                    track, *REAL_DAYS, HedgeRules(defence=defence), history=source
+                )
                 row[f"{defence}_hedged_usd"] = round(report.overall["hedged"].total_usd, 2)
                 row["held_usd"] = round(report.overall["held"].total_usd, 2)
                 row["trades"] = len(report.trades)

@@ -30,7 +30,6 @@ import json
 import sys
 from collections.abc import Sequence
 from dataclasses import replace
-from datetime import date
 from pathlib import Path
 
 import numpy as np
@@ -40,14 +39,12 @@ from numpy.typing import NDArray
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from backtest_paths import DATA, FIGURES, HEADLINE, RULES, SERIES
+from backtest_paths import HEADLINE, SERIES, figures_of, run_headline
 from path_calibration import SEEDS, RealDay, _paths, real_days
 
-from bot.backtest import PATH_NOISE_MODEL, PATH_REVERSION_MINUTES, run
-from core.backtest import Costs, Report
+from bot.backtest import PATH_NOISE_MODEL, PATH_REVERSION_MINUTES
 from core.indicators import rsi_wilder
 from core.rules import HedgeRules
-from core.types import Risk, Track
 
 #: How far from the open, as a fraction of the day's range, a close counts as "well below"
 #: (put side) or "well above" (call side) it.
@@ -95,31 +92,6 @@ def trigger_rates(days: Sequence[RealDay], rules: HedgeRules) -> dict[str, dict[
     return out
 
 
-def _run(track: Track, start: date, end: date, rules: HedgeRules, jobs: int) -> Report:
-    return run(
-        track,
-        Risk.BALANCED,
-        start,
-        end,
-        data_dir=DATA,
-        rules=RULES,
-        hedge_rules=rules,
-        costs=Costs(),
-        jobs=jobs,
-    )
-
-
-def _figures(report: Report) -> dict[str, float]:
-    return {
-        f"{name}_{figure}": round(getattr(report.overall[name], figure), 2)
-        for name in SERIES
-        for figure in FIGURES
-    } | {
-        "trades": len(report.trades),
-        "hedges_taken": sum(t.hedges_taken for t in report.trades),
-    }
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--jobs", type=int, default=2, help="processes for 0DTE and 1DTE")
@@ -154,7 +126,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         key = str(track)
         runs[key] = {}
         for label, hedge_rules in (("shipped", shipped), ("matched", matched)):
-            figures = runs[key][label] = _figures(_run(track, start, end, hedge_rules, args.jobs))
+            figures = runs[key][label] = figures_of(
+                run_headline(track, start, end, hedge_rules, jobs=args.jobs)
+            )
             print(
                 f"{key:6} {label:8} "
                 + ", ".join(f"{n} {figures[f'{n}_total_usd']:>12,.0f}" for n in SERIES)

@@ -53,6 +53,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
+from typing import Any, TypeVar
 
 import numpy as np
 from numpy.typing import NDArray
@@ -78,6 +79,7 @@ from core.indicators import divergence, macd, rsi_wilder  # noqa: E402
 from core.rules import HedgeRules  # noqa: E402
 
 SEEDS = range(20)
+T = TypeVar("T")
 #: Draws a day for the shape, timing and entry figures of the modelled paths.
 DRAWS = range(5)
 SPY_FILE = ROOT / "data" / "intraday" / "SPY_1min_rth_2024-02-20_2025-07-30.txt.gz"
@@ -269,6 +271,17 @@ def where_it_sits(
     return out
 
 
+def _drawn(days: list[RealDay], every: int = 5, **kwargs: Any) -> list[NDArray[np.float64]]:
+    # The modelled paths through each day's OHLC, `DRAWS` of them a day (day by day), at every
+    # `every`-th minute; `kwargs` go to `modelled_path`.
+    return [modelled_path(d.day, *d.ohlc, seed=k, **kwargs)[::every] for d in days for k in DRAWS]
+
+
+def _each_draw(values: list[T]) -> list[T]:
+    # One value a day, repeated for each of its `DRAWS` paths (as `_drawn` lists them).
+    return [v for v in values for _ in DRAWS]
+
+
 def opening_share(paths: list[NDArray[np.float64]]) -> float:
     """Median share of a day's sum of squared 5-minute moves made in its first 30 minutes."""
     return float(np.median([np.sum(np.diff(p)[:6] ** 2) / np.sum(np.diff(p) ** 2) for p in paths]))
@@ -360,12 +373,8 @@ def fit_shape(days: list[RealDay]) -> tuple[tuple[float, float], list[dict[str, 
     ]
     rows = []
     for k1, k2 in SHAPES:
-        paths = [
-            modelled_path(d.day, *d.ohlc, seed=s, shape=(k1, k2))[::5] for d in days for s in DRAWS
-        ]
-        model = where_it_sits(paths, [o for o in ohlcs for _ in DRAWS]) | entry_moves(
-            paths, [r for r in ranges for _ in DRAWS]
-        )
+        paths = _drawn(days, shape=(k1, k2))
+        model = where_it_sits(paths, _each_draw(ohlcs)) | entry_moves(paths, _each_draw(ranges))
         loss = sum((model[k] / real[k] - 1.0) ** 2 for k in keys)
         rows.append({"k1": k1, "k2": k2, "loss": loss} | {k: model[k] for k in keys})
         print(
@@ -466,9 +475,7 @@ def main() -> None:
     rules = HedgeRules()
     shapes = {
         "real": shape([d.levels for d in days], rules),
-        "model": shape(
-            [modelled_path(d.day, *d.ohlc, seed=k)[::5] for d in days for k in DRAWS], rules
-        ),
+        "model": shape(_drawn(days), rules),
         "random walk": shape(
             [p for d in days for p in _paths(d, None, BRIDGE_2, math.inf)[: len(DRAWS)]], rules
         ),
@@ -492,41 +499,19 @@ def main() -> None:
         "real": _extremes_figures(
             [d.extremes_at[0] for d in days], [d.extremes_at[1] for d in days]
         ),
-        "model": extreme_times(
-            [modelled_path(d.day, *d.ohlc, seed=k) for d in days for k in DRAWS]
-        ),
+        "model": extreme_times(_drawn(days, every=1)),
     }
     ranges = [d.ohlc[1] - d.ohlc[2] for d in days]
     entries = {
         "real": entry_moves([d.levels for d in days], ranges),
-        "model": entry_moves(
-            [modelled_path(d.day, *d.ohlc, seed=k)[::5] for d in days for k in DRAWS],
-            [r for r in ranges for _ in DRAWS],
-        ),
-        "timing by points": entry_moves(
-            [
-                modelled_path(d.day, *d.ohlc, seed=k, timing_sd=0.0)[::5]
-                for d in days
-                for k in DRAWS
-            ],
-            [r for r in ranges for _ in DRAWS],
-        ),
+        "model": entry_moves(_drawn(days), _each_draw(ranges)),
+        "timing by points": entry_moves(_drawn(days, timing_sd=0.0), _each_draw(ranges)),
     }
     ohlcs = [d.ohlc for d in days]
     sits = {
         "real": where_it_sits([d.levels for d in days], ohlcs),
-        "model": where_it_sits(
-            [modelled_path(d.day, *d.ohlc, seed=k)[::5] for d in days for k in DRAWS],
-            [o for o in ohlcs for _ in DRAWS],
-        ),
-        "even stretches": where_it_sits(
-            [
-                modelled_path(d.day, *d.ohlc, seed=k, shape=(1.0, 1.0))[::5]
-                for d in days
-                for k in DRAWS
-            ],
-            [o for o in ohlcs for _ in DRAWS],
-        ),
+        "model": where_it_sits(_drawn(days), _each_draw(ohlcs)),
+        "even stretches": where_it_sits(_drawn(days, shape=(1.0, 1.0)), _each_draw(ohlcs)),
     }
     for name, w in sits.items():
         print(
