@@ -409,10 +409,10 @@ def modelled_path(
     `timing_sd`, none on the straight stretches), moving between them along `variance_clock`
     as `shape` says (`PATH_SHAPE`: reaching the first extreme late in its stretch, leaving it
     and reaching the other fast; the straight stretches move evenly), a bridge between each
-    pair of knots: an Ornstein-Uhlenbeck
-    wander of mean-reversion time `reversion_minutes` (inf: Brownian) less its chord between
-    the knots, whose 1-minute variance follows `variance_clock` and sums over the session to
-    the noise times the squared range, folded (reflected) into [low, high]: the path touches
+    pair of knots: an Ornstein-Uhlenbeck wander of mean-reversion time `reversion_minutes`
+    (inf: Brownian) less its chord between the knots, whose 1-minute variance follows
+    `variance_clock` and sums over the session to the noise times the squared range, added to
+    that course and folded (reflected) into [low, high]: the path touches
     the high and the low, never leaves the range, and turns back within a stretch. The noise
     is `path_noise` of the day's OHLC and a draw under `noise_model` (None) or the number
     given (0: the straight stretches). The draws are seeded by `seed` and the date, so a day's
