@@ -56,11 +56,12 @@ def run_headline(
     *,
     history: History | None = None,
     jobs: int = 1,
+    risk: Risk = Risk.BALANCED,
 ) -> Report:
-    """One headline configuration (balanced, default costs) under `hedge_rules`."""
+    """One headline configuration (default costs; balanced unless `risk`) under `hedge_rules`."""
     return run(
         track,
-        Risk.BALANCED,
+        risk,
         start,
         end,
         data_dir=DATA,
