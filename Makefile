@@ -43,6 +43,9 @@ bench: venv
 	$(BIN)/python bench/bench_backtest.py
 	$(BIN)/python bench/backtest_schedules.py
 	$(BIN)/python bench/backtest_paths.py
+	$(BIN)/python bench/backtest_risks.py
+	$(BIN)/python bench/backtest_trigger_sensitivity.py
+	$(BIN)/python bench/zero_dte_moves.py
 	$(BIN)/python bench/chain_accuracy.py
 	$(BIN)/python bench/surface_calibration.py
 	$(BIN)/python bench/spread_calibration.py
