@@ -412,8 +412,8 @@ def modelled_path(
     pair of knots: an Ornstein-Uhlenbeck wander of mean-reversion time `reversion_minutes`
     (inf: Brownian) less its chord between the knots, whose 1-minute variance follows
     `variance_clock` and sums over the session to the noise times the squared range, added to
-    that course and folded (reflected) into [low, high]: the path touches
-    the high and the low, never leaves the range, and turns back within a stretch. The noise
+    that course and folded (reflected) into [low, high]: the path touches the high and the
+    low, never leaves the range, and turns back within a stretch. The noise
     is `path_noise` of the day's OHLC and a draw under `noise_model` (None) or the number
     given (0: the straight stretches). The draws are seeded by `seed` and the date, so a day's
     path is the same in every run; it uses the day's OHLC and nothing else.
@@ -466,7 +466,7 @@ def _shaped_stretches(
         u = (clock[a + 1 : b + 1] - clock[a]) / (clock[b] - clock[a])
         if k == 0:
             progress = u ** shape[0]
-        elif k == 1 and at.size == 4:
+        elif k == 1:  # between the two extremes
             centred = 2.0 * u - 1.0
             progress = 0.5 + 0.5 * np.sign(centred) * np.abs(centred) ** shape[1]
         else:

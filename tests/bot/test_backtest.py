@@ -9,6 +9,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -358,6 +359,18 @@ def real_sessions(history: History) -> list[RealSession]:
     return out
 
 
+def _drawn(
+    sessions: list[RealSession], draws: int, every: int = 5, **kwargs: Any
+) -> list[NDArray[np.float64]]:
+    # `draws` modelled paths through each session's OHLC (session by session, seeds 0, 1, ...),
+    # at every `every`-th minute; `kwargs` go to `modelled_path`.
+    return [
+        modelled_path(r.day, *r.ohlc, seed=k, **kwargs)[::every]
+        for r in sessions
+        for k in range(draws)
+    ]
+
+
 def _band_coverage(sessions: list[RealSession], noise: float | None) -> float:
     # The share of real days whose measure lies within the 10-90 % band of 20 modelled paths
     # through the same OHLC.
@@ -431,16 +444,8 @@ def test_modelled_path_gives_moves_back_within_the_hour_as_real_days_do(real_ses
     # brings them to the real ratios; the random-walk wander (bridge-2) stays far above.
     # (Medians over 20 draws a day: over 2 they move by a few hundredths.)
     real = _variance_ratios([r.five for r in real_sessions])
-    model = _variance_ratios(
-        [modelled_path(r.day, *r.ohlc, seed=seed)[::5] for r in real_sessions for seed in range(20)]
-    )
-    walk = _variance_ratios(
-        [
-            modelled_path(r.day, *r.ohlc, seed=seed, reversion_minutes=math.inf)[::5]
-            for r in real_sessions
-            for seed in range(20)
-        ]
-    )
+    model = _variance_ratios(_drawn(real_sessions, 20))
+    walk = _variance_ratios(_drawn(real_sessions, 20, reversion_minutes=math.inf))
     assert 0.5 < real[0] < 0.9
     assert 0.4 < real[1] < 0.8
     assert abs(model[0] - real[0]) < 0.1
@@ -461,14 +466,8 @@ def test_modelled_extremes_come_near_the_open_and_the_close_as_on_real_days(real
         return float(first), float(last)
 
     real = edges([r.closes for r in real_sessions])
-    drawn = edges([modelled_path(r.day, *r.ohlc, seed=k) for r in real_sessions for k in range(3)])
-    undrawn = edges(
-        [
-            modelled_path(r.day, *r.ohlc, seed=k, timing_sd=0.0)
-            for r in real_sessions
-            for k in range(3)
-        ]
-    )
+    drawn = edges(_drawn(real_sessions, 3, every=1))
+    undrawn = edges(_drawn(real_sessions, 3, every=1, timing_sd=0.0))
     assert 0.4 < real[0] < 0.6
     assert 0.3 < real[1] < 0.5
     assert abs(drawn[0] - real[0]) < 0.08
@@ -488,18 +487,9 @@ def test_modelled_entry_points_sit_as_far_from_the_close_as_real_ones(real_sessi
 
     ranges = [r.ohlc[1] - r.ohlc[2] for r in real_sessions]
     real = late_p90([r.five for r in real_sessions], ranges)
-    model = late_p90(
-        [modelled_path(r.day, *r.ohlc, seed=k)[::5] for k in range(5) for r in real_sessions],
-        ranges * 5,
-    )
-    by_points = late_p90(
-        [
-            modelled_path(r.day, *r.ohlc, seed=k, timing_sd=0.0)[::5]
-            for k in range(5)
-            for r in real_sessions
-        ],
-        ranges * 5,
-    )
+    each_draw = [r for r in ranges for _ in range(5)]  # as `_drawn` lists the paths
+    model = late_p90(_drawn(real_sessions, 5), each_draw)
+    by_points = late_p90(_drawn(real_sessions, 5, timing_sd=0.0), each_draw)
     assert 0.25 < real < 0.45
     assert abs(model / real - 1) < 0.15
     assert by_points < 0.8 * real
@@ -521,16 +511,8 @@ def test_modelled_path_stands_as_far_from_the_close_at_10_as_real_days(real_sess
         return float(np.mean(to_close)), float(np.mean(to_extreme))
 
     real = at_ten([r.five for r in real_sessions])
-    shaped = at_ten(
-        [modelled_path(r.day, *r.ohlc, seed=k)[::5] for r in real_sessions for k in range(5)]
-    )
-    even = at_ten(
-        [
-            modelled_path(r.day, *r.ohlc, seed=k, shape=(1.0, 1.0))[::5]
-            for r in real_sessions
-            for k in range(5)
-        ]
-    )
+    shaped = at_ten(_drawn(real_sessions, 5))
+    even = at_ten(_drawn(real_sessions, 5, shape=(1.0, 1.0)))
     assert 0.35 < real[0] < 0.5
     assert abs(shaped[0] / real[0] - 1) < 0.1
     assert even[0] > 1.12 * real[0]
