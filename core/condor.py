@@ -365,12 +365,12 @@ def prob_settle_above(
         Probabilities in [0, 1], one per strike.
     """
     step = _DIGITAL_STEP_POINTS
-    low = strikes - step
-    high = strikes + step
-    iv_low = np.interp(low, smile_strikes, smile_iv)
-    iv_high = np.interp(high, smile_strikes, smile_iv)
-    call_low = black76_price(True, forward, low, t_years, 0.0, iv_low)
-    call_high = black76_price(True, forward, high, t_years, 0.0, iv_high)
+    # Both sides of every spread priced in one pass: [strikes - step, strikes + step].
+    ends = np.concatenate([strikes - step, strikes + step])
+    calls = black76_price(
+        True, forward, ends, t_years, 0.0, np.interp(ends, smile_strikes, smile_iv)
+    )
+    call_low, call_high = calls[: strikes.size], calls[strikes.size :]
     return np.clip((call_low - call_high) / (2 * step), 0.0, 1.0)
 
 

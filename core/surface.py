@@ -837,6 +837,8 @@ def spread_stress(vix: float) -> float:
     1 for a VIX that is not a finite number (no evidence of stress). The same bits as
     `spread_stresses` gives for it.
     """
+    if not (math.isfinite(vix) and vix > SPREAD_CALM_VIX):
+        return 1.0  # calm (or no evidence): exactly what `spread_stresses` gives, no array made
     return float(spread_stresses(np.array([vix], dtype=np.float64))[0])
 
 
