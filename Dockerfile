@@ -14,9 +14,10 @@ RUN python -m venv /opt/venv
 ENV PATH="/opt/venv/bin:${PATH}"
 WORKDIR /src
 # Dependencies change less often than the code: keep them in their own layer.
-COPY pyproject.toml README.md ./
+# constraints.txt: the exact versions the tests and the published figures were made with.
+COPY pyproject.toml README.md constraints.txt ./
 RUN mkdir -p core bot && touch core/__init__.py bot/__init__.py \
-    && pip install . \
+    && pip install -c constraints.txt . \
     && pip uninstall -y condorbot
 COPY core ./core
 COPY bot ./bot

@@ -27,6 +27,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import replace
 from datetime import date, datetime, timedelta
 from pathlib import Path
+from typing import Any, TextIO
 
 from redis.asyncio import Redis
 
@@ -35,6 +36,7 @@ from bot.adapters.market_data import load_chain
 from bot.adapters.market_data.common import DataFileError
 from bot.demo import DEFAULT_SPEED, DEMO_DAY, run_demo
 from bot.ports import Subscriber, SubscriberStatus
+from bot.published import PublishedReportError, differences, load_report, write_report
 from bot.render.calendar_json import vix_settlements_json
 from bot.render.chain_json import chain_greeks_rows
 from bot.render.json_card import event_to_json, event_to_json_rows
@@ -223,10 +225,13 @@ def _backtest(args: argparse.Namespace) -> int:
         "path_seed": args.path_seed,
         "model_term_structure": args.model_term_structure,
     }
+    published = backtest.report_json(report, **described)
     if args.json:
-        print(backtest.dumps(backtest.report_json(report, **described)))
+        print(backtest.dumps(published))
     else:
         print(backtest.report_text(report, **described))
+    if args.report:
+        print(f"wrote {write_report(published, Path(args.report))}", file=sys.stderr)
     if args.out:
         title = f"{track} {risk}" + (
             " (VIX9D/VIX3M modelled before Cboe published them)"
@@ -235,7 +240,58 @@ def _backtest(args: argparse.Namespace) -> int:
         )
         for path in backtest.write_charts(report, Path(args.out), title):
             print(f"wrote {path}", file=sys.stderr)
+    if args.check:
+        return _check_published(
+            published, Path(args.check), sys.stderr if args.json else sys.stdout
+        )
     return 0
+
+
+#: The report fields that say which run it is (`--track`, `--risk`, `--from`, `--to`, `--hedge`,
+#: `--defence`, the costs, `--path-seed`, `--model-term-structure`): `--check` compares them
+#: first.
+RUN_SETTINGS = (
+    "track",
+    "risk",
+    "from",
+    "to",
+    "series",
+    "defence",
+    "costs",
+    "path_seed",
+    "term_structure",
+)
+#: How many differing figures `--check` lists (the count is always given).
+CHECK_SHOWN = 25
+
+
+def _check_published(report: dict[str, Any], path: Path, out: TextIO) -> int:
+    # `backtest --check`: 0 when the run reproduces the published report, else 1 with the
+    # differences named (field, published value, value now).
+    try:
+        published = load_report(path)
+    except PublishedReportError as error:
+        raise CliError(f"--check: {error}") from None
+    asked = [
+        d for key in RUN_SETTINGS for d in differences(published.get(key), report.get(key), key)
+    ]
+    if asked:
+        # Another run than the published one: its figures would all differ, for no news.
+        print(f"check: this run is not the one published in {path}:", file=out)
+        for difference in asked:
+            print(f"  {difference}", file=out)
+        return 1
+    found = list(differences(published, report))
+    if not found:
+        trades = len(report.get("trade_list", []))
+        print(f"check: reproduces {path}: every figure and all {trades} trades", file=out)
+        return 0
+    print(f"check: {len(found)} figure(s) differ from {path}:", file=out)
+    for difference in found[:CHECK_SHOWN]:
+        print(f"  {difference}", file=out)
+    if len(found) > CHECK_SHOWN:
+        print(f"  ... and {len(found) - CHECK_SHOWN} more", file=out)
+    return 1
 
 
 def _backtest_snapshots(args: argparse.Namespace) -> int:
@@ -411,6 +467,17 @@ def build_parser() -> argparse.ArgumentParser:
     )
     backtest.add_argument("--json", action="store_true", help="print one JSON object")
     backtest.add_argument("--out", help="directory for the PNG charts")
+    backtest.add_argument(
+        "--report",
+        metavar="FILE",
+        help="also write the --json report to FILE (gzipped if it ends in .gz)",
+    )
+    backtest.add_argument(
+        "--check",
+        metavar="FILE",
+        help="compare the run with a published report (docs/backtest/reports); exit 1 and name "
+        "every figure that differs",
+    )
     backtest.set_defaults(run=_backtest)
 
     snapshots = sub.add_parser(

@@ -1,0 +1,198 @@
+"""The published backtest reports: written, read back, and checked against a new run.
+
+The README's figures come from `condorbot backtest` runs whose whole `--json` report (every
+figure and every trade) is committed under `docs/backtest/reports/`. Anyone can re-run a
+configuration with ``--check FILE`` (`make reproduce` runs them all): the new report is compared
+figure by figure with the published one, and every difference is named with both values. The
+README's headline table is the same figures as the reports, row for row (`headline_rows`; a test
+holds them together).
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import math
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+#: Two numbers agree when within this much of each other: the reports round to 4 decimals
+#: (money in dollars, ratios as fractions), so this absorbs a last-digit rounding flip from
+#: floating-point differences between machines, and nothing a rule or model change would move.
+ABS_TOLERANCE = 1e-4
+#: ... or within this fraction of the published value (large dollar totals).
+REL_TOLERANCE = 1e-9
+
+
+class PublishedReportError(Exception):
+    """A published report that cannot be read, with the file and the reason."""
+
+
+@dataclass(frozen=True, slots=True)
+class Difference:
+    """One figure that differs: where in the report, as published, and as run now."""
+
+    where: str
+    published: Any
+    now: Any
+
+    def __str__(self) -> str:
+        return f"{self.where}: published {_shown(self.published)}, now {_shown(self.now)}"
+
+
+def write_report(report: Mapping[str, Any], path: Path) -> Path:
+    """Write a report's JSON to `path`, gzipped when it ends in ``.gz``.
+
+    The bytes depend only on the report (the gzip header carries no time or name), so
+    re-publishing an unchanged report leaves the file as it was.
+    """
+    text = (json.dumps(report, indent=1) + "\n").encode()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if path.suffix == ".gz":
+        with (
+            path.open("wb") as raw,
+            gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0) as packed,
+        ):
+            packed.write(text)
+    else:
+        path.write_bytes(text)
+    return path
+
+
+def load_report(path: Path) -> dict[str, Any]:
+    """Read a report written by `write_report` (``.json`` or ``.json.gz``).
+
+    Raises:
+        PublishedReportError: If the file is missing, not gzip when named so, not JSON, or not
+            a report (an object with the run's track, span and figures).
+    """
+    try:
+        data = path.read_bytes()
+        text = gzip.decompress(data) if path.suffix == ".gz" else data
+        report = json.loads(text)
+    except FileNotFoundError:
+        raise PublishedReportError(f"{path}: no such file") from None
+    except (OSError, EOFError, ValueError) as error:
+        raise PublishedReportError(f"{path}: not a readable report ({error})") from None
+    if not isinstance(report, dict):
+        raise PublishedReportError(f"{path}: expected a JSON object, found {type(report).__name__}")
+    missing = [key for key in ("track", "risk", "from", "to", "overall") if key not in report]
+    if missing:
+        raise PublishedReportError(f"{path}: not a backtest report, no {', '.join(missing)}")
+    return report
+
+
+def differences(published: Any, now: Any, where: str = "") -> Iterator[Difference]:
+    """Every place two reports differ, in the published report's order.
+
+    Numbers agree within `ABS_TOLERANCE` or `REL_TOLERANCE`; everything else (text, counts,
+    booleans, nulls, the keys of an object, the length of a list) must be equal. Integers are
+    compared exactly.
+    """
+    if isinstance(published, dict) and isinstance(now, dict):
+        for key, value in published.items():
+            inner = f"{where}.{key}" if where else str(key)
+            if key not in now:
+                yield Difference(inner, value, "(missing)")
+            else:
+                yield from differences(value, now[key], inner)
+        for key in now:
+            if key not in published:
+                yield Difference(f"{where}.{key}" if where else str(key), "(missing)", now[key])
+        return
+    if isinstance(published, list) and isinstance(now, list):
+        if len(published) != len(now):
+            yield Difference(f"{where} (entries)", len(published), len(now))
+        for i, (a, b) in enumerate(zip(published, now, strict=False)):
+            yield from differences(a, b, f"{where}[{i}]")
+        return
+    if _agree(published, now):
+        return
+    yield Difference(where or "(report)", published, now)
+
+
+def _agree(a: Any, b: Any) -> bool:
+    if isinstance(a, bool) or isinstance(b, bool) or a is None or b is None:
+        return a is b
+    if isinstance(a, int) and isinstance(b, int):
+        return a == b
+    if isinstance(a, int | float) and isinstance(b, int | float):
+        if math.isnan(a) or math.isnan(b):
+            return math.isnan(a) and math.isnan(b)
+        return math.isclose(a, b, rel_tol=REL_TOLERANCE, abs_tol=ABS_TOLERANCE)
+    return bool(type(a) is type(b) and a == b)
+
+
+def _shown(value: Any) -> str:
+    text = value if isinstance(value, str) else json.dumps(value)
+    return text if len(text) <= 120 else text[:117] + "..."
+
+
+def headline_rows(report: Mapping[str, Any]) -> list[str]:
+    """The README's headline-table rows of a report: one per series, as the table prints them.
+
+    Columns: track, span, series, trades, win rate, average credit, expectancy with its 95 %
+    interval, profit factor, total, max drawdown, worst day, 5 % CVaR, Sharpe, Sortino.
+    """
+    span = f"{report['from']} … {report['to']}"
+    rows = []
+    for series, s in report["overall"].items():
+        low, high = s["expectancy_ci95_usd"]
+        cells = [
+            report["track"],
+            span,
+            series,
+            str(s["trades"]),
+            "n/a" if s["win_rate"] is None else f"{s['win_rate']:.0%}",
+            _money(s["avg_credit_usd"]),
+            f"{_money(s['expectancy_usd'])} [{_money(low)}, {_money(high)}]",
+            _ratio(s["profit_factor"]),
+            _money(s["total_usd"]),
+            _money(s["max_drawdown_usd"]),
+            _money(s["worst_day_usd"]),
+            _money(s["cvar5_usd"]),
+            _ratio(s["sharpe"]),
+            _ratio(s["sortino"]),
+        ]
+        rows.append("| " + " | ".join(cells) + " |")
+    return rows
+
+
+def defence_cells(report: Mapping[str, Any], series: str = "hedged") -> str:
+    """The README's cell for one series in the defence comparison: total / CVaR / max DD / Sharpe.
+
+    Dollars whole, Sharpe to two places, minus signs typeset (U+2212) as the README prints them.
+    """
+    s = report["overall"][series]
+    cells = [
+        _money(s["total_usd"]),
+        _money(s["cvar5_usd"]),
+        _money(s["max_drawdown_usd"]),
+        _ratio(s["sharpe"]),
+    ]
+    return " / ".join(cells).replace("-", "\u2212")
+
+
+def _money(value: float | None) -> str:
+    # As `condorbot backtest` prints dollars (`bot.backtest._fmt`); None is a figure the
+    # report could not compute (e.g. a profit factor without a losing trade).
+    return "n/a" if value is None else f"{value:,.0f}"
+
+
+def _ratio(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.2f}"
+
+
+__all__ = [
+    "ABS_TOLERANCE",
+    "REL_TOLERANCE",
+    "Difference",
+    "PublishedReportError",
+    "defence_cells",
+    "differences",
+    "headline_rows",
+    "load_report",
+    "write_report",
+]

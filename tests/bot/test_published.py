@@ -1,0 +1,211 @@
+"""The published backtest reports: written and read back, compared, and held to the README."""
+
+from __future__ import annotations
+
+import copy
+import gzip
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot.cli import main
+from bot.published import (
+    ABS_TOLERANCE,
+    Difference,
+    PublishedReportError,
+    defence_cells,
+    differences,
+    headline_rows,
+    load_report,
+    write_report,
+)
+from tests.conftest import ROOT
+
+REPORTS = ROOT / "docs" / "backtest" / "reports"
+#: The reports whose figures are the README's headline table.
+HEADLINE = ("0dte", "1dte", "45dte")
+#: A short run: three 0DTE days (one without an SPXW expiration), a trade on each other.
+SHORT_RUN = ["backtest", "--track", "0dte", "--from", "2022-03-21", "--to", "2022-03-23"]
+
+
+def _report() -> dict[str, Any]:
+    stats = {
+        "trades": 2,
+        "win_rate": 0.5,
+        "avg_credit_usd": 1218.4874,
+        "expectancy_usd": -201.0816,
+        "expectancy_ci95_usd": [-634.7364, 202.6093],
+        "profit_factor": None,
+        "total_usd": -47857.43,
+        "max_drawdown_usd": 74021.98,
+        "worst_day_usd": -9016.0,
+        "cvar5_usd": -8924.3367,
+        "sharpe": -0.9482,
+        "sortino": -1.005,
+    }
+    return {
+        "track": "0dte",
+        "risk": "balanced",
+        "from": "2025-01-01",
+        "to": "2025-12-31",
+        "overall": {"held": stats, "hedged": dict(stats, total_usd=-1.5)},
+        "trade_list": [
+            {"day": "2025-01-02", "held_usd": 1224.0, "exit": None, "modelled_chain": True},
+            {"day": "2025-01-03", "held_usd": -612.5, "exit": "stop", "modelled_chain": True},
+        ],
+    }
+
+
+def test_identical_reports_do_not_differ_and_rounding_noise_is_absorbed():
+    published = _report()
+    assert list(differences(published, copy.deepcopy(published))) == []
+    now = copy.deepcopy(published)
+    now["overall"]["held"]["cvar5_usd"] += ABS_TOLERANCE / 2  # a last-digit rounding flip
+    now["overall"]["held"]["total_usd"] *= 1 + 1e-12
+    assert list(differences(published, now)) == []
+
+
+def test_every_difference_is_named_with_both_values():
+    published = _report()
+    now = copy.deepcopy(published)
+    now["overall"]["held"]["total_usd"] = -47857.13  # 30 cents
+    now["overall"]["held"]["trades"] = 3
+    now["overall"]["hedged"]["profit_factor"] = 0.83  # None published (no losing trade)
+    now["trade_list"][1]["exit"] = None
+    now["trade_list"][0]["modelled_chain"] = 1  # a count is not a flag
+    del now["overall"]["hedged"]["sortino"]
+    now["by_year"] = {}
+    found = list(differences(published, now))
+    assert [str(d) for d in found] == [
+        "overall.held.trades: published 2, now 3",
+        "overall.held.total_usd: published -47857.43, now -47857.13",
+        "overall.hedged.profit_factor: published null, now 0.83",
+        "overall.hedged.sortino: published -1.005, now (missing)",
+        "trade_list[0].modelled_chain: published true, now 1",
+        "trade_list[1].exit: published stop, now null",
+        "by_year: published (missing), now {}",
+    ]
+
+
+def test_a_trade_more_or_less_is_named_by_the_count():
+    published = _report()
+    now = copy.deepcopy(published)
+    now["trade_list"].pop()
+    assert list(differences(published, now)) == [Difference("trade_list (entries)", 2, 1)]
+
+
+def test_a_long_value_is_cut_where_it_is_shown():
+    shown = str(Difference("path_model", "x" * 300, "y"))
+    assert shown.startswith("path_model: published xxx")
+    assert len(shown) < 160
+
+
+def test_a_report_is_written_gzipped_byte_for_byte_the_same_and_read_back(tmp_path: Path):
+    path = tmp_path / "reports" / "r.json.gz"
+    write_report(_report(), path)
+    first = path.read_bytes()
+    write_report(_report(), path)
+    assert path.read_bytes() == first  # no time or name in the gzip header
+    assert json.loads(gzip.decompress(first)) == _report()
+    assert load_report(path) == _report()
+    plain = write_report(_report(), tmp_path / "r.json")
+    assert load_report(plain) == _report()
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "reason"),
+    [
+        ("gone.json.gz", None, "no such file"),
+        ("plain.json.gz", b'{"track": "0dte"}', "not a readable report"),
+        ("broken.json", b'{"track": ', "not a readable report"),
+        ("list.json", b"[1, 2]", "expected a JSON object, found list"),
+        ("other.json", b'{"track": "0dte", "risk": "balanced"}', "not a backtest report, no from"),
+    ],
+)
+def test_a_bad_published_report_names_the_file_and_why(
+    tmp_path: Path, name: str, content: bytes | None, reason: str
+):
+    path = tmp_path / name
+    if content is not None:
+        path.write_bytes(content)
+    with pytest.raises(PublishedReportError) as caught:
+        load_report(path)
+    assert str(caught.value).startswith(f"{path}: {reason}")
+
+
+def test_cli_check_reproduces_a_report_and_names_what_differs(tmp_path: Path, capsys):
+    path = tmp_path / "short.json.gz"
+    assert main([*SHORT_RUN, "--report", str(path)]) == 0
+    capsys.readouterr()
+    assert main([*SHORT_RUN, "--check", str(path)]) == 0
+    published = load_report(path)
+    trades = len(published["trade_list"])
+    assert trades == 2
+    assert f"check: reproduces {path}: every figure and all 2 trades" in capsys.readouterr().out
+    # A figure and a trade edited in the published file: both are named, and the run fails.
+    held = published["overall"]["held"]["total_usd"]
+    published["overall"]["held"]["total_usd"] = held + 100
+    published["trade_list"][0]["hedged_usd"] += 1
+    write_report(published, path)
+    assert main([*SHORT_RUN, "--json", "--check", str(path)]) == 1
+    captured = capsys.readouterr()
+    assert json.loads(captured.out)["overall"]["held"]["total_usd"] == held  # JSON untouched
+    lines = captured.err.splitlines()
+    assert f"check: 2 figure(s) differ from {path}:" in lines
+    assert f"  overall.held.total_usd: published {held + 100}, now {held}" in lines
+    assert any(line.startswith("  trade_list[0].hedged_usd: published ") for line in lines)
+
+
+def test_cli_check_says_when_the_run_is_not_the_published_one(tmp_path: Path, capsys):
+    path = tmp_path / "short.json"
+    assert main([*SHORT_RUN, "--report", str(path)]) == 0
+    capsys.readouterr()
+    other = [*SHORT_RUN[:-1], "2022-03-22", "--defence", "close", "--check", str(path)]
+    assert main(other) == 1
+    out = capsys.readouterr().out
+    assert f"check: this run is not the one published in {path}:" in out
+    assert "  to: published 2022-03-23, now 2022-03-22" in out
+    assert "  defence: published cheapest, now close" in out
+    assert "overall" not in out.split("check:")[1]  # no figure-by-figure noise
+    assert main([*SHORT_RUN, "--check", str(tmp_path / "gone.json.gz")]) == 2
+    assert f"--check: {tmp_path / 'gone.json.gz'}: no such file" in capsys.readouterr().err
+
+
+def test_the_readme_headline_table_is_the_published_reports():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    table = [line for line in readme.splitlines() if re.match(r"^\| (0|1|45)dte \| \d{4}-", line)]
+    expected = [row for name in HEADLINE for row in headline_rows(load_report(_published(name)))]
+    assert table == expected
+
+
+def test_the_readme_defence_table_is_the_published_reports():
+    # ALVH in full (the headline run's hedged series) against the close-when-tested baseline.
+    readme = (ROOT / "README.md").read_text(encoding="utf-8").splitlines()
+    for name in HEADLINE:
+        alvh = defence_cells(load_report(_published(name)))
+        close = defence_cells(load_report(_published(f"{name}_close")))
+        row = f"| {name} | {alvh} | {close}"
+        assert [line for line in readme if line.startswith(row)], row
+
+
+def test_make_reproduce_checks_every_published_report():
+    makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
+    checked = re.findall(r"--check docs/backtest/reports/([\w.]+)", makefile)
+    published = sorted(p.name for p in REPORTS.iterdir())
+    assert sorted(checked) == published
+    assert set(HEADLINE) <= {name.split(".")[0] for name in published}
+    for name in published:
+        report = load_report(REPORTS / name)
+        track = name.split("_")[0].split(".")[0]
+        assert report["track"] == track
+        # Each is the README's run: balanced, the published path draw, every series.
+        assert (report["risk"], report["path_seed"]) == ("balanced", 0)
+        assert report["series"] == ["held", "managed", "hedged"]
+        assert len(report["trade_list"]) == report["trades"] > 0
+
+
+def _published(name: str) -> Path:
+    return REPORTS / f"{name}.json.gz"
