@@ -54,10 +54,11 @@ bench: venv
 	$(BIN)/python bench/term_structure_calibration.py
 	$(BIN)/python bench/bench_broadcast.py
 
-# Re-run every published backtest (the README's figures) and compare it with its report in
+# Re-run every published backtest (the README's tables) and compare it with its report in
 # docs/backtest/reports, figure by figure and trade by trade; fails naming any that moved.
-# About 80 s with two processes. After a change that moves figures on purpose, re-publish with
-# the same command and --report FILE instead of --check FILE, and update the README.
+# About 2.5 minutes with two processes. After a change that moves figures on purpose,
+# re-publish with the same command and --report FILE in place of --check FILE, and update the
+# README (its tests say which rows).
 SPAN_SHORT := --from 2014-08-01 --to 2026-07-08 --jobs 2
 SPAN_45    := --from 2007-01-01 --to 2026-07-08
 BACKTEST   := $(BIN)/condorbot backtest
@@ -69,6 +70,12 @@ reproduce: venv
 	$(BACKTEST) --track 1dte $(SPAN_SHORT) --defence close --check docs/backtest/reports/1dte_close.json.gz
 	$(BACKTEST) --track 45dte $(SPAN_45) --defence close --check docs/backtest/reports/45dte_close.json.gz
 	$(BACKTEST) --track 45dte $(SPAN_45) --model-term-structure --check docs/backtest/reports/45dte_from_2008.json.gz
+	$(BACKTEST) --track 0dte --risk conservative $(SPAN_SHORT) --check docs/backtest/reports/0dte_conservative.json.gz
+	$(BACKTEST) --track 1dte --risk conservative $(SPAN_SHORT) --check docs/backtest/reports/1dte_conservative.json.gz
+	$(BACKTEST) --track 45dte --risk conservative $(SPAN_45) --check docs/backtest/reports/45dte_conservative.json.gz
+	$(BACKTEST) --track 0dte --risk aggressive $(SPAN_SHORT) --check docs/backtest/reports/0dte_aggressive.json.gz
+	$(BACKTEST) --track 1dte --risk aggressive $(SPAN_SHORT) --check docs/backtest/reports/1dte_aggressive.json.gz
+	$(BACKTEST) --track 45dte --risk aggressive $(SPAN_45) --check docs/backtest/reports/45dte_aggressive.json.gz
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache .hypothesis

@@ -139,7 +139,6 @@ def headline_rows(report: Mapping[str, Any]) -> list[str]:
     span = f"{report['from']} … {report['to']}"
     rows = []
     for series, s in report["overall"].items():
-        low, high = s["expectancy_ci95_usd"]
         cells = [
             report["track"],
             span,
@@ -147,7 +146,7 @@ def headline_rows(report: Mapping[str, Any]) -> list[str]:
             str(s["trades"]),
             "n/a" if s["win_rate"] is None else f"{s['win_rate']:.0%}",
             _money(s["avg_credit_usd"]),
-            f"{_money(s['expectancy_usd'])} [{_money(low)}, {_money(high)}]",
+            _expectancy(s),
             _ratio(s["profit_factor"]),
             _money(s["total_usd"]),
             _money(s["max_drawdown_usd"]),
@@ -158,6 +157,29 @@ def headline_rows(report: Mapping[str, Any]) -> list[str]:
         ]
         rows.append("| " + " | ".join(cells) + " |")
     return rows
+
+
+def risk_row(report: Mapping[str, Any]) -> str:
+    """The README's row of a report in the every-risk-level table (held, and ALVH in full).
+
+    Columns: track, risk, trades, average credit, then for held and for ALVH (the hedged
+    series): total, expectancy with its 95 % interval and, for both, the 5 % CVaR.
+    """
+    held, alvh = report["overall"]["held"], report["overall"]["hedged"]
+
+    cells = [
+        report["track"],
+        report["risk"],
+        str(held["trades"]),
+        _money(held["avg_credit_usd"]),
+        _money(held["total_usd"]),
+        _expectancy(held),
+        _money(held["cvar5_usd"]),
+        _money(alvh["total_usd"]),
+        _expectancy(alvh),
+        _money(alvh["cvar5_usd"]),
+    ]
+    return "| " + " | ".join(cells) + " |"
 
 
 def defence_cells(report: Mapping[str, Any], series: str = "hedged") -> str:
@@ -173,6 +195,12 @@ def defence_cells(report: Mapping[str, Any], series: str = "hedged") -> str:
         _ratio(s["sharpe"]),
     ]
     return " / ".join(cells).replace("-", "\u2212")
+
+
+def _expectancy(stats: Mapping[str, Any]) -> str:
+    # "-35 [-181, 97]": the expectancy a trade and its 95 % bootstrap interval.
+    low, high = stats["expectancy_ci95_usd"]
+    return f"{_money(stats['expectancy_usd'])} [{_money(low)}, {_money(high)}]"
 
 
 def _money(value: float | None) -> str:
@@ -194,5 +222,6 @@ __all__ = [
     "differences",
     "headline_rows",
     "load_report",
+    "risk_row",
     "write_report",
 ]

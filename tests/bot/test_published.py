@@ -20,6 +20,7 @@ from bot.published import (
     differences,
     headline_rows,
     load_report,
+    risk_row,
     write_report,
 )
 from tests.conftest import ROOT
@@ -181,6 +182,21 @@ def test_the_readme_headline_table_is_the_published_reports():
     assert table == expected
 
 
+def test_the_readme_risk_table_is_the_published_reports():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    table = [
+        line
+        for line in readme.splitlines()
+        if re.match(r"^\| (0|1|45)dte \| (conservative|balanced|aggressive) \| \d+ \| ", line)
+    ]
+    expected = [
+        risk_row(load_report(_published(name if risk == "balanced" else f"{name}_{risk}")))
+        for name in HEADLINE
+        for risk in ("conservative", "balanced", "aggressive")
+    ]
+    assert table == expected
+
+
 def test_the_readme_defence_table_is_the_published_reports():
     # ALVH in full (the headline run's hedged series) against the close-when-tested baseline.
     readme = (ROOT / "README.md").read_text(encoding="utf-8").splitlines()
@@ -189,6 +205,17 @@ def test_the_readme_defence_table_is_the_published_reports():
         close = defence_cells(load_report(_published(f"{name}_close")))
         row = f"| {name} | {alvh} | {close}"
         assert [line for line in readme if line.startswith(row)], row
+
+
+def test_the_readme_hedge_cost_and_payoff_are_the_published_reports():
+    readme = " ".join((ROOT / "README.md").read_text(encoding="utf-8").split())
+    parts = []
+    for name in HEADLINE:
+        hedge = load_report(_published(name))["hedge"]
+        taken, cost, paid = hedge["hedges_taken"], hedge["cost_usd"], hedge["payoff_usd"]
+        parts.append(f"{name.upper()} {taken:,} cost ${cost:,.0f} and paid ${paid:,.0f}")
+    # "0DTE 1,478 hedges cost $615,653 and paid $639,135; 1DTE 589 cost ..."
+    assert "; ".join(parts).replace(" cost", " hedges cost", 1) in readme
 
 
 def test_make_reproduce_checks_every_published_report():
@@ -201,8 +228,10 @@ def test_make_reproduce_checks_every_published_report():
         report = load_report(REPORTS / name)
         track = name.split("_")[0].split(".")[0]
         assert report["track"] == track
-        # Each is the README's run: balanced, the published path draw, every series.
-        assert (report["risk"], report["path_seed"]) == ("balanced", 0)
+        # Each is one of the README's runs: the published path draw, every series, balanced
+        # unless the name says another risk level.
+        risk = next((r for r in ("conservative", "aggressive") if r in name), "balanced")
+        assert (report["risk"], report["path_seed"]) == (risk, 0)
         assert report["series"] == ["held", "managed", "hedged"]
         assert len(report["trade_list"]) == report["trades"] > 0
 
