@@ -64,9 +64,14 @@ def test_identical_reports_do_not_differ_and_rounding_noise_is_absorbed():
     published = _report()
     assert list(differences(published, copy.deepcopy(published))) == []
     now = copy.deepcopy(published)
-    now["overall"]["held"]["cvar5_usd"] += ABS_TOLERANCE / 2  # a last-digit rounding flip
+    # Last-digit rounding flips of the fourth decimal (as binary, a few ulps over 1e-4).
+    now["overall"]["held"]["cvar5_usd"] = -8924.3368
+    now["overall"]["held"]["win_rate"] = 0.5001
     now["overall"]["held"]["total_usd"] *= 1 + 1e-12
     assert list(differences(published, now)) == []
+    now["overall"]["held"]["cvar5_usd"] = -8924.3369  # two units: a real difference
+    assert [d.where for d in differences(published, now)] == ["overall.held.cvar5_usd"]
+    assert ABS_TOLERANCE < 2e-4
 
 
 def test_every_difference_is_named_with_both_values():
