@@ -1241,7 +1241,16 @@ def report_json(
                 "day": f"{t.day:%Y-%m-%d}",
                 "expiry": f"{t.expiry:%Y-%m-%d}",
                 "signal_id": t.signal.signal_id,
+                # What a reader needs to score the trade held to settlement by hand: the legs
+                # (long put, short put, short call, long call), the credit and the print.
+                "strikes": [float(leg.strike) for leg in t.signal.legs],
+                "contracts": t.contracts,
+                "credit_mid": float(t.signal.credit_mid),
                 "fill_credit": float(t.fill_credit),
+                "settlement": str(t.signal.settlement),
+                # The value scored: the shipped daily file's print (stored as a 32-bit
+                # float, so it can sit a few ten-thousandths of a point off the cent).
+                "settlement_price": t.settlement_price,
                 "entry_vix": round(t.entry_vix, 2),
                 "modelled_chain": t.modelled_chain,
                 "exit": str(t.exit_rule) if t.exit_rule else None,
@@ -1446,6 +1455,7 @@ __all__ = [
     "PATH_REVERSION_MINUTES",
     "PATH_SHAPE",
     "PATH_TIMING_SD",
+    "SPX_DAILY_FILE",
     "BacktestDay",
     "BacktestError",
     "History",

@@ -210,6 +210,8 @@ class Trade:
     expiry: date
     signal: CondorSignal
     result: DailyResult
+    #: The index value the condor was settled at, as scored (`result` shows it to the cent).
+    settlement_price: float
     contracts: int
     fill_credit: Decimal
     entry_vix: float
@@ -406,6 +408,7 @@ def run_day(
         expiry=signal.expiry,
         signal=signal,
         result=result,
+        settlement_price=price,
         contracts=n,
         fill_credit=fill,
         entry_vix=entry_vix,

@@ -11,6 +11,8 @@ from typing import Any
 
 import pytest
 
+from bot.adapters.market_data.index_history import load_index_history
+from bot.backtest import SPX_DAILY_FILE
 from bot.cli import main
 from bot.published import (
     ABS_TOLERANCE,
@@ -221,6 +223,35 @@ def test_the_readme_hedge_cost_and_payoff_are_the_published_reports():
         parts.append(f"{name.upper()} {taken:,} cost ${cost:,.0f} and paid ${paid:,.0f}")
     # "0DTE 1,478 hedges cost $615,653 and paid $639,135; 1DTE 589 cost ..."
     assert "; ".join(parts).replace(" cost", " hedges cost", 1) in readme
+
+
+def test_every_published_trade_held_to_settlement_scores_by_hand_on_the_real_print():
+    # What a reader can do with a report and a calculator: the condor's value at the print,
+    # the fill, 100 dollars a point, four legs of commission. The print must be the shipped
+    # SPX daily file's close (PM) or open (AM) for the expiry: public data, not the model's.
+    spx = load_index_history(ROOT / "data" / SPX_DAILY_FILE, name="SPX")
+    row = {f"{d:%Y-%m-%d}": i for i, d in enumerate(spx.dates)}
+    scored = 0
+    for path in sorted(REPORTS.iterdir()):
+        report = load_report(path)
+        commission = report["costs"]["commission_per_contract_usd"]
+        for trade in report["trade_list"]:
+            long_put, short_put, short_call, long_call = trade["strikes"]
+            assert long_put < short_put < short_call < long_call, trade["signal_id"]
+            price, n = trade["settlement_price"], trade["contracts"]
+            print_ = spx.close if trade["settlement"] == "PM" else spx.open
+            assert price == pytest.approx(float(print_[row[trade["expiry"]]]), abs=0.005)
+            value = (
+                max(short_put - price, 0.0)
+                - max(long_put - price, 0.0)
+                + max(price - short_call, 0.0)
+                - max(price - long_call, 0.0)
+            )
+            held = (trade["fill_credit"] - value) * 100 * n - 4 * n * commission
+            # Cents: the engine rounds the settlement P&L to the cent, the report the total.
+            assert trade["held_usd"] == pytest.approx(held, abs=0.011), trade["signal_id"]
+            scored += 1
+    assert scored > 15_000  # 13 runs, every trade
 
 
 def test_make_reproduce_checks_every_published_report():
