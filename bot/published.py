@@ -88,22 +88,29 @@ def load_report(path: Path) -> dict[str, Any]:
 def differences(published: Any, now: Any, where: str = "") -> Iterator[Difference]:
     """Every place two reports differ, in the published report's order.
 
-    Numbers agree within `ABS_TOLERANCE` or `REL_TOLERANCE`; everything else (text, counts,
-    booleans, nulls, the keys of an object, the length of a list) must be equal. Integers are
-    compared exactly.
+    Lists of records with a "day" each (trades, skipped and no-trade days) are matched by day
+    (``trade_list[2025-01-02].held_usd``), other lists by position. Numbers agree within
+    `ABS_TOLERANCE` or `REL_TOLERANCE`; everything else (text, counts, booleans, nulls, the keys
+    of an object, the length of a list) must be equal. Integers are compared exactly.
     """
     if isinstance(published, dict) and isinstance(now, dict):
         for key, value in published.items():
-            inner = f"{where}.{key}" if where else str(key)
+            inner = _join(where, key)
             if key not in now:
                 yield Difference(inner, value, "(missing)")
             else:
                 yield from differences(value, now[key], inner)
         for key in now:
             if key not in published:
-                yield Difference(f"{where}.{key}" if where else str(key), "(missing)", now[key])
+                yield Difference(_join(where, key), "(missing)", now[key])
         return
     if isinstance(published, list) and isinstance(now, list):
+        by_day = _by_day(published), _by_day(now)
+        if by_day[0] is not None and by_day[1] is not None:
+            # Trades, skipped and no-trade days: matched by their day, so a trade gained or
+            # lost is named once and the trades after it are not all reported as moved.
+            yield from differences(by_day[0], by_day[1], where)
+            return
         if len(published) != len(now):
             yield Difference(f"{where} (entries)", len(published), len(now))
         for i, (a, b) in enumerate(zip(published, now, strict=False)):
@@ -112,6 +119,21 @@ def differences(published: Any, now: Any, where: str = "") -> Iterator[Differenc
     if _agree(published, now):
         return
     yield Difference(where or "(report)", published, now)
+
+
+def _join(where: str, key: object) -> str:
+    # "overall.held", or "trade_list[2025-01-02]" for a record matched by its day.
+    text = str(key)
+    return text if not where else f"{where}{text}" if text.startswith("[") else f"{where}.{text}"
+
+
+def _by_day(entries: list[Any]) -> dict[str, Any] | None:
+    # A list of records each with its own "day" (a report's trades and days), keyed by day;
+    # None for any other list.
+    days = [e.get("day") if isinstance(e, dict) else None for e in entries]
+    if not entries or not all(isinstance(d, str) for d in days) or len(set(days)) < len(days):
+        return None
+    return {f"[{day}]": e for day, e in zip(days, entries, strict=True)}
 
 
 def _agree(a: Any, b: Any) -> bool:

@@ -92,17 +92,29 @@ def test_every_difference_is_named_with_both_values():
         "overall.held.total_usd: published -47857.43, now -47857.13",
         "overall.hedged.profit_factor: published null, now 0.83",
         "overall.hedged.sortino: published -1.005, now (missing)",
-        "trade_list[0].modelled_chain: published true, now 1",
-        "trade_list[1].exit: published stop, now null",
+        "trade_list[2025-01-02].modelled_chain: published true, now 1",
+        "trade_list[2025-01-03].exit: published stop, now null",
         "by_year: published (missing), now {}",
     ]
 
 
-def test_a_trade_more_or_less_is_named_by_the_count():
+def test_a_trade_gained_or_lost_is_named_once_by_its_day():
     published = _report()
     now = copy.deepcopy(published)
-    now["trade_list"].pop()
-    assert list(differences(published, now)) == [Difference("trade_list (entries)", 2, 1)]
+    lost = now["trade_list"].pop(0)  # the first: the one after it has not moved
+    assert list(differences(published, now)) == [
+        Difference("trade_list[2025-01-02]", lost, "(missing)")
+    ]
+    gained = dict(lost, day="2024-12-31")
+    now["trade_list"].insert(0, gained)
+    assert [d.where for d in differences(published, now)] == [
+        "trade_list[2025-01-02]",
+        "trade_list[2024-12-31]",
+    ]
+    # No trades now: the count says so.
+    assert list(differences(published, dict(published, trade_list=[]))) == [
+        Difference("trade_list (entries)", 2, 0)
+    ]
 
 
 def test_a_long_value_is_cut_where_it_is_shown():
@@ -164,7 +176,8 @@ def test_cli_check_reproduces_a_report_and_names_what_differs(tmp_path: Path, ca
     lines = captured.err.splitlines()
     assert f"check: 2 figure(s) differ from {path}:" in lines
     assert f"  overall.held.total_usd: published {held + 100}, now {held}" in lines
-    assert any(line.startswith("  trade_list[0].hedged_usd: published ") for line in lines)
+    day = published["trade_list"][0]["day"]
+    assert any(line.startswith(f"  trade_list[{day}].hedged_usd: published ") for line in lines)
 
 
 def test_cli_check_says_when_the_run_is_not_the_published_one(tmp_path: Path, capsys):
