@@ -13,7 +13,7 @@ from __future__ import annotations
 import gzip
 import json
 import math
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -205,6 +205,34 @@ def risk_row(report: Mapping[str, Any]) -> str:
     return "| " + " | ".join(cells) + " |"
 
 
+def draws_row(draws: Sequence[Mapping[str, Any]]) -> str:
+    """The README's row of one track over several path draws (`--path-seed`): the range of each.
+
+    Columns: track, draws, held total, ALVH total (the hedged series), held 5 % CVaR, ALVH 5 %
+    CVaR (each "lowest to highest"), and the range of the CVaR cut, in whole per cent.
+    """
+    tracks = {d["track"] for d in draws}
+    if len(tracks) != 1:
+        raise ValueError(f"draws must be of one track, were of {sorted(tracks)}")
+
+    def span(values: list[float]) -> str:
+        return f"{_money(min(values))} to {_money(max(values))}"
+
+    held = [d["overall"]["held"] for d in draws]
+    alvh = [d["overall"]["hedged"] for d in draws]
+    cuts = [100 * (1 - a["cvar5_usd"] / h["cvar5_usd"]) for h, a in zip(held, alvh, strict=True)]
+    cells = [
+        tracks.pop(),
+        ", ".join(str(d["path_seed"]) for d in draws),
+        span([s["total_usd"] for s in held]),
+        span([s["total_usd"] for s in alvh]),
+        span([s["cvar5_usd"] for s in held]),
+        span([s["cvar5_usd"] for s in alvh]),
+        f"{min(cuts):.0f} to {max(cuts):.0f} %",
+    ]
+    return "| " + " | ".join(cells) + " |"
+
+
 def defence_cells(report: Mapping[str, Any], series: str = "hedged") -> str:
     """The README's cell for one series in the defence comparison: total / CVaR / max DD / Sharpe.
 
@@ -243,6 +271,7 @@ __all__ = [
     "PublishedReportError",
     "defence_cells",
     "differences",
+    "draws_row",
     "headline_rows",
     "load_report",
     "risk_row",

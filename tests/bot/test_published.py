@@ -20,6 +20,7 @@ from bot.published import (
     PublishedReportError,
     defence_cells,
     differences,
+    draws_row,
     headline_rows,
     load_report,
     risk_row,
@@ -217,6 +218,25 @@ def test_the_readme_risk_table_is_the_published_reports():
     assert table == expected
 
 
+def test_the_readme_draws_table_is_the_published_reports():
+    # Five draws of the modelled paths (`--path-seed 0` ... `4`): the range of each figure.
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    table = [line for line in readme.splitlines() if re.match(r"^\| (0|1|45)dte \| 0, 1, ", line)]
+    expected = [
+        draws_row(
+            [load_report(_published(name))]
+            + [load_report(_published(f"{name}_seed{seed}")) for seed in range(1, 5)]
+        )
+        for name in HEADLINE
+    ]
+    assert table == expected
+
+
+def test_draws_of_two_tracks_are_refused():
+    with pytest.raises(ValueError, match=r"draws must be of one track, were of \['0dte', '1dte'\]"):
+        draws_row([load_report(_published("0dte")), load_report(_published("1dte"))])
+
+
 def test_the_readme_defence_table_is_the_published_reports():
     # ALVH in full (the headline run's hedged series) against the close-when-tested baseline.
     readme = (ROOT / "README.md").read_text(encoding="utf-8").splitlines()
@@ -264,7 +284,7 @@ def test_every_published_trade_held_to_settlement_scores_by_hand_on_the_real_pri
             # Cents: the engine rounds the settlement P&L to the cent, the report the total.
             assert trade["held_usd"] == pytest.approx(held, abs=0.011), trade["signal_id"]
             scored += 1
-    assert scored > 15_000  # 13 runs, every trade
+    assert scored > 30_000  # 25 runs, every trade
 
 
 @pytest.mark.parametrize(
@@ -307,10 +327,11 @@ def test_make_reproduce_checks_every_published_report():
         report = load_report(REPORTS / name)
         track = name.split("_")[0].split(".")[0]
         assert report["track"] == track
-        # Each is one of the README's runs: the published path draw, every series, balanced
-        # unless the name says another risk level.
+        # Each is one of the README's runs: every series, balanced and path draw 0 unless the
+        # name says another risk level or draw.
         risk = next((r for r in ("conservative", "aggressive") if r in name), "balanced")
-        assert (report["risk"], report["path_seed"]) == (risk, 0)
+        seed = re.search(r"_seed(\d)", name)
+        assert (report["risk"], report["path_seed"]) == (risk, int(seed[1]) if seed else 0)
         assert report["series"] == ["held", "managed", "hedged"]
         assert len(report["trade_list"]) == report["trades"] > 0
 
