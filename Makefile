@@ -56,7 +56,7 @@ bench: venv
 
 # Re-run every published backtest (the README's tables) and compare it with its report in
 # docs/backtest/reports, figure by figure and trade by trade; fails naming any that moved.
-# About 5 minutes with two processes. After a change that moves figures on purpose,
+# About 7 minutes with two processes. After a change that moves figures on purpose,
 # re-publish with the same command and --report FILE in place of --check FILE, and update the
 # README (its tests say which rows).
 SPAN_SHORT := --from 2014-08-01 --to 2026-07-08 --jobs 2
@@ -88,6 +88,18 @@ reproduce: venv
 	$(BACKTEST) --track 0dte --path-seed 4 $(SPAN_SHORT) --check docs/backtest/reports/0dte_seed4.json.gz
 	$(BACKTEST) --track 1dte --path-seed 4 $(SPAN_SHORT) --check docs/backtest/reports/1dte_seed4.json.gz
 	$(BACKTEST) --track 45dte --path-seed 4 $(SPAN_45) --check docs/backtest/reports/45dte_seed4.json.gz
+	$(BACKTEST) --track 0dte --defence close --path-seed 1 $(SPAN_SHORT) --check docs/backtest/reports/0dte_close_seed1.json.gz
+	$(BACKTEST) --track 1dte --defence close --path-seed 1 $(SPAN_SHORT) --check docs/backtest/reports/1dte_close_seed1.json.gz
+	$(BACKTEST) --track 45dte --defence close --path-seed 1 $(SPAN_45) --check docs/backtest/reports/45dte_close_seed1.json.gz
+	$(BACKTEST) --track 0dte --defence close --path-seed 2 $(SPAN_SHORT) --check docs/backtest/reports/0dte_close_seed2.json.gz
+	$(BACKTEST) --track 1dte --defence close --path-seed 2 $(SPAN_SHORT) --check docs/backtest/reports/1dte_close_seed2.json.gz
+	$(BACKTEST) --track 45dte --defence close --path-seed 2 $(SPAN_45) --check docs/backtest/reports/45dte_close_seed2.json.gz
+	$(BACKTEST) --track 0dte --defence close --path-seed 3 $(SPAN_SHORT) --check docs/backtest/reports/0dte_close_seed3.json.gz
+	$(BACKTEST) --track 1dte --defence close --path-seed 3 $(SPAN_SHORT) --check docs/backtest/reports/1dte_close_seed3.json.gz
+	$(BACKTEST) --track 45dte --defence close --path-seed 3 $(SPAN_45) --check docs/backtest/reports/45dte_close_seed3.json.gz
+	$(BACKTEST) --track 0dte --defence close --path-seed 4 $(SPAN_SHORT) --check docs/backtest/reports/0dte_close_seed4.json.gz
+	$(BACKTEST) --track 1dte --defence close --path-seed 4 $(SPAN_SHORT) --check docs/backtest/reports/1dte_close_seed4.json.gz
+	$(BACKTEST) --track 45dte --defence close --path-seed 4 $(SPAN_45) --check docs/backtest/reports/45dte_close_seed4.json.gz
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache .hypothesis

@@ -215,20 +215,56 @@ def draws_row(draws: Sequence[Mapping[str, Any]]) -> str:
     if len(tracks) != 1:
         raise ValueError(f"draws must be of one track, were of {sorted(tracks)}")
 
-    def span(values: list[float]) -> str:
-        return f"{_money(min(values))} to {_money(max(values))}"
-
     held = [d["overall"]["held"] for d in draws]
     alvh = [d["overall"]["hedged"] for d in draws]
     cuts = [100 * (1 - a["cvar5_usd"] / h["cvar5_usd"]) for h, a in zip(held, alvh, strict=True)]
     cells = [
         tracks.pop(),
         ", ".join(str(d["path_seed"]) for d in draws),
-        span([s["total_usd"] for s in held]),
-        span([s["total_usd"] for s in alvh]),
-        span([s["cvar5_usd"] for s in held]),
-        span([s["cvar5_usd"] for s in alvh]),
+        _span([s["total_usd"] for s in held]),
+        _span([s["total_usd"] for s in alvh]),
+        _span([s["cvar5_usd"] for s in held]),
+        _span([s["cvar5_usd"] for s in alvh]),
         f"{min(cuts):.0f} to {max(cuts):.0f} %",
+    ]
+    return "| " + " | ".join(cells) + " |"
+
+
+def defence_draws_row(alvh: Sequence[Mapping[str, Any]], close: Sequence[Mapping[str, Any]]) -> str:
+    """The README's row comparing ALVH with closing a tested wing over the same path draws.
+
+    `alvh` and `close` are one track's reports draw by draw (the default defence, and
+    ``--defence close``). Columns: track, draws, each defence's 5 % CVaR (lowest to highest),
+    and in how many draws the close had the better tail and the better total (naming the
+    draws where it did not).
+    """
+    seeds = [d["path_seed"] for d in alvh]
+    tracks = {d["track"] for d in (*alvh, *close)}
+    if len(tracks) != 1 or [d["path_seed"] for d in close] != seeds:
+        raise ValueError("alvh and close must be the same track's reports over the same draws")
+    if any(d["defence"] != "close" for d in close) or any(d["defence"] == "close" for d in alvh):
+        raise ValueError("close must be --defence close runs, alvh the default defence's")
+    ours = [d["overall"]["hedged"] for d in alvh]
+    theirs = [d["overall"]["hedged"] for d in close]
+
+    def better(figure: str) -> str:
+        worse = [
+            str(seed)
+            for seed, a, c in zip(seeds, ours, theirs, strict=True)
+            if c[figure] <= a[figure]
+        ]
+        told = f"{len(seeds) - len(worse)} of {len(seeds)}"
+        return told + (
+            f" (not draw{'s' if len(worse) > 1 else ''} {', '.join(worse)})" if worse else ""
+        )
+
+    cells = [
+        tracks.pop(),
+        ", ".join(str(seed) for seed in seeds),
+        _span([s["cvar5_usd"] for s in ours]),
+        _span([s["cvar5_usd"] for s in theirs]),
+        better("cvar5_usd"),
+        better("total_usd"),
     ]
     return "| " + " | ".join(cells) + " |"
 
@@ -246,6 +282,11 @@ def defence_cells(report: Mapping[str, Any], series: str = "hedged") -> str:
         _ratio(s["sharpe"]),
     ]
     return " / ".join(cells).replace("-", "\u2212")
+
+
+def _span(values: list[float]) -> str:
+    # "-4,634 to -4,363": a figure's lowest to highest over several runs.
+    return f"{_money(min(values))} to {_money(max(values))}"
 
 
 def _expectancy(stats: Mapping[str, Any]) -> str:
@@ -270,6 +311,7 @@ __all__ = [
     "Difference",
     "PublishedReportError",
     "defence_cells",
+    "defence_draws_row",
     "differences",
     "draws_row",
     "headline_rows",

@@ -19,6 +19,7 @@ from bot.published import (
     Difference,
     PublishedReportError,
     defence_cells,
+    defence_draws_row,
     differences,
     draws_row,
     headline_rows,
@@ -221,20 +222,42 @@ def test_the_readme_risk_table_is_the_published_reports():
 def test_the_readme_draws_table_is_the_published_reports():
     # Five draws of the modelled paths (`--path-seed 0` ... `4`): the range of each figure.
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    table = [line for line in readme.splitlines() if re.match(r"^\| (0|1|45)dte \| 0, 1, ", line)]
-    expected = [
-        draws_row(
-            [load_report(_published(name))]
-            + [load_report(_published(f"{name}_seed{seed}")) for seed in range(1, 5)]
-        )
-        for name in HEADLINE
+    table = [
+        line for line in readme.splitlines() if re.match(r"^\| (0|1|45)dte \| 0, 1, .* % \|$", line)
     ]
+    expected = [draws_row(_draws(name)) for name in HEADLINE]
     assert table == expected
 
 
 def test_draws_of_two_tracks_are_refused():
     with pytest.raises(ValueError, match=r"draws must be of one track, were of \['0dte', '1dte'\]"):
         draws_row([load_report(_published("0dte")), load_report(_published("1dte"))])
+
+
+def _draws(name: str) -> list[dict[str, Any]]:
+    # A run's five path draws: draw 0 is the run's own report, 1-4 its `_seed` reports.
+    return [load_report(_published(name))] + [
+        load_report(_published(f"{name}_seed{seed}")) for seed in range(1, 5)
+    ]
+
+
+def test_the_readme_defence_draws_table_is_the_published_reports():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    table = [
+        line for line in readme.splitlines() if re.match(r"^\| (0|1|45)dte \| 0, 1, .* of 5", line)
+    ]
+    expected = [defence_draws_row(_draws(name), _draws(f"{name}_close")) for name in HEADLINE]
+    assert table == expected
+
+
+def test_a_defence_comparison_of_mismatched_runs_is_refused():
+    alvh, close = _draws("0dte"), _draws("0dte_close")
+    with pytest.raises(ValueError, match="same track's reports over the same draws"):
+        defence_draws_row(alvh, close[::-1])
+    with pytest.raises(ValueError, match="same track's reports over the same draws"):
+        defence_draws_row(alvh, _draws("1dte_close"))
+    with pytest.raises(ValueError, match="close must be --defence close runs"):
+        defence_draws_row(close, alvh)
 
 
 def test_the_readme_defence_table_is_the_published_reports():
@@ -284,7 +307,7 @@ def test_every_published_trade_held_to_settlement_scores_by_hand_on_the_real_pri
             # Cents: the engine rounds the settlement P&L to the cent, the report the total.
             assert trade["held_usd"] == pytest.approx(held, abs=0.011), trade["signal_id"]
             scored += 1
-    assert scored > 30_000  # 25 runs, every trade
+    assert scored > 40_000  # 37 runs, every trade
 
 
 @pytest.mark.parametrize(
