@@ -115,16 +115,6 @@ CHAIN_BLOCK_DAYS = 64
 FEEDS_KEPT = CHAIN_BLOCK_DAYS + 1
 #: How a settlement's DataStamp says its VIX hedges were valued off real VX settles.
 REAL_VX_LABEL = "VIX hedges valued off the real CFE VX settles"
-#: The path-model description every report carries.
-PATH_MODEL = (
-    "intraday SPX path: real 1-minute bars where shipped; elsewhere modelled: knots open -> "
-    "nearer extreme -> other extreme -> close, on a U-shaped intraday variance clock (fastest "
-    "near the open and the close), a bridge between them folded into the day's range, its "
-    "noise set by how much of the range the close-to-open move fills plus a seeded day-to-day "
-    "draw, the extremes' times drawn about their shares, the extremes reached and left fast, "
-    "wandering with a 7.5-minute mean reversion (bridge-5, seeded by the date), as "
-    "1-minute bars, sampled every 5 minutes by the engine"
-)
 #: How much the modelled path moves within its day: its quadratic variation over the session as
 #: a fraction of the day's squared range (high - low) is ``exp(a + b * x + s * z)`` for
 #: ``(a, b, s) = PATH_NOISE_MODEL``, where ``x = |close - open| / range`` (0 on a day that ends
@@ -161,6 +151,16 @@ PATH_SHAPE = (2.0, 5.0)
 #: drew it per day and wandered as a random walk; bridge-3 set the extremes' times by points
 #: travelled alone; bridge-4 moved evenly along its stretches, with a 30-minute reversion).
 PATH_MODEL_VERSION = "bridge-5"
+#: The path-model description every report carries.
+PATH_MODEL = (
+    "intraday SPX path: real 1-minute bars where shipped; elsewhere modelled: knots open -> "
+    "nearer extreme -> other extreme -> close, on a U-shaped intraday variance clock (fastest "
+    "near the open and the close), a bridge between them folded into the day's range, its "
+    "noise set by how much of the range the close-to-open move fills plus a seeded day-to-day "
+    "draw, the extremes' times drawn about their shares, the extremes reached and left fast, "
+    f"wandering with a {PATH_REVERSION_MINUTES:g}-minute mean reversion ({PATH_MODEL_VERSION}, "
+    "seeded by the date), as 1-minute bars, sampled every 5 minutes by the engine"
+)
 
 
 class BacktestError(ValueError):

@@ -225,13 +225,13 @@ def _backtest(args: argparse.Namespace) -> int:
         "path_seed": args.path_seed,
         "model_term_structure": args.model_term_structure,
     }
-    published = backtest.report_json(report, **described)
+    figures = backtest.report_json(report, **described)
     if args.json:
-        print(backtest.dumps(published))
+        print(backtest.dumps(figures))
     else:
         print(backtest.report_text(report, **described))
     if args.report:
-        print(f"wrote {write_report(published, Path(args.report))}", file=sys.stderr)
+        print(f"wrote {write_report(figures, Path(args.report))}", file=sys.stderr)
     if args.out:
         title = f"{track} {risk}" + (
             " (VIX9D/VIX3M modelled before Cboe published them)"
@@ -241,9 +241,7 @@ def _backtest(args: argparse.Namespace) -> int:
         for path in backtest.write_charts(report, Path(args.out), title):
             print(f"wrote {path}", file=sys.stderr)
     if args.check:
-        return _check_published(
-            published, Path(args.check), sys.stderr if args.json else sys.stdout
-        )
+        return _check_published(figures, Path(args.check), sys.stderr if args.json else sys.stdout)
     return 0
 
 

@@ -4,8 +4,8 @@ The README's figures come from `condorbot backtest` runs whose whole `--json` re
 figure and every trade) is committed under `docs/backtest/reports/`. Anyone can re-run a
 configuration with ``--check FILE`` (`make reproduce` runs them all): the new report is compared
 figure by figure with the published one, and every difference is named with both values. The
-README's headline table is the same figures as the reports, row for row (`headline_rows`; a test
-holds them together).
+README's backtest tables are the same figures as the reports, row for row (`headline_rows`,
+`risk_row`, `draws_row`, `defence_draws_row`, `defence_cells`; tests hold them together).
 """
 
 from __future__ import annotations
@@ -178,7 +178,7 @@ def headline_rows(report: Mapping[str, Any]) -> list[str]:
             _ratio(s["sharpe"]),
             _ratio(s["sortino"]),
         ]
-        rows.append("| " + " | ".join(cells) + " |")
+        rows.append(_row(cells))
     return rows
 
 
@@ -189,7 +189,6 @@ def risk_row(report: Mapping[str, Any]) -> str:
     series): total, expectancy with its 95 % interval and, for both, the 5 % CVaR.
     """
     held, alvh = report["overall"]["held"], report["overall"]["hedged"]
-
     cells = [
         report["track"],
         report["risk"],
@@ -202,7 +201,7 @@ def risk_row(report: Mapping[str, Any]) -> str:
         _expectancy(alvh),
         _money(alvh["cvar5_usd"]),
     ]
-    return "| " + " | ".join(cells) + " |"
+    return _row(cells)
 
 
 def draws_row(draws: Sequence[Mapping[str, Any]]) -> str:
@@ -211,15 +210,12 @@ def draws_row(draws: Sequence[Mapping[str, Any]]) -> str:
     Columns: track, draws, held total, ALVH total (the hedged series), held 5 % CVaR, ALVH 5 %
     CVaR (each "lowest to highest"), and the range of the CVaR cut, in whole per cent.
     """
-    tracks = {d["track"] for d in draws}
-    if len(tracks) != 1:
-        raise ValueError(f"draws must be of one track, were of {sorted(tracks)}")
-
+    track = _track_of(draws, "draws must be of one track")
     held = [d["overall"]["held"] for d in draws]
     alvh = [d["overall"]["hedged"] for d in draws]
     cuts = [100 * (1 - a["cvar5_usd"] / h["cvar5_usd"]) for h, a in zip(held, alvh, strict=True)]
     cells = [
-        tracks.pop(),
+        track,
         ", ".join(str(d["path_seed"]) for d in draws),
         _span([s["total_usd"] for s in held]),
         _span([s["total_usd"] for s in alvh]),
@@ -227,7 +223,7 @@ def draws_row(draws: Sequence[Mapping[str, Any]]) -> str:
         _span([s["cvar5_usd"] for s in alvh]),
         f"{min(cuts):.0f} to {max(cuts):.0f} %",
     ]
-    return "| " + " | ".join(cells) + " |"
+    return _row(cells)
 
 
 def defence_draws_row(alvh: Sequence[Mapping[str, Any]], close: Sequence[Mapping[str, Any]]) -> str:
@@ -238,10 +234,11 @@ def defence_draws_row(alvh: Sequence[Mapping[str, Any]], close: Sequence[Mapping
     and in how many draws the close had the better tail and the better total (naming the
     draws where it did not).
     """
+    same = "alvh and close must be the same track's reports over the same draws"
     seeds = [d["path_seed"] for d in alvh]
-    tracks = {d["track"] for d in (*alvh, *close)}
-    if len(tracks) != 1 or [d["path_seed"] for d in close] != seeds:
-        raise ValueError("alvh and close must be the same track's reports over the same draws")
+    track = _track_of([*alvh, *close], same)
+    if [d["path_seed"] for d in close] != seeds:
+        raise ValueError(same)
     if any(d["defence"] != "close" for d in close) or any(d["defence"] == "close" for d in alvh):
         raise ValueError("close must be --defence close runs, alvh the default defence's")
     ours = [d["overall"]["hedged"] for d in alvh]
@@ -259,14 +256,14 @@ def defence_draws_row(alvh: Sequence[Mapping[str, Any]], close: Sequence[Mapping
         )
 
     cells = [
-        tracks.pop(),
+        track,
         ", ".join(str(seed) for seed in seeds),
         _span([s["cvar5_usd"] for s in ours]),
         _span([s["cvar5_usd"] for s in theirs]),
         better("cvar5_usd"),
         better("total_usd"),
     ]
-    return "| " + " | ".join(cells) + " |"
+    return _row(cells)
 
 
 def defence_cells(report: Mapping[str, Any], series: str = "hedged") -> str:
@@ -282,6 +279,19 @@ def defence_cells(report: Mapping[str, Any], series: str = "hedged") -> str:
         _ratio(s["sharpe"]),
     ]
     return " / ".join(cells).replace("-", "\u2212")
+
+
+def _track_of(reports: Sequence[Mapping[str, Any]], refusal: str) -> str:
+    # The one track every report is of; ValueError(refusal, and the tracks found) otherwise.
+    tracks = sorted({str(r["track"]) for r in reports})
+    if len(tracks) != 1:
+        raise ValueError(f"{refusal}, were of {tracks}")
+    return tracks[0]
+
+
+def _row(cells: Sequence[str]) -> str:
+    # A Markdown table row.
+    return "| " + " | ".join(cells) + " |"
 
 
 def _span(values: list[float]) -> str:
