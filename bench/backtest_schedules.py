@@ -26,8 +26,9 @@ sys.path.insert(0, str(ROOT))
 
 from bot.adapters.event_calendar import load_event_days  # noqa: E402
 from bot.backtest import History, run  # noqa: E402
-from core.backtest import Costs, Stats  # noqa: E402
+from core.backtest import Costs  # noqa: E402
 from core.calendar import next_trading_day  # noqa: E402
+from core.performance import Stats  # noqa: E402
 from core.rules import CondorRules, HedgeRules  # noqa: E402
 from core.types import Risk, Track  # noqa: E402
 

@@ -67,7 +67,6 @@ from core.backtest import (
     Report,
     SkipDay,
     Skipped,
-    Stats,
     Trade,
     build_report,
     exit_count,
@@ -91,6 +90,7 @@ from core.calendar import (
 from core.chain import OptionChain
 from core.condor import CondorProfile
 from core.hedge import MarketState, VolIndexLevels
+from core.performance import Stats
 from core.rules import CondorRules, Defence, HedgeRules
 from core.surface import ChainRequest, intraday_variance_share, model_chains
 from core.types import CondorSignal, DataStamp, Risk, Track

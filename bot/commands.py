@@ -8,9 +8,10 @@ same answer to the same question.
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -242,19 +243,22 @@ class Commands:
 
 def trade_outcomes(records: Sequence[LedgerRecord]) -> list[TradeOutcome]:
     """Join each ledger `day_result` to its condor's track and credit (results without one skip)."""
-    signals: dict[str, dict[str, Any]] = {}
+    signals: dict[str, tuple[dict[str, Any], date]] = {}
     outcomes = []
     for record in records:
         if record.kind == "condor":
-            signals[record.event_id] = json.loads(record.payload)
+            entry_day = datetime.fromisoformat(record.at).astimezone(NEW_YORK).date()
+            signals[record.event_id] = (json.loads(record.payload), entry_day)
         elif record.kind == "day_result":
             body = json.loads(record.payload)
-            signal = signals.get(str(body.get("signal_id")))
-            if signal is None:
+            found = signals.get(str(body.get("signal_id")))
+            if found is None:
                 continue
+            signal, entry_day = found
             outcomes.append(
                 TradeOutcome(
                     track=str(signal["track"]),
+                    entry_day=entry_day,
                     closed_at=datetime.fromisoformat(record.at),
                     credit_points=Decimal(str(signal["credit_mid"])),
                     pnl_usd=Decimal(str(body["pnl_usd_hedged"])),
@@ -283,14 +287,32 @@ async def performance_reply(
     window = f"last {days} days" if days is not None else "all time"
     lines = []
     for name, record in by_track(outcomes).items():
+        low, high = record.expectancy_ci95_usd
         lines.append(
             f"{name.upper()}: {record.trades} trades, win rate {record.win_rate:.0%}, "
             f"avg credit {record.average_credit_points:,f}, "
-            f"expectancy ${record.expectancy_usd:,.2f}/trade, "
-            f"total ${record.total_pnl_usd:,.2f}, max drawdown ${record.max_drawdown_usd:,.2f}, "
-            f"hedge cost ${record.hedge_cost_usd:,.2f}"
+            f"expectancy {_usd(record.expectancy_usd)}/trade "
+            f"(95% CI {_usd(low)} to {_usd(high)}), "
+            f"total {_usd(record.total_pnl_usd)}, "
+            f"profit factor {_ratio(record.profit_factor)}, "
+            f"max drawdown {_usd(record.max_drawdown_usd)}, "
+            f"worst day {_usd(record.worst_day_usd)}, CVaR 5% {_usd(record.cvar5_usd)}, "
+            f"Sharpe {_ratio(record.sharpe)}, Sortino {_ratio(record.sortino)} (per trade, "
+            f"annualised), hedge cost {_usd(record.hedge_cost_usd)}"
         )
     return Reply(
         title=f"Performance ({track or 'all tracks'}, {window}; per contract)",
         lines=tuple(lines) or ("No settled trades in that window.",),
     )
+
+
+def _usd(amount: Decimal) -> str:
+    # Dollars with the sign in front: -$40.00, $12.50.
+    return f"-${-amount:,.2f}" if amount < 0 else f"${amount:,.2f}"
+
+
+def _ratio(value: float) -> str:
+    # A statistic that may be undefined (NaN: too few trades) or unbounded (no losing trade).
+    if math.isnan(value):
+        return "n/a"
+    return "no loss" if math.isinf(value) else f"{value:.2f}"

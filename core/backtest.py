@@ -4,7 +4,8 @@ Pure: the day loop takes day inputs that already know how to serve their chain, 
 path and their settlement without looking ahead (the composition root builds them from the
 shipped history), runs the very functions the live bot runs (`core.condor.select_condor`,
 `core.hedge.OpenCondor`, `core.hedge.step`, `core.hedge.settle`), applies costs, and computes
-the statistics. Nothing here reads files or the clock.
+the statistics with the live track record's own `core.performance.compute_stats`. Nothing here
+reads files or the clock.
 
 Three P&L series per trade, all after costs:
 
@@ -38,8 +39,7 @@ from core.hedge import (
     settle,
     step,
 )
-from core.performance import TradeOutcome
-from core.performance import max_drawdown as ledger_max_drawdown
+from core.performance import Stats, TradeOutcome, compute_stats, periods_per_year
 from core.rules import HedgeRules
 from core.types import (
     CondorSignal,
@@ -237,6 +237,7 @@ class Trade:
         hedge = (self.hedge_payoff_usd - self.hedge_cost_usd) / self.contracts
         return TradeOutcome(
             track=str(self.signal.track),
+            entry_day=self.day,
             closed_at=self.closed_at,
             credit_points=self.signal.credit_mid,
             pnl_usd=per_contract,
@@ -479,134 +480,6 @@ def run_backtest(
 # --- statistics -------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Stats:
-    """Statistics of one P&L series (dollars per trade)."""
-
-    trades: int
-    win_rate: float
-    avg_credit_usd: float
-    expectancy_usd: float
-    expectancy_ci95_usd: tuple[float, float]
-    profit_factor: float
-    total_usd: float
-    max_drawdown_usd: float
-    worst_day_usd: float
-    cvar5_usd: float
-    sharpe: float
-    sortino: float
-
-    def as_dict(self) -> dict[str, object]:
-        """Plain values for JSON (infinities as None)."""
-
-        def clean(value: float) -> float | None:
-            return round(value, 4) if math.isfinite(value) else None
-
-        return {
-            "trades": self.trades,
-            "win_rate": clean(self.win_rate),
-            "avg_credit_usd": clean(self.avg_credit_usd),
-            "expectancy_usd": clean(self.expectancy_usd),
-            "expectancy_ci95_usd": [clean(v) for v in self.expectancy_ci95_usd],
-            "profit_factor": clean(self.profit_factor),
-            "total_usd": clean(self.total_usd),
-            "max_drawdown_usd": clean(self.max_drawdown_usd),
-            "worst_day_usd": clean(self.worst_day_usd),
-            "cvar5_usd": clean(self.cvar5_usd),
-            "sharpe": clean(self.sharpe),
-            "sortino": clean(self.sortino),
-        }
-
-
-def bootstrap_mean_ci(
-    pnl: NDArray[np.float64], *, seed: int = 7, resamples: int = 2000
-) -> tuple[float, float]:
-    """The 95 % percentile-bootstrap interval of the mean (Efron and Tibshirani, ch. 13)."""
-    if pnl.size == 0:
-        return (math.nan, math.nan)
-    rng = np.random.default_rng(seed)
-    picks = rng.integers(0, pnl.size, size=(resamples, pnl.size))
-    means = pnl[picks].mean(axis=1)
-    low, high = np.percentile(means, [2.5, 97.5])
-    return (float(low), float(high))
-
-
-def max_drawdown(pnl: NDArray[np.float64]) -> float:
-    """The largest fall of cumulative P&L from a previous peak (starting at 0), as a positive.
-
-    Delegates to `core.performance.max_drawdown`, the function the live track record uses.
-    """
-    if pnl.size == 0:
-        return 0.0
-    return float(ledger_max_drawdown(Decimal(repr(float(v))) for v in pnl))
-
-
-def cvar(pnl: NDArray[np.float64], level: float = 0.05) -> float:
-    """Mean of the worst `level` share of outcomes (at least one), the expected shortfall."""
-    if pnl.size == 0:
-        return math.nan
-    count = max(1, math.ceil(level * pnl.size))
-    return float(np.sort(pnl)[:count].mean())
-
-
-def compute_stats(
-    pnl: Sequence[float],
-    credits_usd: Sequence[float],
-    days: Sequence[date],
-    *,
-    periods_per_year: float,
-    seed: int = 7,
-) -> Stats:
-    """Statistics of per-trade P&L in trade order.
-
-    Sharpe and Sortino are per trade, annualised by the square root of `periods_per_year`
-    (trades a year over the span); no risk-free rate is subtracted. The worst day sums the
-    trades that settled on the same entry day.
-    """
-    values = np.asarray(pnl, dtype=np.float64)
-    n = int(values.size)
-    if n == 0:
-        nan = math.nan
-        return Stats(
-            trades=0,
-            win_rate=nan,
-            avg_credit_usd=nan,
-            expectancy_usd=nan,
-            expectancy_ci95_usd=(nan, nan),
-            profit_factor=nan,
-            total_usd=0.0,
-            max_drawdown_usd=0.0,
-            worst_day_usd=nan,
-            cvar5_usd=nan,
-            sharpe=nan,
-            sortino=nan,
-        )
-    gains = float(values[values > 0].sum())
-    losses = float(-values[values < 0].sum())
-    mean = float(values.mean())
-    std = float(values.std(ddof=1)) if n > 1 else math.nan
-    downside = np.minimum(values, 0.0)
-    down = float(math.sqrt((downside**2).mean()))
-    scale = math.sqrt(periods_per_year)
-    by_day: dict[date, float] = {}
-    for d, v in zip(days, values, strict=True):
-        by_day[d] = by_day.get(d, 0.0) + float(v)
-    return Stats(
-        trades=n,
-        win_rate=float((values > 0).mean()),
-        avg_credit_usd=float(np.mean(credits_usd)),
-        expectancy_usd=mean,
-        expectancy_ci95_usd=bootstrap_mean_ci(values, seed=seed),
-        profit_factor=gains / losses if losses > 0 else math.inf,
-        total_usd=float(values.sum()),
-        max_drawdown_usd=max_drawdown(values),
-        worst_day_usd=min(by_day.values()),
-        cvar5_usd=cvar(values),
-        sharpe=mean / std * scale if std and std > 0 else math.nan,
-        sortino=mean / down * scale if down > 0 else math.nan,
-    )
-
-
 def regime_of(vix: float) -> str:
     """The `VIX_REGIMES` label of a VIX level."""
     for label, low, high in VIX_REGIMES:
@@ -615,20 +488,14 @@ def regime_of(vix: float) -> str:
     return VIX_REGIMES[-1][0]
 
 
-def _periods_per_year(trades: Sequence[Trade]) -> float:
-    if len(trades) < 2:
-        return 252.0
-    span_days = (trades[-1].day - trades[0].day).days
-    return len(trades) / max(span_days / 365.25, 1 / 365.25)
-
-
 def summarise(trades: Sequence[Trade], series: str, *, seed: int = 7) -> Stats:
     """Statistics of one series over `trades`."""
+    days = [t.day for t in trades]
     return compute_stats(
         [t.pnl(series) for t in trades],
         [float(t.fill_credit) * SPX_MULTIPLIER_USD * t.contracts for t in trades],
-        [t.day for t in trades],
-        periods_per_year=_periods_per_year(trades),
+        days,
+        periods_per_year=periods_per_year(days),
         seed=seed,
     )
 
@@ -723,14 +590,9 @@ __all__ = [
     "Report",
     "SkipDay",
     "Skipped",
-    "Stats",
     "Trade",
-    "bootstrap_mean_ci",
     "build_report",
-    "compute_stats",
-    "cvar",
     "exit_count",
-    "max_drawdown",
     "regime_of",
     "run_backtest",
     "run_day",

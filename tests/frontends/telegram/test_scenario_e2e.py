@@ -9,6 +9,7 @@ expiry and is removed from the private channel. Plus the admin commands that pub
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 
@@ -225,8 +226,26 @@ async def test_performance_reads_the_settled_results_from_the_ledger(world):
     world.clock.advance(days=1)
     answer = await world.ask(41, "/performance 0dte 30")
     assert "0DTE: 3 trades" in answer
-    for word in ("win rate", "avg credit", "expectancy", "max drawdown", "hedge cost"):
+    for word in (
+        "win rate",
+        "avg credit",
+        "expectancy",
+        "95% CI",
+        "profit factor",
+        "max drawdown",
+        "worst day",
+        "CVaR 5%",
+        "Sharpe",
+        "Sortino",
+        "hedge cost",
+    ):
         assert word in answer
+    # The three risk levels were entered the same day: that day is the whole record.
+    total = re.search(r"total (-?\$[\d,.]+)", answer)
+    worst = re.search(r"worst day (-?\$[\d,.]+)", answer)
+    assert total is not None
+    assert worst is not None
+    assert worst.group(1) == total.group(1)
     world.clock.advance(days=60)
     assert "No settled trades" in await world.ask(41, "/performance 30")
 
