@@ -220,14 +220,13 @@ def test_backtest_and_live_track_record_share_the_statistics(chain):
     # the ledger keeps (the ratios from P&L rounded to the cent).
     assert record.trades == stats.trades == 3
     assert record.win_rate == stats.win_rate
-    cents = {"abs": 0.01}
-    assert float(record.expectancy_usd) == pytest.approx(stats.expectancy_usd, **cents)
+    assert float(record.expectancy_usd) == pytest.approx(stats.expectancy_usd, abs=0.01)
     assert float(record.total_pnl_usd) == pytest.approx(stats.total_usd, abs=0.02)
-    assert float(record.max_drawdown_usd) == pytest.approx(stats.max_drawdown_usd, **cents)
-    assert float(record.worst_day_usd) == pytest.approx(stats.worst_day_usd, **cents)
-    assert float(record.cvar5_usd) == pytest.approx(stats.cvar5_usd, **cents)
+    assert float(record.max_drawdown_usd) == pytest.approx(stats.max_drawdown_usd, abs=0.01)
+    assert float(record.worst_day_usd) == pytest.approx(stats.worst_day_usd, abs=0.01)
+    assert float(record.cvar5_usd) == pytest.approx(stats.cvar5_usd, abs=0.01)
     for mine, theirs in zip(record.expectancy_ci95_usd, stats.expectancy_ci95_usd, strict=True):
-        assert float(mine) == pytest.approx(theirs, **cents)
+        assert float(mine) == pytest.approx(theirs, abs=0.01)
     assert record.profit_factor == pytest.approx(stats.profit_factor, rel=1e-3)
     assert record.sharpe == pytest.approx(stats.sharpe, rel=1e-3)
     assert record.sortino == pytest.approx(stats.sortino, rel=1e-3)
