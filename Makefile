@@ -101,6 +101,26 @@ reproduce: venv
 	$(BACKTEST) --track 0dte --defence close --path-seed 4 $(SPAN_SHORT) --check docs/backtest/reports/0dte_close_seed4.json.gz
 	$(BACKTEST) --track 1dte --defence close --path-seed 4 $(SPAN_SHORT) --check docs/backtest/reports/1dte_close_seed4.json.gz
 	$(BACKTEST) --track 45dte --defence close --path-seed 4 $(SPAN_45) --check docs/backtest/reports/45dte_close_seed4.json.gz
+	$(BACKTEST) --track 45dte --from 2011-01-04 --to 2026-07-08 --check docs/backtest/reports/45dte_start_2011-01-04.json.gz
+	$(BACKTEST) --track 45dte --from 2011-01-05 --to 2026-07-08 --check docs/backtest/reports/45dte_start_2011-01-05.json.gz
+	$(BACKTEST) --track 45dte --from 2011-01-06 --to 2026-07-08 --check docs/backtest/reports/45dte_start_2011-01-06.json.gz
+	$(BACKTEST) --track 45dte --from 2011-01-07 --to 2026-07-08 --check docs/backtest/reports/45dte_start_2011-01-07.json.gz
+	$(BACKTEST) --track 45dte --from 2011-01-10 --to 2026-07-08 --check docs/backtest/reports/45dte_start_2011-01-10.json.gz
+	$(BACKTEST) --track 45dte --from 2011-01-11 --to 2026-07-08 --check docs/backtest/reports/45dte_start_2011-01-11.json.gz
+	$(BACKTEST) --track 45dte --from 2011-01-12 --to 2026-07-08 --check docs/backtest/reports/45dte_start_2011-01-12.json.gz
+	$(BACKTEST) --track 45dte --from 2011-01-13 --to 2026-07-08 --check docs/backtest/reports/45dte_start_2011-01-13.json.gz
+	$(BACKTEST) --track 45dte --from 2011-01-14 --to 2026-07-08 --check docs/backtest/reports/45dte_start_2011-01-14.json.gz
+	$(BACKTEST) --track 45dte --from 2011-01-18 --to 2026-07-08 --check docs/backtest/reports/45dte_start_2011-01-18.json.gz
+	$(BACKTEST) --track 45dte --from 2011-01-19 --to 2026-07-08 --check docs/backtest/reports/45dte_start_2011-01-19.json.gz
+	$(BACKTEST) --track 45dte --from 2011-01-20 --to 2026-07-08 --check docs/backtest/reports/45dte_start_2011-01-20.json.gz
+	$(BACKTEST) --track 45dte --from 2011-01-21 --to 2026-07-08 --check docs/backtest/reports/45dte_start_2011-01-21.json.gz
+	$(BACKTEST) --track 45dte --from 2011-01-24 --to 2026-07-08 --check docs/backtest/reports/45dte_start_2011-01-24.json.gz
+	$(BACKTEST) --track 45dte --from 2011-01-25 --to 2026-07-08 --check docs/backtest/reports/45dte_start_2011-01-25.json.gz
+	$(BACKTEST) --track 45dte --from 2011-01-26 --to 2026-07-08 --check docs/backtest/reports/45dte_start_2011-01-26.json.gz
+	$(BACKTEST) --track 45dte --from 2011-01-27 --to 2026-07-08 --check docs/backtest/reports/45dte_start_2011-01-27.json.gz
+	$(BACKTEST) --track 45dte --from 2011-01-28 --to 2026-07-08 --check docs/backtest/reports/45dte_start_2011-01-28.json.gz
+	$(BACKTEST) --track 45dte --from 2011-01-31 --to 2026-07-08 --check docs/backtest/reports/45dte_start_2011-01-31.json.gz
+	$(BACKTEST) --track 45dte --from 2011-02-01 --to 2026-07-08 --check docs/backtest/reports/45dte_start_2011-02-01.json.gz
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache .hypothesis

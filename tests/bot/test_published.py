@@ -281,6 +281,106 @@ def test_the_readme_hedge_cost_and_payoff_are_the_published_reports():
     assert "; ".join(parts).replace(" cost", " hedges cost", 1) in readme
 
 
+def _dollars(value: float) -> str:
+    # As the README's prose writes dollars: "-$4,634" with a minus sign, "$23,482".
+    return f"\u2212${-value:,.0f}" if value < 0 else f"${value:,.0f}"
+
+
+def test_the_readme_prose_on_series_and_regimes_is_the_published_reports():
+    # The paragraph after the RSI trigger: what the hedge instruments added on top of the
+    # managed series, what the exits cost, and the signs of each track's VIX regimes.
+    readme = " ".join((ROOT / "README.md").read_text(encoding="utf-8").split())
+    reports = {name: load_report(_published(name)) for name in HEADLINE}
+
+    def figure(name: str, series: str, key: str) -> float:
+        value: float = reports[name]["overall"][series][key]
+        return value
+
+    def added(name: str) -> float:
+        return figure(name, "hedged", "total_usd") - figure(name, "managed", "total_usd")
+
+    def change(name: str, key: str) -> str:
+        managed, hedged = figure(name, "managed", key), figure(name, "hedged", key)
+        return f"{_dollars(managed)} \u2192 {_dollars(hedged)}"
+
+    assert added("0dte") > 0
+    assert added("1dte") > 0
+    assert added("45dte") < 0
+    assert (
+        f"on 0DTE they added {_dollars(added('0dte'))} (expectancy "
+        f"{change('0dte', 'expectancy_usd')} a trade; CVaR {change('0dte', 'cvar5_usd')}), on "
+        f"1DTE {_dollars(added('1dte'))} (CVaR {change('1dte', 'cvar5_usd')}); on 45DTE they "
+        f"cost {_dollars(-added('45dte'))} (CVaR {change('45dte', 'cvar5_usd')})"
+    ) in readme
+    assert (
+        f"on 0DTE the managed series ends at {_dollars(figure('0dte', 'managed', 'total_usd'))} "
+        f"against {_dollars(figure('0dte', 'held', 'total_usd'))} held, on 1DTE at "
+        f"{_dollars(figure('1dte', 'managed', 'total_usd'))} against "
+        f"{_dollars(figure('1dte', 'held', 'total_usd'))}."
+    ) in readme
+
+    def regimes(name: str, series: str) -> dict[str, dict[str, Any]]:
+        return {label: cell[series] for label, cell in reports[name]["by_vix_regime"].items()}
+
+    def earning(name: str, series: str) -> list[str]:
+        return [label for label, s in regimes(name, series).items() if s["total_usd"] > 0]
+
+    assert earning("0dte", "held") == ["VIX < 15"]
+    assert sorted(set(regimes("1dte", "held")) - set(earning("1dte", "held"))) == ["VIX 15-20"]
+    assert earning("0dte", "hedged") == ["VIX < 15"]
+    assert earning("1dte", "hedged") == []
+    low_0, mid_1 = regimes("0dte", "held")["VIX < 15"], regimes("1dte", "held")["VIX 15-20"]
+    assert (
+        f"held to settlement 0DTE makes money only below VIX 15 ({_dollars(low_0['total_usd'])} "
+        f"over {low_0['trades']} trades) and 1DTE in every regime but VIX 15\u201320 "
+        f"({_dollars(mid_1['total_usd'])} over {mid_1['trades']} trades); with ALVH, 0DTE "
+        f"makes money only below VIX 15 "
+        f"({_dollars(regimes('0dte', 'hedged')['VIX < 15']['total_usd'])}) and 1DTE loses in "
+        f"every regime ({_dollars(regimes('1dte', 'hedged')['VIX < 15']['total_usd'])} even "
+        "below VIX 15)"
+    ) in readme
+
+
+def test_the_readme_45dte_draws_sentence_is_the_published_reports():
+    readme = " ".join((ROOT / "README.md").read_text(encoding="utf-8").split())
+    held = [report["overall"]["held"] for report in _draws("45dte")]
+    totals = [s["total_usd"] for s in held]
+    cvars = [s["cvar5_usd"] for s in held]
+    assert (
+        f"across five draws of the paths it ranges {_dollars(min(totals))}\u2013"
+        f"{_dollars(max(totals))} while the held CVaR stays within {_dollars(max(cvars))} to "
+        f"{_dollars(min(cvars))}"
+    ) in readme
+
+
+def test_the_readme_schedules_sentence_is_the_published_reports():
+    # The 45DTE track started on each of the first 20 trading days with VIX9D (2011).
+    readme = " ".join((ROOT / "README.md").read_text(encoding="utf-8").split())
+    schedules = [load_report(path) for path in sorted(REPORTS.glob("45dte_start_*.json.gz"))]
+    assert len(schedules) == 20
+    assert schedules[0]["from"] == "2011-01-04"
+
+    def values(series: str, key: str) -> list[float]:
+        return [report["overall"][series][key] for report in schedules]
+
+    held, hedged = values("held", "total_usd"), values("hedged", "total_usd")
+    assert (
+        f"held totals range {_dollars(min(held))}\u2013{_dollars(max(held))} and hedged "
+        f"{_dollars(min(hedged))} to {_dollars(max(hedged))}"
+    ) in readme
+    same = {
+        (series, key): set(values(series, key))
+        for series in ("held", "managed", "hedged")
+        for key in ("cvar5_usd", "max_drawdown_usd")
+    }
+    assert all(len(found) == 1 for found in same.values()), same
+    held_cvar, hedged_cvar = same["held", "cvar5_usd"].pop(), same["hedged", "cvar5_usd"].pop()
+    assert (
+        f"the CVaR and drawdowns are the same in all 20 (held {_dollars(held_cvar)}, hedged "
+        f"{_dollars(hedged_cvar)})"
+    ) in readme
+
+
 def test_every_published_trade_held_to_settlement_scores_by_hand_on_the_real_print():
     # What a reader can do with a report and a calculator: the condor's value at the print,
     # the fill, 100 dollars a point, four legs of commission. The print must be the shipped
@@ -307,7 +407,7 @@ def test_every_published_trade_held_to_settlement_scores_by_hand_on_the_real_pri
             # Cents: the engine rounds the settlement P&L to the cent, the report the total.
             assert trade["held_usd"] == pytest.approx(held, abs=0.011), trade["signal_id"]
             scored += 1
-    assert scored > 40_000  # 37 runs, every trade
+    assert scored > 50_000  # 57 runs, every trade
 
 
 @pytest.mark.parametrize(
@@ -342,7 +442,7 @@ def test_published_trades_reproduce_from_the_code(
 
 def test_make_reproduce_checks_every_published_report():
     makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
-    checked = re.findall(r"--check docs/backtest/reports/([\w.]+)", makefile)
+    checked = re.findall(r"--check docs/backtest/reports/([\w.-]+)", makefile)
     published = sorted(p.name for p in REPORTS.iterdir())
     assert sorted(checked) == published
     assert set(HEADLINE) <= {name.split(".")[0] for name in published}
@@ -355,6 +455,9 @@ def test_make_reproduce_checks_every_published_report():
         risk = next((r for r in ("conservative", "aggressive") if r in name), "balanced")
         seed = re.search(r"_seed(\d)", name)
         assert (report["risk"], report["path_seed"]) == (risk, int(seed[1]) if seed else 0)
+        start = re.search(r"_start_(\d{4}-\d\d-\d\d)", name)
+        if start:  # a 45DTE entry schedule, from the day in its name
+            assert report["from"] == start[1]
         assert report["series"] == ["held", "managed", "hedged"]
         assert len(report["trade_list"]) == report["trades"] > 0
 
