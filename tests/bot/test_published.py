@@ -381,6 +381,97 @@ def test_the_readme_schedules_sentence_is_the_published_reports():
     ) in readme
 
 
+def _overall(name: str, series: str) -> dict[str, Any]:
+    stats: dict[str, Any] = load_report(_published(name))["overall"][series]
+    return stats
+
+
+def _cut(name: str, key: str) -> str:
+    # How much following ALVH in full took off the held figure, as the README writes it: "48 %".
+    held, hedged = _overall(name, "held")[key], _overall(name, "hedged")[key]
+    return f"{1 - hedged / held:.0%}".replace("%", " %")
+
+
+def test_the_readme_in_short_is_the_published_reports():
+    readme = " ".join((ROOT / "README.md").read_text(encoding="utf-8").split())
+    h45, a45 = _overall("45dte", "held"), _overall("45dte", "hedged")
+    assert (
+        f"**45DTE** (2011\u20132026, {h45['trades']} trades) held to settlement made "
+        f"{_dollars(h45['total_usd'])}, with a 5 % CVaR of {_dollars(h45['cvar5_usd'])} a trade. "
+        f"Following ALVH cut that tail by {_cut('45dte', 'cvar5_usd')} and turned the total into "
+        f"{_dollars(a45['total_usd'])}."
+    ) in readme
+    trades = load_report(_published("45dte"))["trade_list"]
+    assert (trades[0]["day"][:4], trades[-1]["day"][:4]) == ("2011", "2026")
+    for name in ("1dte", "0dte"):
+        held, hedged = _overall(name, "held"), _overall(name, "hedged")
+        assert held["total_usd"] < 0
+        assert held["expectancy_ci95_usd"][0] < 0 < held["expectancy_ci95_usd"][1]  # no edge
+        lost = f"**{name.upper()}** (2014\u20132026, {held['trades']:,} trades) held lost "
+        assert lost + _dollars(-held["total_usd"]) in readme
+        assert f"ALVH{':' if name == '1dte' else ''} {_dollars(hedged['total_usd'])}." in readme
+    # By risk level: only 45DTE conservative's held interval is above zero; ALVH always loses.
+    edges = []
+    for name in HEADLINE:
+        for risk in ("conservative", "balanced", "aggressive"):
+            run = name if risk == "balanced" else f"{name}_{risk}"
+            if _overall(run, "held")["expectancy_ci95_usd"][0] > 0:
+                edges.append(run)
+            assert _overall(run, "hedged")["total_usd"] < 0, run
+    assert edges == ["45dte_conservative"]
+    conservative = _overall("45dte_conservative", "held")
+    assert (
+        f"({_dollars(conservative['total_usd'])} over {conservative['trades']} trades); ALVH "
+        "loses at every level of every track"
+    ) in readme
+
+
+def test_the_readme_answer_on_tail_loss_and_cost_is_the_published_reports():
+    # "Did ALVH reduce tail loss, and at what cost?"
+    readme = " ".join((ROOT / "README.md").read_text(encoding="utf-8").split())
+    zero, one, forty_five = (
+        f"{_dollars(_overall(name, 'held')['cvar5_usd'])} to "
+        f"{_dollars(_overall(name, 'hedged')['cvar5_usd'])} ({name.upper()}, "
+        f"\u2212{_cut(name, 'cvar5_usd')})"
+        for name in HEADLINE
+    )
+    assert f"cut the 5 % CVaR per trade from {zero}, {one} and {forty_five}" in readme
+    # The summary at the top of the README: the cuts, and "costs more than it saves on every
+    # track".
+    assert f"({', '.join(_cut(name, 'cvar5_usd') for name in HEADLINE)})" in readme
+    for name in HEADLINE:
+        assert _overall(name, "hedged")["total_usd"] < _overall(name, "held")["total_usd"]
+    dd = {name: (_overall(name, "held"), _overall(name, "hedged")) for name in HEADLINE}
+    assert (
+        f"fell by {_cut('45dte', 'max_drawdown_usd')} on 45DTE "
+        f"({_dollars(dd['45dte'][0]['max_drawdown_usd'])} \u2192 "
+        f"{_dollars(dd['45dte'][1]['max_drawdown_usd'])};"
+    ) in readme
+    for name in ("1dte", "0dte"):
+        held, hedged = dd[name]
+        assert hedged["max_drawdown_usd"] > held["max_drawdown_usd"]  # "a deeper one"
+        assert (
+            f"{name.upper()} ({_dollars(held['max_drawdown_usd'])} held, "
+            f"{_dollars(hedged['max_drawdown_usd'])} with ALVH)"
+        ) in readme
+        # "on the two break-even short tracks is a loss of $200,000-$300,000"
+        assert 200_000 <= held["total_usd"] - hedged["total_usd"] <= 300_000
+        low, high = held["expectancy_ci95_usd"]
+        assert (
+            f"it loses {_dollars(-held['total_usd'])} over {held['trades']:,} trades (expectancy "
+            f"{_dollars(held['expectancy_usd'])}"
+        ) in readme
+        assert f"95 % interval {_dollars(low)} to {_dollars(high)}" in readme
+        assert (
+            f"(Sharpe {hedged['sharpe']:.2f} against {held['sharpe']:.2f})".replace("-", "\u2212")
+            in readme
+        )
+    assert (
+        f"45DTE: {_dollars(dd['45dte'][0]['total_usd'])} held against "
+        f"{_dollars(dd['45dte'][1]['total_usd'])} with ALVH over {dd['45dte'][0]['trades']} trades"
+    ) in readme
+
+
 def test_every_published_trade_held_to_settlement_scores_by_hand_on_the_real_print():
     # What a reader can do with a report and a calculator: the condor's value at the print,
     # the fill, 100 dollars a point, four legs of commission. The print must be the shipped
