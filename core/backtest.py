@@ -39,7 +39,7 @@ from core.hedge import (
     settle,
     step,
 )
-from core.performance import Stats, TradeOutcome, compute_stats, periods_per_year
+from core.performance import Stats, TradeOutcome, compute_stats, trades_per_year
 from core.rules import HedgeRules
 from core.types import (
     CondorSignal,
@@ -495,7 +495,7 @@ def summarise(trades: Sequence[Trade], series: str, *, seed: int = 7) -> Stats:
         [t.pnl(series) for t in trades],
         [float(t.fill_credit) * SPX_MULTIPLIER_USD * t.contracts for t in trades],
         days,
-        periods_per_year=periods_per_year(days),
+        periods_per_year=trades_per_year(days),
         seed=seed,
     )
 

@@ -128,8 +128,8 @@ def compute_stats(
     """Statistics of per-trade P&L in trade order.
 
     Sharpe and Sortino are per trade, annualised by the square root of `periods_per_year`
-    (trades a year over the span); no risk-free rate is subtracted. The worst day sums the
-    trades that settled on the same entry day.
+    (`trades_per_year` of the trades' days); no risk-free rate is subtracted. The worst day
+    sums the trades entered on the same day.
     """
     values = np.asarray(pnl, dtype=np.float64)
     n = int(values.size)
@@ -175,7 +175,7 @@ def compute_stats(
     )
 
 
-def periods_per_year(days: Sequence[date]) -> float:
+def trades_per_year(days: Sequence[date]) -> float:
     """Trades a year: the trades' count over the years from their first to last entry day."""
     if len(days) < 2:
         return DEFAULT_PERIODS_PER_YEAR
@@ -266,7 +266,7 @@ def track_record(outcomes: Sequence[TradeOutcome]) -> TrackRecord:
         [float(o.pnl_usd) for o in ordered],
         [float(o.credit_points) * 100 for o in ordered],
         days,
-        periods_per_year=periods_per_year(days),
+        periods_per_year=trades_per_year(days),
     )
     low, high = stats.expectancy_ci95_usd
     return TrackRecord(

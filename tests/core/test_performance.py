@@ -17,8 +17,8 @@ from core.performance import (
     compute_stats,
     cvar,
     max_drawdown,
-    periods_per_year,
     track_record,
+    trades_per_year,
 )
 
 D0 = datetime(2024, 1, 2, 16, 0, tzinfo=NEW_YORK)
@@ -96,10 +96,10 @@ def test_one_trade_has_no_spread_to_annualise():
     assert record.expectancy_ci95_usd == (Decimal(40), Decimal(40))
 
 
-def test_periods_per_year_counts_trades_over_their_span():
-    assert periods_per_year([date(2024, 1, 2)]) == 252.0
+def test_trades_per_year_counts_trades_over_their_span():
+    assert trades_per_year([date(2024, 1, 2)]) == 252.0
     days = [date(2024, 1, 2), date(2025, 1, 1), date(2024, 7, 1)]  # in any order
-    assert periods_per_year(days) == pytest.approx(3 / (365 / 365.25))
+    assert trades_per_year(days) == pytest.approx(3 / (365 / 365.25))
 
 
 def test_drawdown_counts_from_zero_and_zero_is_not_a_win():
