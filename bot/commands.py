@@ -26,7 +26,7 @@ from bot.ports import (
     SubscriberStore,
 )
 from core.calendar import NEW_YORK
-from core.performance import TradeOutcome, by_track
+from core.performance import TradeOutcome, by_track_and_risk
 from core.types import Risk, Track
 
 HELP = (
@@ -258,6 +258,7 @@ def trade_outcomes(records: Sequence[LedgerRecord]) -> list[TradeOutcome]:
             outcomes.append(
                 TradeOutcome(
                     track=str(signal["track"]),
+                    risk=str(signal["risk"]),
                     entry_day=entry_day,
                     closed_at=datetime.fromisoformat(record.at),
                     credit_points=Decimal(str(signal["credit_mid"])),
@@ -271,7 +272,7 @@ def trade_outcomes(records: Sequence[LedgerRecord]) -> list[TradeOutcome]:
 async def performance_reply(
     ledger: Ledger, now: datetime, track: str | None = None, days: int | None = None
 ) -> Reply:
-    """The track record from the ledger, per track: `/performance [track] [days]`.
+    """The track record from the ledger, per track and risk level: `/performance [track] [days]`.
 
     Args:
         ledger: Where the settled results are.
@@ -286,10 +287,11 @@ async def performance_reply(
         outcomes = [o for o in outcomes if o.track == track]
     window = f"last {days} days" if days is not None else "all time"
     lines = []
-    for name, record in by_track(outcomes).items():
+    for (name, risk), record in by_track_and_risk(outcomes).items():
         low, high = record.expectancy_ci95_usd
+        trades = f"{record.trades} trade{'' if record.trades == 1 else 's'}"
         lines.append(
-            f"{name.upper()}: {record.trades} trades, win rate {record.win_rate:.0%}, "
+            f"{name.upper()} {risk}: {trades}, win rate {record.win_rate:.0%}, "
             f"avg credit {record.average_credit_points:,f}, "
             f"expectancy {_usd(record.expectancy_usd)}/trade "
             f"(95% CI {_usd(low)} to {_usd(high)}), "

@@ -237,6 +237,7 @@ class Trade:
         hedge = (self.hedge_payoff_usd - self.hedge_cost_usd) / self.contracts
         return TradeOutcome(
             track=str(self.signal.track),
+            risk=str(self.signal.risk),
             entry_day=self.day,
             closed_at=self.closed_at,
             credit_points=self.signal.credit_mid,

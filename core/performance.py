@@ -23,6 +23,8 @@ from decimal import Decimal
 import numpy as np
 from numpy.typing import NDArray
 
+from core.types import Risk
+
 _ZERO = Decimal(0)
 _CENTS = Decimal("0.01")
 #: Trades a year assumed when fewer than two trades give no span to count over.
@@ -35,6 +37,7 @@ class TradeOutcome:
 
     Attributes:
         track: Track value ("0dte", "1dte", "45dte").
+        risk: Risk level value ("conservative", "balanced", "aggressive").
         entry_day: The New York day the condor was opened (the worst day sums by it).
         closed_at: When it settled (orders the drawdown).
         credit_points: Mid credit taken at entry, in index points.
@@ -43,6 +46,7 @@ class TradeOutcome:
     """
 
     track: str
+    risk: str
     entry_day: date
     closed_at: datetime
     credit_points: Decimal
@@ -287,7 +291,12 @@ def track_record(outcomes: Sequence[TradeOutcome]) -> TrackRecord:
     )
 
 
-def by_track(outcomes: Sequence[TradeOutcome]) -> dict[str, TrackRecord]:
-    """Return one `TrackRecord` per track present in `outcomes`, tracks in sorted order."""
-    tracks = sorted({o.track for o in outcomes})
-    return {t: track_record([o for o in outcomes if o.track == t]) for t in tracks}
+def by_track_and_risk(outcomes: Sequence[TradeOutcome]) -> dict[tuple[str, str], TrackRecord]:
+    """Return one `TrackRecord` per (track, risk level) in `outcomes`.
+
+    A subscriber follows one risk level of a track, and a backtest runs one: each is measured
+    alone. Tracks sorted, risk levels in `Risk` order.
+    """
+    order = {str(risk): i for i, risk in enumerate(Risk)}
+    keys = sorted({(o.track, o.risk) for o in outcomes}, key=lambda k: (k[0], order.get(k[1], 99)))
+    return {key: track_record([o for o in outcomes if (o.track, o.risk) == key]) for key in keys}

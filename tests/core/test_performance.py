@@ -13,7 +13,7 @@ from core.calendar import NEW_YORK
 from core.performance import (
     TradeOutcome,
     bootstrap_mean_ci,
-    by_track,
+    by_track_and_risk,
     compute_stats,
     cvar,
     max_drawdown,
@@ -24,9 +24,12 @@ from core.performance import (
 D0 = datetime(2024, 1, 2, 16, 0, tzinfo=NEW_YORK)
 
 
-def _o(day: int, credit: str, pnl: str, hedge: str = "0", track: str = "0dte") -> TradeOutcome:
+def _o(
+    day: int, credit: str, pnl: str, hedge: str = "0", track: str = "0dte", risk: str = "balanced"
+) -> TradeOutcome:
     return TradeOutcome(
         track=track,
+        risk=risk,
         entry_day=(D0 + timedelta(days=day)).date(),
         closed_at=D0 + timedelta(days=day),
         credit_points=Decimal(credit),
@@ -75,6 +78,7 @@ def test_worst_day_sums_the_trades_entered_that_day():
     outcomes = [
         TradeOutcome(
             track="0dte",
+            risk="balanced",
             entry_day=date(2024, 1, 2),
             closed_at=D0 + timedelta(minutes=i),
             credit_points=Decimal(1),
@@ -108,12 +112,24 @@ def test_drawdown_counts_from_zero_and_zero_is_not_a_win():
     assert track_record([_o(0, "1", "0")]).wins == 0
 
 
-def test_by_track_splits_the_record():
-    records = by_track([_o(0, "1", "100"), _o(1, "5", "-20", track="45dte"), _o(2, "1", "-100")])
-    assert list(records) == ["0dte", "45dte"]
-    assert records["0dte"].trades == 2
-    assert records["0dte"].max_drawdown_usd == Decimal(100)
-    assert records["45dte"].average_credit_points == Decimal("5.00")
+def test_the_record_is_split_by_track_and_risk_level():
+    records = by_track_and_risk(
+        [
+            _o(0, "1", "100", risk="aggressive"),
+            _o(1, "5", "-20", track="45dte"),
+            _o(2, "1", "-100", risk="aggressive"),
+            _o(3, "2", "30", risk="conservative"),
+        ]
+    )
+    assert list(records) == [
+        ("0dte", "conservative"),
+        ("0dte", "aggressive"),
+        ("45dte", "balanced"),
+    ]
+    assert records["0dte", "aggressive"].trades == 2
+    assert records["0dte", "aggressive"].max_drawdown_usd == Decimal(100)
+    assert records["0dte", "conservative"].total_pnl_usd == Decimal(30)
+    assert records["45dte", "balanced"].average_credit_points == Decimal("5.00")
 
 
 def test_statistics_by_hand():

@@ -141,7 +141,7 @@ async def test_performance_reads_the_settled_days_from_the_ledger(world):
     done = await call(cog.performance, cog, Interaction(42))
     assert done.response.deferred
     assert "Performance (all tracks, all time; per contract)" in done.text
-    assert "0DTE: 1 trades" in done.text
+    assert "0DTE balanced: 1 trade," in done.text
     none = await call(cog.performance, cog, Interaction(42), track="45dte", days=30)
     assert "No settled trades in that window." in none.text
 

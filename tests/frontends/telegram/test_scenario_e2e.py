@@ -225,7 +225,14 @@ async def test_performance_reads_the_settled_results_from_the_ledger(world):
     await world.services.settle_day(datetime(2023, 3, 22, 16, 15, tzinfo=NEW_YORK))
     world.clock.advance(days=1)
     answer = await world.ask(41, "/performance 0dte 30")
-    assert "0DTE: 3 trades" in answer
+    # One line per risk level, each a subscriber's own record.
+    lines = [line for line in answer.splitlines() if line.startswith("0DTE ")]
+    assert [line.split(":")[0] for line in lines] == [
+        "0DTE conservative",
+        "0DTE balanced",
+        "0DTE aggressive",
+    ]
+    assert all(": 1 trade, " in line for line in lines)
     for word in (
         "win rate",
         "avg credit",
@@ -240,12 +247,13 @@ async def test_performance_reads_the_settled_results_from_the_ledger(world):
         "hedge cost",
     ):
         assert word in answer
-    # The three risk levels were entered the same day: that day is the whole record.
-    total = re.search(r"total (-?\$[\d,.]+)", answer)
-    worst = re.search(r"worst day (-?\$[\d,.]+)", answer)
-    assert total is not None
-    assert worst is not None
-    assert worst.group(1) == total.group(1)
+    # Each record was entered on one day: that day is the whole record.
+    for line in lines:
+        total = re.search(r"total (-?\$[\d,.]+)", line)
+        worst = re.search(r"worst day (-?\$[\d,.]+)", line)
+        assert total is not None
+        assert worst is not None
+        assert worst.group(1) == total.group(1)
     world.clock.advance(days=60)
     assert "No settled trades" in await world.ask(41, "/performance 30")
 
