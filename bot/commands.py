@@ -242,7 +242,7 @@ class Commands:
 
 
 def trade_outcomes(records: Sequence[LedgerRecord]) -> list[TradeOutcome]:
-    """Join each ledger `day_result` to its condor's track and credit (results without one skip)."""
+    """Join each ledger `day_result` to its card: track, risk, entry day, credit (or skip it)."""
     signals: dict[str, tuple[dict[str, Any], date]] = {}
     outcomes = []
     for record in records:
