@@ -270,8 +270,13 @@ def test_the_readme_defence_table_is_the_published_reports():
         assert [line for line in readme if line.startswith(row)], row
 
 
+def _readme_words() -> str:
+    # The README with every run of whitespace one space, so a sentence matches across lines.
+    return " ".join((ROOT / "README.md").read_text(encoding="utf-8").split())
+
+
 def test_the_readme_hedge_cost_and_payoff_are_the_published_reports():
-    readme = " ".join((ROOT / "README.md").read_text(encoding="utf-8").split())
+    readme = _readme_words()
     parts = []
     for name in HEADLINE:
         hedge = load_report(_published(name))["hedge"]
@@ -289,7 +294,7 @@ def _dollars(value: float) -> str:
 def test_the_readme_prose_on_series_and_regimes_is_the_published_reports():
     # The paragraph after the RSI trigger: what the hedge instruments added on top of the
     # managed series, what the exits cost, and the signs of each track's VIX regimes.
-    readme = " ".join((ROOT / "README.md").read_text(encoding="utf-8").split())
+    readme = _readme_words()
     reports = {name: load_report(_published(name)) for name in HEADLINE}
 
     def figure(name: str, series: str, key: str) -> float:
@@ -342,7 +347,7 @@ def test_the_readme_prose_on_series_and_regimes_is_the_published_reports():
 
 
 def test_the_readme_45dte_draws_sentence_is_the_published_reports():
-    readme = " ".join((ROOT / "README.md").read_text(encoding="utf-8").split())
+    readme = _readme_words()
     held = [report["overall"]["held"] for report in _draws("45dte")]
     totals = [s["total_usd"] for s in held]
     cvars = [s["cvar5_usd"] for s in held]
@@ -355,7 +360,7 @@ def test_the_readme_45dte_draws_sentence_is_the_published_reports():
 
 def test_the_readme_schedules_sentence_is_the_published_reports():
     # The 45DTE track started on each of the first 20 trading days with VIX9D (2011).
-    readme = " ".join((ROOT / "README.md").read_text(encoding="utf-8").split())
+    readme = _readme_words()
     schedules = [load_report(path) for path in sorted(REPORTS.glob("45dte_start_*.json.gz"))]
     assert len(schedules) == 20
     assert schedules[0]["from"] == "2011-01-04"
@@ -393,7 +398,7 @@ def _cut(name: str, key: str) -> str:
 
 
 def test_the_readme_in_short_is_the_published_reports():
-    readme = " ".join((ROOT / "README.md").read_text(encoding="utf-8").split())
+    readme = _readme_words()
     h45, a45 = _overall("45dte", "held"), _overall("45dte", "hedged")
     assert (
         f"**45DTE** (2011\u20132026, {h45['trades']} trades) held to settlement made "
@@ -428,7 +433,7 @@ def test_the_readme_in_short_is_the_published_reports():
 
 def test_the_readme_answer_on_tail_loss_and_cost_is_the_published_reports():
     # "Did ALVH reduce tail loss, and at what cost?"
-    readme = " ".join((ROOT / "README.md").read_text(encoding="utf-8").split())
+    readme = _readme_words()
     zero, one, forty_five = (
         f"{_dollars(_overall(name, 'held')['cvar5_usd'])} to "
         f"{_dollars(_overall(name, 'hedged')['cvar5_usd'])} ({name.upper()}, "
