@@ -1,8 +1,10 @@
 from __future__ import annotations
 
 import gzip
+import json
 import math
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 
 import numpy as np
@@ -16,7 +18,7 @@ from bot.adapters.market_data.index_history import (
     load_index_history,
     load_vol_indices,
 )
-from core.calendar import NEW_YORK
+from core.calendar import NEW_YORK, is_trading_day
 from core.vix import modelled_vix3m, modelled_vix9d
 from tests.conftest import ROOT
 
@@ -310,3 +312,40 @@ def test_what_is_modelled_is_said_wherever_the_levels_are_read(indices, filled):
     )
     with pytest.raises(KeyError, match="VIX9D"):
         indices.levels_on(date(2008, 10, 10))  # without the model, the day has no curve
+
+
+# --- the SPX daily file against Cboe's own history ---------------------------------------------
+
+
+def test_the_spx_daily_file_is_cboes_own_print_to_the_cent():
+    # The backtest settles every trade on this file's close (PM) or open (AM). Where Cboe's
+    # delayed-quotes history of _SPX (a recorded response, data/live_samples/) has the same
+    # session, each of open, high, low and close must be Cboe's value: the file's 32-bit floats
+    # sit within 0.0005 of it, and round to it at the cent.
+    spx = load_index_history(ROOT / "data" / "spx" / "SPX_History_2006_2026.csv.gz", name="SPX")
+    cboe = json.loads(
+        (ROOT / "data" / "live_samples" / "spx_history_cboe_2026-09-15_trimmed.json").read_text()
+    )
+    assert cboe["symbol"] == "_SPX"
+    rows = {date.fromisoformat(row["date"]): row for row in cboe["data"]}
+    index = {day: i for i, day in enumerate(spx.dates)}
+    both = sorted(set(rows) & set(index))
+    assert both[0] == date(2026, 3, 24)
+    assert both[-1] == spx.dates[-1] == date(2026, 7, 8)
+    # Every NYSE session from 2026-03-24 to the file's last is in both (73 sessions).
+    span = (both[-1] - both[0]).days + 1
+    sessions = [d for d in (both[0] + timedelta(days=k) for k in range(span)) if is_trading_day(d)]
+    assert both == sessions
+    assert len(both) == 73
+    for day in both:
+        i = index[day]
+        for field, column in (
+            ("open", spx.open),
+            ("high", spx.high),
+            ("low", spx.low),
+            ("close", spx.close),
+        ):
+            printed = Decimal(rows[day][field])
+            ours = float(column[i])
+            assert abs(ours - float(printed)) < 0.0005, (day, field, ours, printed)
+            assert Decimal(repr(round(ours, 2))) == printed.quantize(Decimal("0.01")), (day, field)
