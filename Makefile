@@ -43,6 +43,7 @@ bench: venv
 	$(BIN)/python bench/bench_hedge.py
 	$(BIN)/python bench/bench_backtest.py
 	$(BIN)/python bench/backtest_rules_floor.py
+	$(BIN)/python bench/backtest_rules_floor.py --track 1dte
 	$(BIN)/python bench/backtest_schedules.py
 	$(BIN)/python bench/backtest_paths.py
 	$(BIN)/python bench/backtest_risks.py

@@ -1,17 +1,19 @@
-"""How fast a year of 0DTE could run if everything but the live rules' own code were free.
+"""How fast a year of a daily track could run if everything but the live rules were free.
 
 A backtest day calls the code every live card comes from: `core.condor.select_condor` once on
 the day's chain, and `core.hedge.step` at each bar the screen does not pass over (about five a
-day). This bench runs the 0DTE year of `bench_backtest.py` once with both recorded (their names
-in `core.backtest` point at recorders for that one run, then back), and replays exactly those
-calls on their recorded arguments, each kind timed alone, best of `REPEATS` from cold. Their
-total is a floor under the year's time that no speed-up outside the rules can pass; days /
-floor is the ceiling on days per second. The whole run is timed in the same process (median of
-`REPEATS`, from cold) for the ratio. Last line: one JSON object.
+day on 0DTE). This bench runs a year (2025; 0DTE as in `bench_backtest.py`, or ``--track
+1dte``) once with both recorded (their names in `core.backtest` point at recorders for that
+one run, then back), and replays exactly those calls on their recorded arguments, each kind
+timed alone, best of `REPEATS` from cold. Their total is a floor under the year's time that no
+speed-up outside the rules can pass; days / floor is the ceiling on days per second. The whole
+run is timed in the same process (median of `REPEATS`, from cold) for the ratio. Last line: one
+JSON object.
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import statistics
 import time
@@ -30,7 +32,7 @@ from core.surface import clear_clock_span_cache
 from core.types import Risk, Track
 
 DATA = Path(__file__).resolve().parent.parent / "data"
-TRACK, START, END = Track.ZERO_DTE, date(2025, 1, 1), date(2025, 12, 31)
+START, END = date(2025, 1, 1), date(2025, 12, 31)
 #: Each timing is repeated this many times (machine noise is large): best for the replayed
 #: calls, median for the whole run, as `bench_backtest.py` counts it.
 REPEATS = 5
@@ -70,13 +72,18 @@ def _replayed_seconds(real: Callable[..., Any], calls: list[Call]) -> float:
 
 
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--track", type=Track, default=Track.ZERO_DTE, help="a daily track (default 0dte)"
+    )
+    track: Track = parser.parse_args().track
     rules = CondorRules().with_event_days(load_event_days(DATA / "events.csv"))
     history = History.load(DATA)
 
     def year() -> int:
         clear_clock_span_cache()  # every run starts cold
         report = run(
-            TRACK,
+            track,
             Risk.BALANCED,
             START,
             END,
@@ -104,7 +111,7 @@ def main() -> None:
     floor = select_seconds + step_seconds
 
     print(
-        f"{TRACK} {START}..{END}: {days} days in {run_seconds:.3f} s (median of {REPEATS}) = "
+        f"{track} {START}..{END}: {days} days in {run_seconds:.3f} s (median of {REPEATS}) = "
         f"{days / run_seconds:.1f} days/s"
     )
     print(
@@ -117,6 +124,7 @@ def main() -> None:
         json.dumps(
             {
                 "bench": "backtest_rules_floor",
+                "track": str(track),
                 "days": days,
                 "run_seconds": round(run_seconds, 3),
                 "selections": len(selections),
