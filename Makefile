@@ -72,6 +72,11 @@ reproduce: venv
 	$(BACKTEST) --track 1dte $(SPAN_SHORT) --defence close --check docs/backtest/reports/1dte_close.json.gz
 	$(BACKTEST) --track 45dte $(SPAN_45) --defence close --check docs/backtest/reports/45dte_close.json.gz
 	$(BACKTEST) --track 45dte $(SPAN_45) --model-term-structure --check docs/backtest/reports/45dte_from_2008.json.gz
+	$(BACKTEST) --track 45dte $(SPAN_45) --model-term-structure --path-seed 1 --check docs/backtest/reports/45dte_from_2008_seed1.json.gz
+	$(BACKTEST) --track 45dte $(SPAN_45) --model-term-structure --path-seed 2 --check docs/backtest/reports/45dte_from_2008_seed2.json.gz
+	$(BACKTEST) --track 45dte $(SPAN_45) --model-term-structure --path-seed 3 --check docs/backtest/reports/45dte_from_2008_seed3.json.gz
+	$(BACKTEST) --track 45dte $(SPAN_45) --model-term-structure --path-seed 4 --check docs/backtest/reports/45dte_from_2008_seed4.json.gz
+	$(BACKTEST) --track 45dte $(SPAN_45) --model-term-structure --defence close --check docs/backtest/reports/45dte_from_2008_close.json.gz
 	$(BACKTEST) --track 0dte --risk conservative $(SPAN_SHORT) --check docs/backtest/reports/0dte_conservative.json.gz
 	$(BACKTEST) --track 1dte --risk conservative $(SPAN_SHORT) --check docs/backtest/reports/1dte_conservative.json.gz
 	$(BACKTEST) --track 45dte --risk conservative $(SPAN_45) --check docs/backtest/reports/45dte_conservative.json.gz

@@ -477,6 +477,80 @@ def test_the_readme_answer_on_tail_loss_and_cost_is_the_published_reports():
     ) in readme
 
 
+def test_the_readme_vix_hedges_on_real_settles_are_the_published_reports():
+    readme = _readme_words()
+    hedges = {name: load_report(_published(name))["hedge"] for name in HEADLINE}
+    real = {name: h["vix_hedges_on_real_vx"] for name, h in hedges.items()}
+    every = {name: h["vix_hedges"] for name, h in hedges.items()}
+    assert all(h["vix_hedges_on_estimated_vx"] == every[n] - real[n] for n, h in hedges.items())
+    assert (
+        f"In the runs below {sum(real.values())} of the {sum(every.values())} VIX hedges were "
+        f"priced off real settles (0DTE {real['0dte']} of {every['0dte']}, 1DTE {real['1dte']} "
+        f"of {every['1dte']}, 45DTE {real['45dte']} of {every['45dte']})"
+    ) in readme
+
+
+def _years(report: dict[str, Any], series: str, years: range) -> float:
+    # A series' total over some years of a report (`by_year`).
+    return sum(report["by_year"][str(year)][series]["total_usd"] for year in years)
+
+
+def _worst(report: dict[str, Any], series: str, before: str) -> float:
+    # The worst trade of a series among those entered before a day.
+    return min(t[f"{series}_usd"] for t in report["trade_list"] if t["day"] < before)
+
+
+def test_the_readme_2008_paragraph_is_the_published_reports():
+    readme = _readme_words()
+    crisis = range(2008, 2011)
+    draws = [load_report(_published("45dte_from_2008"))] + [
+        load_report(_published(f"45dte_from_2008_seed{seed}")) for seed in range(1, 5)
+    ]
+    run, close = draws[0], load_report(_published("45dte_from_2008_close"))
+    trades = run["trade_list"]
+    early = [t for t in trades if t["day"] < "2011"]
+    assert trades[0]["day"] == "2008-01-03"
+    assert (
+        f"The 45DTE run then trades from 2008-01-03 (VIX6M's first day has no previous close for "
+        f"the open): {len(trades)} trades to 2026-07-08, {len(early)} of them before 2011."
+    ) in readme
+    held, hedged = _years(run, "held", crisis), _years(run, "hedged", crisis)
+    assert held > 0
+    assert hedged > 0
+    assert (
+        f"Over 2008\u20132010 the condor held to settlement made +{_dollars(held)} and with ALVH "
+        f"+{_dollars(hedged)}; the worst trade was {_dollars(_worst(run, 'held', '2011'))} held "
+        f"and {_dollars(_worst(run, 'hedged', '2011'))} with ALVH. In 2008 alone: held "
+        f"{_dollars(_years(run, 'held', range(2008, 2009)))}, ALVH "
+        f"{_dollars(_years(run, 'hedged', range(2008, 2009)))} "
+        f"({run['by_year']['2008']['held']['trades']} trades)."
+    ) in readme
+    overall = run["overall"]
+    cut = 1 - overall["hedged"]["cvar5_usd"] / overall["held"]["cvar5_usd"]
+    assert (
+        f"Over 2008\u20132026 the 5 % CVaR per trade fell from "
+        f"{_dollars(overall['held']['cvar5_usd'])} held to "
+        f"{_dollars(overall['hedged']['cvar5_usd'])} with ALVH (\u2212{cut:.0%}), for a total of "
+        f"{_dollars(overall['held']['total_usd'])} held against "
+        f"{_dollars(overall['hedged']['total_usd'])} with ALVH; closing when tested instead: "
+        f"+{_dollars(close['overall']['hedged']['total_usd'])}, CVaR "
+        f"{_dollars(close['overall']['hedged']['cvar5_usd'])}."
+    ).replace("%)", " %)") in readme
+
+    def span(values: list[float], sign: str = "") -> str:
+        return f"{sign}{_dollars(min(values))} to {sign}{_dollars(max(values))}"
+
+    assert (
+        f"Over five draws of the paths, 2008\u20132010 held ranges "
+        f"{span([_years(d, 'held', crisis) for d in draws], '+')} and with ALVH "
+        f"{span([_years(d, 'hedged', crisis) for d in draws], '+')}, the worst trade "
+        f"{_dollars(max(_worst(d, 'held', '2011') for d in draws))} to "
+        f"{_dollars(min(_worst(d, 'held', '2011') for d in draws))} held and "
+        f"{_dollars(max(_worst(d, 'hedged', '2011') for d in draws))} to "
+        f"{_dollars(min(_worst(d, 'hedged', '2011') for d in draws))} with ALVH."
+    ) in readme
+
+
 def test_every_published_trade_held_to_settlement_scores_by_hand_on_the_real_print():
     # What a reader can do with a report and a calculator: the condor's value at the print,
     # the fill, 100 dollars a point, four legs of commission. The print must be the shipped
@@ -503,7 +577,7 @@ def test_every_published_trade_held_to_settlement_scores_by_hand_on_the_real_pri
             # Cents: the engine rounds the settlement P&L to the cent, the report the total.
             assert trade["held_usd"] == pytest.approx(held, abs=0.011), trade["signal_id"]
             scored += 1
-    assert scored > 50_000  # 57 runs, every trade
+    assert scored > 50_000  # 62 runs, every trade
 
 
 @pytest.mark.parametrize(
@@ -554,6 +628,8 @@ def test_make_reproduce_checks_every_published_report():
         start = re.search(r"_start_(\d{4}-\d\d-\d\d)", name)
         if start:  # a 45DTE entry schedule, from the day in its name
             assert report["from"] == start[1]
+        assert report["defence"] == ("close" if "_close" in name else "cheapest")
+        assert ("modelled" in report["term_structure"]) == ("from_2008" in name)
         assert report["series"] == ["held", "managed", "hedged"]
         assert len(report["trade_list"]) == report["trades"] > 0
 
