@@ -492,12 +492,12 @@ def test_the_readme_vix_hedges_on_real_settles_are_the_published_reports():
 
 def _years(report: dict[str, Any], series: str, years: range) -> float:
     # A series' total over some years of a report (`by_year`).
-    return sum(report["by_year"][str(year)][series]["total_usd"] for year in years)
+    return sum(float(report["by_year"][str(year)][series]["total_usd"]) for year in years)
 
 
 def _worst(report: dict[str, Any], series: str, before: str) -> float:
     # The worst trade of a series among those entered before a day.
-    return min(t[f"{series}_usd"] for t in report["trade_list"] if t["day"] < before)
+    return min(float(t[f"{series}_usd"]) for t in report["trade_list"] if t["day"] < before)
 
 
 def test_the_readme_2008_paragraph_is_the_published_reports():
