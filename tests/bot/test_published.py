@@ -490,6 +490,15 @@ def test_the_readme_vix_hedges_on_real_settles_are_the_published_reports():
     ) in readme
 
 
+def test_the_readme_0dte_exits_are_the_published_report():
+    # "Why closing a tested wing costs what it does": the 0DTE run's exits.
+    exits = load_report(_published("0dte"))["exits"]
+    closed = exits["1 wing(s) bought back"] + exits["2 wing(s) bought back"]
+    assert (
+        f"on 0DTE it bought back a wing on {closed} condors, and {exits['stop']} ran on to the stop"
+    ) in _readme_words()
+
+
 def _years(report: dict[str, Any], series: str, years: range) -> float:
     # A series' total over some years of a report (`by_year`).
     return sum(float(report["by_year"][str(year)][series]["total_usd"]) for year in years)
