@@ -47,6 +47,7 @@ bench: venv
 	$(BIN)/python bench/backtest_schedules.py
 	$(BIN)/python bench/backtest_paths.py
 	$(BIN)/python bench/backtest_risks.py
+	$(BIN)/python bench/backtest_vx.py
 	$(BIN)/python bench/backtest_trigger_sensitivity.py
 	$(BIN)/python bench/zero_dte_moves.py
 	$(BIN)/python bench/chain_accuracy.py
