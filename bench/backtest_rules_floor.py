@@ -74,9 +74,9 @@ def _replayed_seconds(real: Callable[..., Any], calls: list[Call]) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
-        "--track", type=Track, default=Track.ZERO_DTE, help="a daily track (default 0dte)"
+        "--track", choices=("0dte", "1dte"), default="0dte", help="a daily track (default 0dte)"
     )
-    track: Track = parser.parse_args().track
+    track = Track(parser.parse_args().track)
     rules = CondorRules().with_event_days(load_event_days(DATA / "events.csv"))
     history = History.load(DATA)
 
