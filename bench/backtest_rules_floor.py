@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
+import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -23,15 +24,17 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-import core.backtest
-from bot.adapters.event_calendar import load_event_days
-from bot.backtest import History, run
-from core.backtest import Costs
-from core.rules import CondorRules, HedgeRules
-from core.surface import clear_clock_span_cache
-from core.types import Risk, Track
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-DATA = Path(__file__).resolve().parent.parent / "data"
+from backtest_paths import DATA, run_headline
+
+import core.backtest
+from bot.backtest import History
+from core.rules import HedgeRules
+from core.surface import clear_clock_span_cache
+from core.types import Track
+
 START, END = date(2025, 1, 1), date(2025, 12, 31)
 #: Each timing is repeated this many times (machine noise is large): best for the replayed
 #: calls, median for the whole run, as `bench_backtest.py` counts it.
@@ -77,23 +80,11 @@ def main() -> None:
         "--track", choices=("0dte", "1dte"), default="0dte", help="a daily track (default 0dte)"
     )
     track = Track(parser.parse_args().track)
-    rules = CondorRules().with_event_days(load_event_days(DATA / "events.csv"))
     history = History.load(DATA)
 
     def year() -> int:
-        clear_clock_span_cache()  # every run starts cold
-        report = run(
-            track,
-            Risk.BALANCED,
-            START,
-            END,
-            data_dir=DATA,
-            rules=rules,
-            hedge_rules=HedgeRules(),
-            costs=Costs(),
-            history=history.fresh(),  # nothing remembered from a run before
-        )
-        return len(report.outcomes)
+        clear_clock_span_cache()  # every run starts cold; run_headline takes a fresh history
+        return len(run_headline(track, START, END, HedgeRules(), history=history).outcomes)
 
     run_times: list[float] = []
     for _ in range(REPEATS):

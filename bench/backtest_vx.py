@@ -11,20 +11,24 @@ the track trades from 2011-01-04) and over the whole run. Last line: one JSON ob
 from __future__ import annotations
 
 import json
+import sys
 from datetime import date
 from pathlib import Path
 
 import numpy as np
 
-from bot.adapters.event_calendar import load_event_days
-from bot.backtest import History, run
-from core.backtest import Costs, Report
-from core.performance import cvar
-from core.rules import CondorRules, HedgeRules
-from core.types import Risk, Track
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-DATA = Path(__file__).resolve().parent.parent / "data"
-START, END = date(2007, 1, 1), date(2026, 7, 8)
+from backtest_paths import DATA, HEADLINE, run_headline
+
+from bot.backtest import History
+from core.backtest import Report
+from core.performance import cvar
+from core.rules import HedgeRules
+from core.types import Track
+
+TRACK, START, END = next(run for run in HEADLINE if run[0] is Track.DTE_45)
 #: The last trade entered while the shipped VX settles exist.
 REAL_VX_END = date(2021, 12, 23)
 
@@ -36,23 +40,12 @@ def hedged(report: Report, until: date = END) -> tuple[float, float]:
 
 
 def main() -> None:
-    rules = CondorRules().with_event_days(load_event_days(DATA / "events.csv"))
     history = History.load(DATA)
     if history.vx is None:
         raise SystemExit("no VX history shipped: nothing to compare")
     reports = {
-        name: run(
-            Track.DTE_45,
-            Risk.BALANCED,
-            START,
-            END,
-            data_dir=DATA,
-            rules=rules,
-            hedge_rules=HedgeRules(),
-            costs=Costs(),
-            history=history.fresh(**changes),
-        )
-        for name, changes in (("real", {}), ("estimated", {"vx": None}))
+        "real": run_headline(TRACK, START, END, HedgeRules(), history=history),
+        "estimated": run_headline(TRACK, START, END, HedgeRules(), history=history.fresh(vx=None)),
     }
     real_vx = sum(t.vix_hedges_on_real_vx for t in reports["real"].trades)
     result: dict[str, object] = {"bench": "backtest_vx", "vix_hedges_on_real_vx": real_vx}
