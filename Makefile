@@ -59,7 +59,7 @@ bench: venv
 
 # Re-run every published backtest (the README's tables) and compare it with its report in
 # docs/backtest/reports, figure by figure and trade by trade; fails naming any that moved.
-# About 7 minutes with two processes. After a change that moves figures on purpose,
+# About 12 minutes with two processes. After a change that moves figures on purpose,
 # re-publish with the same command and --report FILE in place of --check FILE, and update the
 # README (its tests say which rows).
 SPAN_SHORT := --from 2014-08-01 --to 2026-07-08 --jobs 2

@@ -19,7 +19,7 @@ headline figures:
    about as often as real bars would: each series' total, 5 % CVaR and maximum drawdown, and
    the hedges taken. The shipped rules are not changed; this is a check on the evidence.
 
-Run: ``python bench/backtest_trigger_sensitivity.py [--jobs N]`` (about 4 minutes with two
+Run: ``python bench/backtest_trigger_sensitivity.py [--jobs N]`` (about a minute with two
 processes). Prints tables, then one JSON line.
 """
 

@@ -147,6 +147,29 @@ def test_ohlc_and_single_value_layouts(tmp_path):
     np.testing.assert_array_equal(single.high, [np.nan])
 
 
+def test_values_are_read_to_the_cent(tmp_path):
+    # The SPX daily file stores 32-bit renderings of the prints (the first row below is its
+    # 2009-12-18 row); the reader gives back the prints, and rounds anything else to the cent.
+    text = (
+        "DATE,OPEN,HIGH,LOW,CLOSE\n"
+        "12/18/2009,1097.8599853515625,1103.739990234375,1093.8800048828125,1102.469970703125\n"
+        "12/21/2009,1102.4451,1103.7450001,1102.4449999,1103.0\n"
+    )
+    spx = load_index_history(write(tmp_path, "SPX_History.csv", text))
+    assert [spx.open[0], spx.high[0], spx.low[0], spx.close[0]] == [
+        1097.86,
+        1103.74,
+        1093.88,
+        1102.47,
+    ]
+    assert [spx.open[1], spx.high[1], spx.low[1], spx.close[1]] == [
+        1102.45,
+        1103.75,
+        1102.44,
+        1103.0,
+    ]
+
+
 def test_gzipped_file_reads_like_plain(tmp_path):
     path = tmp_path / "VIX_History.csv.gz"
     path.write_bytes(gzip.compress(b"DATE,OPEN,HIGH,LOW,CLOSE\n01/03/2023,20,21,19,20.5\n"))
@@ -176,6 +199,10 @@ def test_gzipped_file_reads_like_plain(tmp_path):
         ),
         ("DATE,VVIX\n01/03/2023,90\n01/03/2023,91\n", r"line 3, field 'DATE': .* repeats"),
         ("DATE,OPEN,HIGH,LOW,CLOSE\n01/03/2023,1,2\n", "line 2: expected 5 fields, got 3"),
+        (
+            "DATE,VVIX\n01/03/2023,0.004\n",
+            "line 2, field 'VVIX': expected at least 0.01, got '0.004'",
+        ),
     ],
 )
 def test_bad_files_name_file_line_field_and_value(tmp_path, text, message):
@@ -320,8 +347,8 @@ def test_what_is_modelled_is_said_wherever_the_levels_are_read(indices, filled):
 def test_the_spx_daily_file_is_cboes_own_print_to_the_cent():
     # The backtest settles every trade on this file's close (PM) or open (AM). Where Cboe's
     # delayed-quotes history of _SPX (a recorded response, data/live_samples/) has the same
-    # session, each of open, high, low and close must be Cboe's value: the file's 32-bit floats
-    # sit within 0.0005 of it, and round to it at the cent.
+    # session, each of open, high, low and close as read must be Cboe's value, to the cent: the
+    # file stores 32-bit renderings of the prints, which the reader rounds back.
     spx = load_index_history(ROOT / "data" / "spx" / "SPX_History_2006_2026.csv.gz", name="SPX")
     cboe = json.loads(
         (ROOT / "data" / "live_samples" / "spx_history_cboe_2026-09-15_trimmed.json").read_text()
@@ -346,6 +373,4 @@ def test_the_spx_daily_file_is_cboes_own_print_to_the_cent():
             ("close", spx.close),
         ):
             printed = Decimal(rows[day][field])
-            ours = float(column[i])
-            assert abs(ours - float(printed)) < 0.0005, (day, field, ours, printed)
-            assert Decimal(repr(round(ours, 2))) == printed.quantize(Decimal("0.01")), (day, field)
+            assert Decimal(repr(float(column[i]))) == printed.normalize(), (day, field, printed)

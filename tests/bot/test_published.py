@@ -415,15 +415,23 @@ def test_the_readme_in_short_is_the_published_reports():
         lost = f"**{name.upper()}** (2014\u20132026, {held['trades']:,} trades) held lost "
         assert lost + _dollars(-held["total_usd"]) in readme
         assert f"ALVH{':' if name == '1dte' else ''} {_dollars(hedged['total_usd'])}." in readme
-    # By risk level: only 45DTE conservative's held interval is above zero; ALVH always loses.
+    # By risk level: only 45DTE conservative's held interval is above zero; ALVH always loses,
+    # from the least (the first run named) to the most.
     edges = []
+    alvh: dict[str, float] = {}
     for name in HEADLINE:
         for risk in ("conservative", "balanced", "aggressive"):
             run = name if risk == "balanced" else f"{name}_{risk}"
             if _overall(run, "held")["expectancy_ci95_usd"][0] > 0:
                 edges.append(run)
-            assert _overall(run, "hedged")["total_usd"] < 0, run
+            alvh[f"{name.upper()} {risk}"] = _overall(run, "hedged")["total_usd"]
+            assert alvh[f"{name.upper()} {risk}"] < 0, run
     assert edges == ["45dte_conservative"]
+    least, most = max(alvh, key=alvh.__getitem__), min(alvh, key=alvh.__getitem__)
+    assert (
+        f"Following ALVH in full loses money at every level of every track, from "
+        f"{_dollars(alvh[least])} ({least}) to {_dollars(alvh[most])} ({most})"
+    ) in readme
     conservative = _overall("45dte_conservative", "held")
     assert (
         f"({_dollars(conservative['total_usd'])} over {conservative['trades']} trades); ALVH "

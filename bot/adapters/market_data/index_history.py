@@ -6,8 +6,11 @@ Two layouts, both as Cboe publishes them (``cdn.cboe.com/api/global/us_indices/d
 * ``DATE,<NAME>`` with one closing value (SKEW, VVIX).
 
 Dates are ``MM/DD/YYYY`` (ISO ``YYYY-MM-DD`` is accepted too) and must be strictly ascending;
-values must be positive numbers. Cboe's files carry a few bars whose open or close lies outside
-the high-low range (47 in VIX's 1990-2026 file): they are kept as printed. Files may be gzipped.
+values must be positive numbers. Index levels are printed to the cent, so every value is rounded
+to the cent on reading: the SPX daily file (Yahoo's ``^GSPC``, read here too) stores 32-bit
+renderings of the prints (4697.240234375 for 4697.24), and a trade settles on the print itself.
+Cboe's files carry a few bars whose open or close lies outside the high-low range (47 in VIX's
+1990-2026 file): they are kept as printed. Files may be gzipped.
 
 `VolIndices.levels_at` turns the series into the `core.surface.IndexLevels` of one moment
 without looking ahead: before a session opens the previous close, during it the day's open (the
@@ -448,4 +451,10 @@ def _parse_date(text: str, *, file: str, line: int, field: str) -> date:
 
 
 def _parse_value(text: str, *, file: str, line: int, field: str) -> float:
-    return parse_positive(text, error=IndexFileError, file=file, line=line, field=field)
+    # To the cent (the module's docstring says why).
+    cents = round(parse_positive(text, error=IndexFileError, file=file, line=line, field=field), 2)
+    if cents <= 0:
+        raise IndexFileError(
+            file, f"expected at least 0.01, got {text!r}", line=line, field=field, value=text
+        )
+    return cents
