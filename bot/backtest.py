@@ -1355,7 +1355,11 @@ def report_text(
         f"${report.hedge_payoff_usd:,.0f}; of the {real_vx + estimated_vx} VIX hedges, "
         f"{real_vx} priced off real CFE VX settles, {estimated_vx} off futures estimated from "
         "the VIX term structure (modelled)",
-        f"exits: {exit_count(trades)}",
+        "how trades ended: "
+        + ", ".join(
+            f"{how} {count}"
+            for how, count in sorted(exit_count(trades).items(), key=lambda kv: (-kv[1], kv[0]))
+        ),
     ]
     for title, groups in (("by VIX regime", report.by_regime), ("by year", report.by_year)):
         lines += ["", title]

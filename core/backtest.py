@@ -527,12 +527,14 @@ class Report:
 
 
 def _groups(
-    trades: Sequence[Trade], key: Callable[[Trade], str]
+    trades: Sequence[Trade], key: Callable[[Trade], str], order: Sequence[str] = ()
 ) -> Iterator[tuple[str, list[Trade]]]:
+    # The trades by `key`, in `order` (labels not in it last), else sorted by label.
     groups: dict[str, list[Trade]] = {}
     for trade in trades:
         groups.setdefault(key(trade), []).append(trade)
-    yield from sorted(groups.items())
+    rank = {label: i for i, label in enumerate(order)}
+    yield from sorted(groups.items(), key=lambda item: (rank.get(item[0], len(rank)), item[0]))
 
 
 def build_report(
@@ -546,7 +548,9 @@ def build_report(
     overall = {s: summarise(trades, s, seed=seed) for s in series}
     by_regime = {
         label: {s: summarise(group, s, seed=seed) for s in series}
-        for label, group in _groups(trades, lambda t: regime_of(t.entry_vix))
+        for label, group in _groups(
+            trades, lambda t: regime_of(t.entry_vix), [label for label, _, _ in VIX_REGIMES]
+        )
     }
     by_year = {
         year: {s: summarise(group, s, seed=seed) for s in series}

@@ -635,6 +635,20 @@ def test_2008_trades_only_on_a_modelled_term_structure_and_every_card_says_so(hi
     assert obj["term_structure"].startswith("VIX9D and VIX3M: Cboe's published values only")
 
 
+def test_cli_backtest_text_says_how_trades_ended_most_first(capsys):
+    # Entry VIX 14.4, 14.9, 21.5, 24.1, 18.3 (one no-trade day): three regimes.
+    argv = ["backtest", "--track", "0dte", "--from", "2024-12-16", "--to", "2024-12-23"]
+    assert main(argv) == 0
+    lines = capsys.readouterr().out.splitlines()
+    trades = int(re.search(r"(\d+) trades", lines[0]).group(1))  # type: ignore[union-attr]
+    (ended,) = [line for line in lines if line.startswith("how trades ended: ")]
+    counts = [int(part.rsplit(" ", 1)[1]) for part in ended.split(": ", 1)[1].split(", ")]
+    assert sum(counts) == trades > 0
+    assert counts == sorted(counts, reverse=True)
+    regimes = [line.split("  ")[1].strip() for line in lines if line.startswith("  VIX ")]
+    assert regimes == ["VIX < 15", "VIX 15-20", "VIX 20-30"]  # calmest first
+
+
 def test_cli_backtest_rejects_a_reversed_range(capsys):
     status = main(["backtest", "--track", "0dte", "--from", "2022-03-23", "--to", "2022-03-21"])
     assert status == 2

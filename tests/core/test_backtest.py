@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 
 import pytest
 
 from core.backtest import (
     ENGINE_ERROR,
+    VIX_REGIMES,
     Costs,
     MarketPath,
     NoTrade,
@@ -188,6 +189,17 @@ def test_report_splits_by_regime_and_year(chain):
     assert report.overall["held"].trades == 2
     assert set(report.by_year) == {"2023", "2024"}
     assert set(report.by_regime) == {"VIX 20-30"}
+
+
+def test_regimes_are_reported_from_the_calmest_up(chain):
+    (trade,) = run_backtest(
+        [FakeDay(chain, SPOT)], PROFILE, HedgeRules(), Costs(), one_at_a_time=False
+    )
+    assert isinstance(trade, Trade)
+    levels = (35.0, 12.0, 25.0, 17.0, 12.5)  # entered in this order
+    report = build_report([replace(trade, entry_vix=vix) for vix in levels])
+    assert list(report.by_regime) == [label for label, _, _ in VIX_REGIMES]
+    assert [report.by_regime[label]["held"].trades for label in report.by_regime] == [2, 1, 1, 1]
 
 
 def test_engine_refusing_its_inputs_skips_the_day_loudly(chain):
