@@ -994,6 +994,7 @@ def run(
         raise BacktestError(f"--jobs must be at least 1, was {jobs}")
     if path_seed is not None and path_seed < 0:
         raise BacktestError(f"--path-seed must be at least 0, was {path_seed}")
+    _require_history(start, end, history, data_dir)
     one_at_a_time = track is Track.DTE_45
     spans = _spans(start, end) if jobs > 1 and not one_at_a_time else []
     if path_seed is None:
@@ -1020,6 +1021,25 @@ def run(
             on_day=on_day,
         )
     return build_report(outcomes, series)
+
+
+def _require_history(start: date, end: date, history: History | None, data_dir: Path) -> None:
+    # A range without a trading day, or without a day of the SPX daily history, is a mistake
+    # to name, not a report of skipped days (a range that overlaps the history runs, the days
+    # outside it skipped with the reason).
+    span = (end - start).days + 1
+    if not any(is_trading_day(start + timedelta(days=i)) for i in range(span)):
+        raise BacktestError(f"no NYSE trading day from {start} to {end}")
+    spx = (
+        history.spx
+        if history is not None
+        else load_index_history(data_dir / SPX_DAILY_FILE, name="SPX")
+    )
+    first, last = spx.dates[0], spx.dates[-1]
+    if end < first or start > last:
+        raise BacktestError(
+            f"no SPX daily history from {start} to {end}: {spx.source} covers {first} to {last}"
+        )
 
 
 #: Trading days a process takes at a time when a run is spread over processes (two blocks of

@@ -20,10 +20,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import errno
 import json
 import logging
+import os
 import sys
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import replace
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -198,6 +201,11 @@ def _backtest(args: argparse.Namespace) -> int:
     )
     series = {"none": ("held",), "alvh": ("hedged",), "both": ("held", "managed", "hedged")}
     defence = Defence(args.defence)
+    # Where the results go is checked before the run (a long one takes minutes).
+    published = _published_report(Path(args.check)) if args.check else None
+    out_dir = _writable_dir(Path(args.out), "--out") if args.out else None
+    if args.report:
+        _writable_dir(Path(args.report).parent, "--report")
     try:
         report = backtest.run_with_progress(
             track,
@@ -231,18 +239,50 @@ def _backtest(args: argparse.Namespace) -> int:
     else:
         print(backtest.report_text(report, **described))
     if args.report:
-        print(f"wrote {write_report(figures, Path(args.report))}", file=sys.stderr)
-    if args.out:
+        with _writing(Path(args.report), "--report"):
+            print(f"wrote {write_report(figures, Path(args.report))}", file=sys.stderr)
+    if out_dir is not None:
         title = f"{track} {risk}" + (
             " (VIX9D/VIX3M modelled before Cboe published them)"
             if args.model_term_structure
             else ""
         )
-        for path in backtest.write_charts(report, Path(args.out), title):
-            print(f"wrote {path}", file=sys.stderr)
-    if args.check:
-        return _check_published(figures, Path(args.check), sys.stderr if args.json else sys.stdout)
+        with _writing(out_dir, "--out"):
+            for path in backtest.write_charts(report, out_dir, title):
+                print(f"wrote {path}", file=sys.stderr)
+    if published is not None:
+        out = sys.stderr if args.json else sys.stdout
+        return _check_published(figures, published, Path(args.check), out)
     return 0
+
+
+def _published_report(path: Path) -> dict[str, Any]:
+    # `--check`'s report, read before the run.
+    try:
+        return load_report(path)
+    except PublishedReportError as error:
+        raise CliError(f"--check: {error}") from None
+
+
+def _writable_dir(path: Path, flag: str) -> Path:
+    # `path` as a directory the run's files can be written to (made if missing), else the
+    # flag's error naming it and why.
+    with _writing(path, flag):
+        path.mkdir(parents=True, exist_ok=True)
+        if not os.access(path, os.W_OK | os.X_OK):
+            raise PermissionError(errno.EACCES, "not writable", str(path))
+    return path
+
+
+@contextmanager
+def _writing(path: Path, flag: str) -> Iterator[None]:
+    # An OS error while writing `path` as the flag's error, naming the path and why.
+    try:
+        yield
+    except OSError as error:
+        raise CliError(
+            f"{flag}: cannot write to {error.filename or path} ({error.strerror or error})"
+        ) from None
 
 
 #: The report fields that say which run it is (`--track`, `--risk`, `--from`, `--to`, `--hedge`,
@@ -263,13 +303,11 @@ RUN_SETTINGS = (
 CHECK_SHOWN = 25
 
 
-def _check_published(report: dict[str, Any], path: Path, out: TextIO) -> int:
-    # `backtest --check`: 0 when the run reproduces the published report, else 1 with the
-    # differences named (field, published value, value now).
-    try:
-        published = load_report(path)
-    except PublishedReportError as error:
-        raise CliError(f"--check: {error}") from None
+def _check_published(
+    report: dict[str, Any], published: dict[str, Any], path: Path, out: TextIO
+) -> int:
+    # `backtest --check`: 0 when the run reproduces the report published at `path`, else 1
+    # with the differences named (field, published value, value now).
     asked = [
         d for key in RUN_SETTINGS for d in differences(published.get(key), report.get(key), key)
     ]

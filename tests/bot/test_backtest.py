@@ -669,6 +669,49 @@ def test_cli_backtest_rejects_a_negative_path_seed(capsys):
     assert "--path-seed must be at least 0, was -1" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize(
+    ("start", "end", "message"),
+    [
+        (
+            "2030-01-01",
+            "2030-01-05",
+            "no SPX daily history from 2030-01-01 to 2030-01-05: SPX_History_2006_2026.csv.gz "
+            "covers 2006-01-03 to 2026-07-08",
+        ),
+        ("2005-12-01", "2005-12-30", "no SPX daily history from 2005-12-01 to 2005-12-30"),
+        ("2025-01-04", "2025-01-05", "no NYSE trading day from 2025-01-04 to 2025-01-05"),
+    ],
+)
+def test_cli_backtest_names_a_range_with_nothing_to_run(start, end, message, capsys):
+    # Not an empty report of skipped days: the range is a mistake, named with the history's.
+    for jobs in ("1", "2"):
+        argv = ["backtest", "--track", "0dte", "--from", start, "--to", end, "--jobs", jobs]
+        assert main(argv) == 2
+        out, err = capsys.readouterr()
+        assert message in err
+        assert out == ""
+
+
+def test_cli_backtest_checks_where_results_go_before_running(tmp_path: Path, capsys):
+    # A bad --out, --report or --check fails in a moment, naming the flag and the path, not
+    # after a run that can take minutes, and never as a traceback.
+    blocker = tmp_path / "a_file"
+    blocker.write_text("not a directory\n")
+    argv = ["backtest", "--track", "0dte", "--from", "2022-06-01", "--to", "2022-06-03"]
+    for extra, message in (
+        (["--out", str(blocker / "charts")], f"--out: cannot write to {blocker / 'charts'}"),
+        (["--report", str(blocker / "r.json.gz")], f"--report: cannot write to {blocker}"),
+        (["--check", str(blocker)], f"--check: {blocker}: not a readable report"),
+        (["--check", str(tmp_path / "gone.json.gz")], "no such file"),
+    ):
+        assert main([*argv, *extra]) == 2, extra
+        out, err = capsys.readouterr()
+        assert err.startswith("condorbot: error: "), err
+        assert message in err, err
+        assert out == ""  # nothing was run
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a_file"]
+
+
 def test_spans_cover_every_trading_day_once_in_order():
     start, end = date(2023, 12, 20), date(2024, 7, 10)
     spans = _spans(start, end, size=40)
