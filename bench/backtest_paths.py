@@ -9,7 +9,11 @@ open, extremes and close (`bot.backtest.modelled_path`), drawn with a seed. This
    and prints each series' total, 5 % CVaR and maximum drawdown per draw and their spread;
 2. the 0DTE and 1DTE tracks on the days with real bars (2023-03-16 ... 2023-03-31), on the real
    bars, on bridges through the same days' OHLC (each draw) and on straight stretches between
-   the knots (no bridge, as earlier versions walked), under both defences.
+   the knots (no bridge, as earlier versions walked), under both defences;
+3. the same on the 84 sessions of SPY's real 1-minute bars (2024-02-20 ... 05-17 and
+   2025-07-01 ... 30), scaled to SPX by each day's closes (`bot.backtest.scaled_to_spx`),
+   against bridges through the same days' SPX OHLC: the trades entered and expiring on those
+   days, each defence's total, 5 % CVaR and worst trade. The published runs walk bridges there.
 
 Run: ``python bench/backtest_paths.py [--seeds N] [--real-days-only]`` (about 100 s a draw).
 Prints tables, then one JSON line.
@@ -27,9 +31,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+import numpy as np  # noqa: E402
+
 from bot.adapters.event_calendar import load_event_days  # noqa: E402
-from bot.backtest import History, run  # noqa: E402
-from core.backtest import Costs, Report  # noqa: E402
+from bot.adapters.market_data.bars_csv import load_bars  # noqa: E402
+from bot.backtest import SPY_MINUTE_FILE, History, run, scaled_to_spx  # noqa: E402
+from core.backtest import Costs, Report, Trade  # noqa: E402
+from core.bars import Bars  # noqa: E402
+from core.performance import cvar  # noqa: E402
 from core.rules import CondorRules, Defence, HedgeRules  # noqa: E402
 from core.types import Risk, Track  # noqa: E402
 
@@ -40,6 +49,8 @@ HEADLINE = (
     (Track.DTE_45, date(2007, 1, 1), date(2026, 7, 8)),
 )
 REAL_DAYS = (date(2023, 3, 16), date(2023, 3, 31))
+#: The spans of sessions SPY's shipped 1-minute bars cover (`bot.backtest.SPY_MINUTE_FILE`).
+SPY_SPANS = ((date(2024, 2, 20), date(2024, 5, 17)), (date(2025, 7, 1), date(2025, 7, 30)))
 SERIES = ("held", "managed", "hedged")
 FIGURES = ("total_usd", "cvar5_usd", "max_drawdown_usd")
 
@@ -146,6 +157,77 @@ def real_days(history: History, seeds: int) -> dict[str, dict[str, float]]:
     return found
 
 
+def spy_days(history: History) -> tuple[dict[date, Bars], dict[str, float]]:
+    """SPY's shipped sessions scaled to SPX (`bot.backtest.scaled_to_spx`), and how far each
+    day's scaled open, high and low sit from SPX's own (median and largest, index points)."""
+    bars = scaled_to_spx(history, load_bars(DATA / SPY_MINUTE_FILE, symbol="SPY"))
+    spx = history.spx
+    gaps: dict[str, list[float]] = {"open": [], "high": [], "low": []}
+    for day, session in bars.items():
+        row = history.spx_rows[day]
+        gaps["open"].append(abs(float(session.open[0]) - float(spx.open[row])))
+        gaps["high"].append(abs(float(session.high.max()) - float(spx.high[row])))
+        gaps["low"].append(abs(float(session.low.min()) - float(spx.low[row])))
+    summary = {
+        f"{name}_{how}_points": round(float(f(values)), 2)
+        for name, values in gaps.items()
+        for how, f in (("median", np.median), ("max", np.max))
+    }
+    return bars, summary
+
+
+def _on_real_bars(report: Report, bars: dict[date, Bars]) -> list[Trade]:
+    # The trades entered and expiring on days with real bars (a 1DTE condor entered on a
+    # span's last day expires on a modelled day).
+    return [t for t in report.trades if t.day in bars and t.expiry in bars]
+
+
+def spy_comparison(history: History, seeds: int) -> dict[str, dict[str, float]]:
+    """ALVH against closing the tested wing on the SPY days: the real paths and the bridges."""
+    bars, gaps = spy_days(history)
+    print(
+        f"SPY days: {len(bars)}; scaled open/high/low off SPX's own by a median "
+        f"{gaps['open_median_points']:.2f} / {gaps['high_median_points']:.2f} / "
+        f"{gaps['low_median_points']:.2f} points (largest {gaps['open_max_points']:.2f} / "
+        f"{gaps['high_max_points']:.2f} / {gaps['low_max_points']:.2f})"
+    )
+    modelled = history.fresh(minute_bars={})
+    paths = {"SPY bars": history.fresh(minute_bars=bars)}
+    paths |= {f"bridge draw {s}": modelled.fresh(path_seed=s) for s in range(seeds)}
+    found: dict[str, dict[str, float]] = {"scaling": gaps}
+    for track in (Track.ZERO_DTE, Track.ONE_DTE):
+        for name, source in paths.items():
+            row: dict[str, float] = {}
+            for defence in Defence:
+                rules = HedgeRules(defence=defence)
+                trades = [
+                    t
+                    for start, end in SPY_SPANS
+                    for t in _on_real_bars(
+                        run_headline(track, start, end, rules, history=source), bars
+                    )
+                ]
+                hedged = np.array([t.hedged_usd for t in trades])
+                row |= {
+                    "trades": len(trades),
+                    "held_usd": round(float(sum(t.held_usd for t in trades)), 2),
+                    f"{defence}_hedged_usd": round(float(hedged.sum()), 2),
+                    f"{defence}_cvar5_usd": round(cvar(hedged), 2),
+                    f"{defence}_worst_usd": round(float(hedged.min()), 2),
+                }
+            found[f"{track} {name}"] = row
+            defences = "; ".join(
+                f"{label} {row[f'{d}_hedged_usd']:>9,.0f} (CVaR {row[f'{d}_cvar5_usd']:>7,.0f}, "
+                f"worst {row[f'{d}_worst_usd']:>7,.0f})"
+                for label, d in (("ALVH", "cheapest"), ("close", "close"))
+            )
+            print(
+                f"{track} {name:14} {row['trades']:3.0f} trades: "
+                f"held {row['held_usd']:>9,.0f}; {defences}"
+            )
+    return found
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=5, help="draws of the paths")
@@ -154,6 +236,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     history = History.load(DATA)
     result: dict[str, object] = {"bench": "backtest_paths", "seeds": args.seeds}
     result["real_days"] = real_days(history, args.seeds)
+    print()
+    result["spy_days"] = spy_comparison(history, args.seeds)
     if not args.real_days_only:
         print()
         result["headline"] = draws(history, args.seeds)

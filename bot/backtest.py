@@ -244,6 +244,43 @@ class History:
         )
 
 
+#: SPY's shipped regular-session 1-minute bars (February-May 2024, July 2025): not SPX, but a
+#: real path to scale to it (`scaled_to_spx`); the published runs do not use them.
+SPY_MINUTE_FILE = "intraday/SPY_1min_rth_2024-02-20_2025-07-30.txt.gz"
+
+
+def scaled_to_spx(history: History, bars: Bars) -> dict[date, Bars]:
+    """Each session of `bars` (an ETF tracking SPX, e.g. SPY) scaled to SPX by the closes' ratio.
+
+    SPY tracks SPX within a few basis points through a session (its dividend moves the ratio
+    only overnight), so a day's bars times SPX close / SPY close walk SPX's real path to its
+    real close. The opening minute differs most: SPX's opening print is worked out from its
+    constituents' first trades, some of them minutes late. Days the SPX daily history lacks
+    are left out; each day's `source` says what it is and the ratio.
+    """
+    scaled: dict[date, Bars] = {}
+    for day in bars.days:
+        row = history.spx_rows.get(day)
+        if row is None:
+            continue
+        session = bars.on(day).within(session_open(day), session_close(day))
+        ratio = float(history.spx.close[row]) / float(session.close[-1])
+        scaled[day] = Bars(
+            symbol="SPX",
+            source=(
+                f"{bars.symbol} 1-minute bars x {ratio:.5f} (SPX close / {bars.symbol} close of "
+                f"{day:%Y-%m-%d})"
+            ),
+            interval_minutes=session.interval_minutes,
+            times=session.times,
+            open=session.open * ratio,
+            high=session.high * ratio,
+            low=session.low * ratio,
+            close=session.close * ratio,
+        )
+    return scaled
+
+
 def check_day(history: History, day: date) -> None:
     """Raise `SkipDay` naming what is missing or bad in the day's daily history."""
     if day not in history.day_checks:
@@ -1480,6 +1517,7 @@ __all__ = [
     "PATH_SHAPE",
     "PATH_TIMING_SD",
     "SPX_DAILY_FILE",
+    "SPY_MINUTE_FILE",
     "BacktestDay",
     "BacktestError",
     "History",
@@ -1497,6 +1535,7 @@ __all__ = [
     "report_json",
     "report_text",
     "run",
+    "scaled_to_spx",
     "synthetic_bars",
     "variance_clock",
     "write_charts",

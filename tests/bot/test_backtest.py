@@ -15,10 +15,12 @@ import numpy as np
 import pytest
 from numpy.typing import NDArray
 
+from bot.adapters.event_calendar import load_event_days
 from bot.adapters.market_data.bars_csv import load_bars
 from bot.adapters.market_data.index_history import IndexHistory
 from bot.backtest import (
     PATH_NOISE_MODEL,
+    SPY_MINUTE_FILE,
     BacktestDay,
     History,
     _ohlc,
@@ -33,6 +35,7 @@ from bot.backtest import (
     path_noise,
     report_json,
     run,
+    scaled_to_spx,
     synthetic_bars,
     variance_clock,
     with_chains_modelled,
@@ -52,7 +55,7 @@ from core.backtest import (
     run_backtest,
     run_day,
 )
-from core.bars import check_bars
+from core.bars import Bars, check_bars
 from core.calendar import (
     NEW_YORK,
     elapsed_seconds,
@@ -63,7 +66,8 @@ from core.calendar import (
 from core.chain import OptionChain, Severity
 from core.condor import CondorProfile, select_condor
 from core.hedge import MarketState, VolIndexLevels
-from core.rules import Defence, HedgeRules
+from core.performance import cvar
+from core.rules import CondorRules, Defence, HedgeRules
 from core.surface import model_chain
 from core.types import CondorSignal, DataStamp, HedgeAlert, Risk, Track
 from tests.conftest import assert_same_chain
@@ -1103,3 +1107,76 @@ def test_chains_modelled_in_blocks_are_the_chains_each_day_models(history, track
     assert outcomes(list(with_chains_modelled(days(damaged.fresh()), block_days=3))) == outcomes(
         days(damaged.fresh())
     )
+
+
+# --- SPY's real 1-minute bars scaled to SPX ----------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def spy_paths(history: History) -> dict[date, Bars]:
+    return scaled_to_spx(history, load_bars(DATA_DIR / SPY_MINUTE_FILE, symbol="SPY"))
+
+
+def test_spy_bars_scaled_to_spx_walk_spx_to_its_real_close(history, spy_paths):
+    # Every shipped SPY session the SPX file has (84): the scaled session ends on SPX's close,
+    # and its extremes sit near SPX's own (a median of about a point; the open differs more:
+    # SPX's opening print is worked out from its constituents' first trades).
+    assert len(spy_paths) == 84
+    highs, lows = [], []
+    for day, bars in spy_paths.items():
+        row = history.spx_rows[day]
+        assert bars.symbol == "SPX"
+        assert bars.source.startswith("SPY 1-minute bars x ")
+        assert bars.close[-1] == pytest.approx(history.spx.close[row], abs=1e-9)
+        assert bars.within(session_open(day), session_close(day)).times.size == bars.times.size
+        highs.append(abs(bars.high.max() - history.spx.high[row]))
+        lows.append(abs(bars.low.min() - history.spx.low[row]))
+    assert np.median(highs) < 2.0
+    assert np.median(lows) < 2.0
+    assert max(highs + lows) < 25.0
+
+
+def _readme_words() -> str:
+    return " ".join((Path(__file__).parents[2] / "README.md").read_text(encoding="utf-8").split())
+
+
+def test_readme_spy_days_comparison_is_what_the_code_gives(history, spy_paths):
+    # The README's 0DTE comparison of ALVH and the close on the SPY days' real paths
+    # (`bench/backtest_paths.py` prints it with 1DTE and the bridge draws).
+    rules = CondorRules().with_event_days(load_event_days(DATA_DIR / "events.csv"))
+    real = _fresh(history, minute_bars=spy_paths)
+    spans = ((date(2024, 2, 20), date(2024, 5, 17)), (date(2025, 7, 1), date(2025, 7, 30)))
+    figures = {}
+    for defence in Defence:
+        trades = [
+            t
+            for start, end in spans
+            for t in run(
+                Track.ZERO_DTE,
+                Risk.BALANCED,
+                start,
+                end,
+                data_dir=DATA_DIR,
+                rules=rules,
+                hedge_rules=HedgeRules(defence=defence),
+                costs=Costs(),
+                history=real,
+            ).trades
+            if t.day in spy_paths and t.expiry in spy_paths
+        ]
+        hedged = np.array([t.hedged_usd for t in trades])
+        figures[defence] = (len(trades), hedged.sum(), cvar(hedged), hedged.min())
+    (n, *close), (m, *alvh) = figures[Defence.CLOSE], figures[Defence.CHEAPEST]
+    assert n == m
+    total, tail, worst = (
+        f"{_minus_dollars(c)} against {_minus_dollars(a)}" for c, a in zip(close, alvh, strict=True)
+    )
+    assert (
+        f"closing the tested wing beat ALVH on 0DTE on every count: {total} over {n} trades, a "
+        f"5 % CVaR of {tail}, a worst trade of {worst}."
+    ) in _readme_words()
+    assert all(c > a for c, a in zip(close, alvh, strict=True))  # "on every count"
+
+
+def _minus_dollars(value: float) -> str:
+    return f"\u2212${-value:,.0f}" if value < 0 else f"${value:,.0f}"
