@@ -6,6 +6,7 @@ Expected settles are written by hand from the raw Cboe CFE contract files of the
 
 from __future__ import annotations
 
+import statistics
 from datetime import date, datetime
 from pathlib import Path
 
@@ -13,9 +14,12 @@ import pytest
 
 from bot.adapters.market_data.vx_history import (
     VX_HISTORY_FILE,
+    VX_RECENT_FILE,
     VxFileError,
     VxHistory,
+    estimate_gaps,
     load_vx_history,
+    load_vx_recent,
 )
 from bot.backtest import REAL_VX_LABEL, History, day_feed, report_json, run
 from bot.cli import DATA_DIR, _rules
@@ -211,3 +215,92 @@ def test_backtest_hedge_is_priced_off_real_settles_and_labelled(
     price, note = estimate_future(closing, 0.01, date(2011, 12, 21))
     assert price == 26.1
     assert note == "VX 2011-12-21: real CFE settle of 2011-12-16 (VX1)"
+
+
+# --- the 2026 VX closes: an out-of-sample check of the estimate ----------------------------------
+
+RECENT_HEADER = "date,vx1,vx2,vx1_volume,vx2_volume,spread,volume\n"
+
+
+def test_recent_closes_map_vx1_and_vx2_to_the_next_monthlies_and_skip_settlement_days(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "vx.csv"
+    path.write_text(
+        RECENT_HEADER
+        + "2026-03-17,22.7,22.7,1,1,0,2\n"
+        + "2026-03-18,24.95,24.3,1,1,0,2\n"  # the March settlement: left out
+        + "2026-03-19,23.85,23.45,1,1,0,2\n"
+    )
+    vx = load_vx_recent(path, {date(2026, 3, 17): 22.0, date(2026, 3, 19): 25.0})
+    assert sorted(vx.curves) == [date(2026, 3, 17), date(2026, 3, 19)]
+    assert vx.curves[date(2026, 3, 17)].points == (
+        (date(2026, 3, 18), 22.7),
+        (date(2026, 4, 15), 22.7),
+    )
+    assert vx.curves[date(2026, 3, 19)].points[0] == (date(2026, 4, 15), 23.85)
+    assert vx.curves[date(2026, 3, 19)].vix_close == 25.0
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("date,vx1\n", "expected the header 'date,vx1,vx2,vx1_volume"),
+        (RECENT_HEADER + "2026-03-17,22.7,0,1,1,0,2\n", "line 2, field 'vx2': expected a positive"),
+        (RECENT_HEADER + "2026-03-17,22.7\n", "line 2: expected 7 fields, got 2"),
+        (
+            RECENT_HEADER + "2026-03-19,1,1,1,1,0,2\n2026-03-17,1,1,1,1,0,2\n",
+            "line 3, field 'date': dates must be strictly ascending; 2026-03-17 comes before",
+        ),
+        (RECENT_HEADER + "2026-03-16,1,1,1,1,0,2\n", "line 2, field 'date': no spot VIX close"),
+    ],
+)
+def test_a_bad_recent_file_names_line_field_and_value(
+    tmp_path: Path, text: str, message: str
+) -> None:
+    path = tmp_path / "vx.csv"
+    path.write_text(text)
+    with pytest.raises(VxFileError, match=message):
+        load_vx_recent(path, {date(2026, 3, 17): 22.0, date(2026, 3, 19): 25.0})
+
+
+def _readme_words() -> str:
+    return " ".join((Path(__file__).parents[2] / "README.md").read_text(encoding="utf-8").split())
+
+
+def test_the_readme_gap_of_the_estimate_before_and_after_2021_is_what_the_data_gives(
+    history: History,
+) -> None:
+    indices = history.indices
+    listed = (indices.vix, indices.vix9d, indices.vix3m, indices.vvix)
+
+    def levels(day: date) -> tuple[float, float, float, float]:
+        return tuple(s.close_on(day) for s in listed)  # type: ignore[return-value]
+
+    assert history.vx is not None
+    settles = VxHistory(
+        source="settles",
+        curves={d: c for d, c in history.vx.curves.items() if all(d in s for s in listed)},
+    )
+    vix_closes = dict(zip(indices.vix.dates, map(float, indices.vix.close), strict=True))
+    recent = load_vx_recent(DATA_DIR / VX_RECENT_FILE, vix_closes)
+    assert len(recent.curves) == 35  # 37 rows, two of them settlement days
+    words = _readme_words()
+    found = {}
+    for name, vx in (("settles", settles), ("recent", recent)):
+        gaps = estimate_gaps(vx, levels)
+        off = [abs(estimate - price) for _, _, price, estimate in gaps]
+        share = [abs(estimate - price) / price for _, _, price, estimate in gaps]
+        found[name] = (
+            len(gaps),
+            f"{statistics.median(off):.2f} points ({statistics.median(share):.1%})".replace(
+                "%", " %"
+            ),
+        )
+    count, gap = found["settles"]
+    assert (
+        f"from 2011 ({count:,} contract-days, each estimated at its day's close) the gap "
+        f"is a median {gap}."
+    ) in words
+    count, gap = found["recent"]
+    assert f"put the gap at a median {gap} over {count} contract-days" in words
