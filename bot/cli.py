@@ -23,6 +23,7 @@ import asyncio
 import errno
 import json
 import logging
+import math
 import os
 import sys
 from collections.abc import Awaitable, Callable, Iterator, Sequence
@@ -164,6 +165,8 @@ def _parse_day(text: str, flag: str) -> date:
 
 def _replay(args: argparse.Namespace) -> int:
     day = _parse_day(args.date, "--date")
+    if args.contracts < 1:
+        raise CliError(f"--contracts must be at least 1, got {args.contracts}")
     replay = replay_day(
         day,
         Track(args.track),
@@ -194,6 +197,9 @@ def _backtest(args: argparse.Namespace) -> int:
     start, end = _parse_day(args.start, "--from"), _parse_day(args.end, "--to")
     if args.contracts < 1:
         raise CliError(f"--contracts must be at least 1, got {args.contracts}")
+    for flag, value in (("--commission", args.commission), ("--slippage", args.slippage)):
+        if not (math.isfinite(value) and value >= 0):
+            raise CliError(f"{flag} must be a non-negative number, got {value}")
     costs = Costs(
         commission_per_contract_usd=args.commission,
         slippage_short_dated=args.slippage,

@@ -667,6 +667,16 @@ def test_cli_backtest_rejects_no_processes(capsys):
     assert "--jobs must be at least 1, was 0" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize(
+    ("flag", "value"), [("--commission", "-1"), ("--commission", "nan"), ("--slippage", "-0.1")]
+)
+def test_cli_backtest_rejects_negative_costs_naming_the_flag(flag, value, capsys):
+    argv = ["backtest", "--track", "0dte", "--from", "2022-03-21", "--to", "2022-03-23"]
+    assert main([*argv, flag, value]) == 2
+    err = capsys.readouterr().err
+    assert f"condorbot: error: {flag} must be a non-negative number, got {float(value)}" in err
+
+
 def test_cli_backtest_rejects_a_negative_path_seed(capsys):
     argv = ["backtest", "--track", "0dte", "--from", "2022-03-21", "--to", "2022-03-23"]
     assert main([*argv, "--path-seed", "-1"]) == 2

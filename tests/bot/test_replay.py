@@ -207,6 +207,11 @@ def test_replay_of_a_day_without_bars_names_the_days_that_have_them(capsys):
     assert "2023-03-16" in err
 
 
+def test_replay_refuses_no_contracts_naming_the_flag(capsys):
+    assert main(["replay", "--date", "2023-03-22", "--contracts", "0"]) == 2
+    assert "condorbot: error: --contracts must be at least 1, got 0" in capsys.readouterr().err
+
+
 def test_replay_refuses_tracks_it_cannot_replay():
     with pytest.raises(ReplayError, match="only 0dte"):
         replay_day(
