@@ -255,8 +255,9 @@ def scaled_to_spx(history: History, bars: Bars) -> dict[date, Bars]:
     SPY tracks SPX within a few basis points through a session (its dividend moves the ratio
     only overnight), so a day's bars times SPX close / SPY close walk SPX's real path to its
     real close. The opening minute differs most: SPX's opening print is worked out from its
-    constituents' first trades, some of them minutes late. Days the SPX daily history lacks
-    are left out; each day's `source` says what it is and the ratio.
+    constituents' first trades, some of them minutes late. Days the SPX daily history lacks,
+    or without a bar in the session, are left out; each day's `source` says what it is and the
+    ratio.
     """
     scaled: dict[date, Bars] = {}
     for day in bars.days:
@@ -264,6 +265,8 @@ def scaled_to_spx(history: History, bars: Bars) -> dict[date, Bars]:
         if row is None:
             continue
         session = bars.on(day).within(session_open(day), session_close(day))
+        if len(session) == 0:
+            continue
         ratio = float(history.spx.close[row]) / float(session.close[-1])
         scaled[day] = Bars(
             symbol="SPX",

@@ -1146,6 +1146,30 @@ def test_spy_bars_scaled_to_spx_walk_spx_to_its_real_close(history, spy_paths):
     assert max(highs + lows) < 25.0
 
 
+def test_scaling_leaves_out_days_without_spx_history_or_session_bars(history):
+    # 2024-03-01: a session bar; 2024-03-02 (a Saturday): no SPX row; 2024-03-04: a bar only
+    # before the open.
+    times = np.array(
+        ["2024-03-01T15:00", "2024-03-02T15:00", "2024-03-04T13:00"], dtype="datetime64[m]"
+    )
+    prices = np.array([500.0, 501.0, 502.0])
+    bars = Bars(
+        symbol="SPY",
+        source="test",
+        interval_minutes=1,
+        times=times,
+        open=prices,
+        high=prices + 1,
+        low=prices - 1,
+        close=prices,
+    )
+    scaled = scaled_to_spx(history, bars)
+    assert list(scaled) == [date(2024, 3, 1)]
+    (bar,) = scaled[date(2024, 3, 1)].close
+    assert bar == pytest.approx(history.spx.close[history.spx_rows[date(2024, 3, 1)]], abs=1e-9)
+    assert scaled[date(2024, 3, 1)].high[0] == pytest.approx(bar * 501 / 500)
+
+
 def _readme_words() -> str:
     return " ".join((Path(__file__).parents[2] / "README.md").read_text(encoding="utf-8").split())
 
