@@ -30,12 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from backtest_paths import DATA, HEADLINE, run_headline
 
 import core.hedge
-from bot.adapters.market_data.vx_history import (
-    VX_RECENT_FILE,
-    VxHistory,
-    estimate_gaps,
-    load_vx_recent,
-)
+from bot.adapters.market_data.vx_history import VX_RECENT_FILE, estimate_gaps, load_vx_recent
 from bot.backtest import History
 from core.backtest import Report
 from core.hedge import VolIndexLevels
@@ -99,33 +94,18 @@ def estimate_against_curve(history: History) -> dict[str, float]:
 def front_months(history: History) -> dict[str, dict[str, float]]:
     """The estimate against VX1 and VX2 at each curve's close: 2011-2021 settles, 2026 closes.
 
-    Every trade date with VIX9D (from 2011-01-04) of the shipped settles, and the 2026 closes
-    (`VX_RECENT_FILE`, never read by the backtest), through `estimate_gaps`: the median and
+    Every trade date of the shipped settles that has VIX9D (from 2011-01-04), and the 2026
+    closes (`VX_RECENT_FILE`, never read by the backtest), through `estimate_gaps`: the median and
     90th percentile of |estimate - price| in points, the median as a share of the price, and
     the median signed gap (estimate - price).
     """
-    indices = history.indices
-
-    def levels(day: date) -> tuple[float, float, float, float]:
-        return (
-            indices.vix.close_on(day),
-            indices.vix9d.close_on(day),
-            indices.vix3m.close_on(day),
-            indices.vvix.close_on(day),
-        )
-
     if history.vx is None:
         raise SystemExit("no VX history shipped: nothing to compare")
-    listed = (indices.vix, indices.vix9d, indices.vix3m, indices.vvix)
-    settles = VxHistory(
-        source=history.vx.source,
-        curves={d: c for d, c in history.vx.curves.items() if all(d in s for s in listed)},
-    )
-    vix_closes = dict(zip(indices.vix.dates, map(float, indices.vix.close), strict=True))
-    recent = load_vx_recent(DATA / VX_RECENT_FILE, vix_closes)
+    recent = load_vx_recent(DATA / VX_RECENT_FILE, history.indices.vix)
     out: dict[str, dict[str, float]] = {}
-    for label, vx in (("settles_2011_2021", settles), ("closes_2026", recent)):
-        gaps = np.array([(price, estimate) for _, _, price, estimate in estimate_gaps(vx, levels)])
+    for label, vx in (("settles_2011_2021", history.vx), ("closes_2026", recent)):
+        found = estimate_gaps(vx, history.indices)
+        gaps = np.array([(price, estimate) for _, _, price, estimate in found])
         signed = gaps[:, 1] - gaps[:, 0]
         out[label] = {
             "contract_days": len(gaps),

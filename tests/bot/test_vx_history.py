@@ -10,8 +10,10 @@ import statistics
 from datetime import date, datetime
 from pathlib import Path
 
+import numpy as np
 import pytest
 
+from bot.adapters.market_data.index_history import IndexHistory
 from bot.adapters.market_data.vx_history import (
     VX_HISTORY_FILE,
     VX_RECENT_FILE,
@@ -222,6 +224,19 @@ def test_backtest_hedge_is_priced_off_real_settles_and_labelled(
 RECENT_HEADER = "date,vx1,vx2,vx1_volume,vx2_volume,spread,volume\n"
 
 
+def _vix(closes: dict[date, float]) -> IndexHistory:
+    values = np.array(list(closes.values()))
+    return IndexHistory(
+        name="VIX",
+        source="VIX.csv",
+        dates=tuple(closes),
+        open=values,
+        high=values,
+        low=values,
+        close=values,
+    )
+
+
 def test_recent_closes_map_vx1_and_vx2_to_the_next_monthlies_and_skip_settlement_days(
     tmp_path: Path,
 ) -> None:
@@ -232,7 +247,7 @@ def test_recent_closes_map_vx1_and_vx2_to_the_next_monthlies_and_skip_settlement
         + "2026-03-18,24.95,24.3,1,1,0,2\n"  # the March settlement: left out
         + "2026-03-19,23.85,23.45,1,1,0,2\n"
     )
-    vx = load_vx_recent(path, {date(2026, 3, 17): 22.0, date(2026, 3, 19): 25.0})
+    vx = load_vx_recent(path, _vix({date(2026, 3, 17): 22.0, date(2026, 3, 19): 25.0}))
     assert sorted(vx.curves) == [date(2026, 3, 17), date(2026, 3, 19)]
     assert vx.curves[date(2026, 3, 17)].points == (
         (date(2026, 3, 18), 22.7),
@@ -261,7 +276,7 @@ def test_a_bad_recent_file_names_line_field_and_value(
     path = tmp_path / "vx.csv"
     path.write_text(text)
     with pytest.raises(VxFileError, match=message):
-        load_vx_recent(path, {date(2026, 3, 17): 22.0, date(2026, 3, 19): 25.0})
+        load_vx_recent(path, _vix({date(2026, 3, 17): 22.0, date(2026, 3, 19): 25.0}))
 
 
 def _readme_words() -> str:
@@ -271,24 +286,13 @@ def _readme_words() -> str:
 def test_the_readme_gap_of_the_estimate_before_and_after_2021_is_what_the_data_gives(
     history: History,
 ) -> None:
-    indices = history.indices
-    listed = (indices.vix, indices.vix9d, indices.vix3m, indices.vvix)
-
-    def levels(day: date) -> tuple[float, float, float, float]:
-        return tuple(s.close_on(day) for s in listed)  # type: ignore[return-value]
-
     assert history.vx is not None
-    settles = VxHistory(
-        source="settles",
-        curves={d: c for d, c in history.vx.curves.items() if all(d in s for s in listed)},
-    )
-    vix_closes = dict(zip(indices.vix.dates, map(float, indices.vix.close), strict=True))
-    recent = load_vx_recent(DATA_DIR / VX_RECENT_FILE, vix_closes)
+    recent = load_vx_recent(DATA_DIR / VX_RECENT_FILE, history.indices.vix)
     assert len(recent.curves) == 35  # 37 rows, two of them settlement days
     words = _readme_words()
     found = {}
-    for name, vx in (("settles", settles), ("recent", recent)):
-        gaps = estimate_gaps(vx, levels)
+    for name, vx in (("settles", history.vx), ("recent", recent)):
+        gaps = estimate_gaps(vx, history.indices)
         off = [abs(estimate - price) for _, _, price, estimate in gaps]
         share = [abs(estimate - price) / price for _, _, price, estimate in gaps]
         found[name] = (

@@ -16,7 +16,7 @@ from __future__ import annotations
 import csv
 import io
 from bisect import bisect_right
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
@@ -27,6 +27,7 @@ from bot.adapters.market_data.common import (
     parse_positive,
     read_text_as,
 )
+from bot.adapters.market_data.index_history import IndexHistory, VolIndices
 from core.calendar import NEW_YORK, session_close, vix_settlements_between
 from core.vix import VxCurve, estimate_vix_future
 
@@ -134,11 +135,11 @@ def load_vx_history(path: Path | str) -> VxHistory:
     return VxHistory(source=file, curves=curves)
 
 
-def load_vx_recent(path: Path | str, vix_closes: Mapping[date, float]) -> VxHistory:
+def load_vx_recent(path: Path | str, vix: IndexHistory) -> VxHistory:
     """Read the 2026 VX1/VX2 closes file (`VX_RECENT_FILE`) as curves of two contracts.
 
-    `vix_closes` gives each trade date's spot VIX close (the curve's t = 0 end); a date without
-    one is an error. A VIX settlement day is left out: which contract the file calls VX1 then
+    `vix` gives each trade date's spot VIX close (the curve's t = 0 end); a date without one is
+    an error. A VIX settlement day is left out: which contract the file calls VX1 then
     is not stable (on 2026-04-15 the expiring one, with no volume; on 2026-03-18 the next).
 
     Raises:
@@ -151,12 +152,12 @@ def load_vx_recent(path: Path | str, vix_closes: Mapping[date, float]) -> VxHist
         prices = [_parse_value(cells[n], file=file, line=line_no, field=f"vx{n}") for n in (1, 2)]
         if vix_settlements_between(day, day):
             continue
-        if day not in vix_closes:
+        if day not in vix:
             raise VxFileError(
                 file, f"no spot VIX close for {day}", line=line_no, field="date", value=cells[0]
             )
         curves[day] = VxCurve.from_nearest(
-            day, vix_closes[day], prices, source=f"VX closes ({file})"
+            day, vix.close_on(day), prices, source=f"VX closes ({file})"
         )
     if not curves:
         raise VxFileError(file, "has a header but no values")
@@ -164,19 +165,22 @@ def load_vx_recent(path: Path | str, vix_closes: Mapping[date, float]) -> VxHist
 
 
 def estimate_gaps(
-    vx: VxHistory, levels: Callable[[date], tuple[float, float, float, float]], contracts: int = 2
+    vx: VxHistory, indices: VolIndices, contracts: int = 2
 ) -> list[tuple[date, date, float, float]]:
     """The term-structure estimate against each curve's first `contracts` prices.
 
-    `levels(day)` gives the day's VIX, VIX9D, VIX3M and VVIX closes. Each estimate
-    (`core.vix.estimate_vix_future`) is made at the curve's close (16:00 ET plus
-    `SETTLE_DELAY`) for the contract's settlement at 09:30 ET. Returns (trade date, settlement,
-    price, estimate) for every contract priced, skipping days whose term structure admits no
-    consistent forward (the estimate's own error).
+    Each estimate (`core.vix.estimate_vix_future`) is made from the day's VIX, VIX9D, VIX3M and
+    VVIX closes at the curve's close (16:00 ET plus `SETTLE_DELAY`) for the contract's
+    settlement at 09:30 ET. Returns (trade date, settlement, price, estimate) for every contract
+    priced, skipping days one of those indices has no close for (VIX9D starts 2011-01-04) and
+    days whose term structure admits no consistent forward (the estimate's own error).
     """
+    series = (indices.vix, indices.vix9d, indices.vix3m, indices.vvix)
     gaps: list[tuple[date, date, float, float]] = []
     for day, curve in sorted(vx.curves.items()):
-        vix, vix9d, vix3m, vvix = levels(day)
+        if not all(day in s for s in series):
+            continue
+        vix, vix9d, vix3m, vvix = (s.close_on(day) for s in series)
         close = session_close(day) + SETTLE_DELAY
         for settlement, price in curve.points[:contracts]:
             settles_at = datetime.combine(settlement, time(9, 30), NEW_YORK)
