@@ -1034,16 +1034,21 @@ def run(
         raise BacktestError(f"--jobs must be at least 1, was {jobs}")
     if path_seed is not None and path_seed < 0:
         raise BacktestError(f"--path-seed must be at least 0, was {path_seed}")
-    _require_history(start, end, history, data_dir)
+    span = (end - start).days + 1
+    if not any(is_trading_day(start + timedelta(days=i)) for i in range(span)):
+        raise BacktestError(f"no NYSE trading day from {start} to {end}")
     one_at_a_time = track is Track.DTE_45
     spans = _spans(start, end) if jobs > 1 and not one_at_a_time else []
     if path_seed is None:
         path_seed = history.path_seed if history is not None else 0
     if len(spans) > 1:
+        # The workers load the history; here only its SPX dates are needed, for the check.
+        _require_history(start, end, load_index_history(data_dir / SPX_DAILY_FILE, name="SPX"))
         task = _Span(track, risk, rules, hedge_rules, costs)
         outcomes = _run_spans(task, spans, data_dir, jobs, on_day, path_seed, model_term_structure)
     else:
         history = history or History.load(data_dir)
+        _require_history(start, end, history.spx)
         if path_seed != history.path_seed:
             history = history.fresh(path_seed=path_seed)
         if model_term_structure:
@@ -1063,18 +1068,10 @@ def run(
     return build_report(outcomes, series)
 
 
-def _require_history(start: date, end: date, history: History | None, data_dir: Path) -> None:
-    # A range without a trading day, or without a day of the SPX daily history, is a mistake
-    # to name, not a report of skipped days (a range that overlaps the history runs, the days
-    # outside it skipped with the reason).
-    span = (end - start).days + 1
-    if not any(is_trading_day(start + timedelta(days=i)) for i in range(span)):
-        raise BacktestError(f"no NYSE trading day from {start} to {end}")
-    spx = (
-        history.spx
-        if history is not None
-        else load_index_history(data_dir / SPX_DAILY_FILE, name="SPX")
-    )
+def _require_history(start: date, end: date, spx: IndexHistory) -> None:
+    # A range without a day of the SPX daily history is a mistake to name, not a report of
+    # skipped days (a range that overlaps the history runs, the days outside it skipped with
+    # the reason).
     first, last = spx.dates[0], spx.dates[-1]
     if end < first or start > last:
         raise BacktestError(

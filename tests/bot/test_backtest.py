@@ -693,6 +693,8 @@ def test_cli_backtest_rejects_a_negative_path_seed(capsys):
             "covers 2006-01-03 to 2026-07-08",
         ),
         ("2005-12-01", "2005-12-30", "no SPX daily history from 2005-12-01 to 2005-12-30"),
+        # Long enough for --jobs 2 to split it into spans: refused before any process starts.
+        ("1990-01-01", "1991-12-31", "no SPX daily history from 1990-01-01 to 1991-12-31"),
         ("2025-01-04", "2025-01-05", "no NYSE trading day from 2025-01-04 to 2025-01-05"),
     ],
 )
