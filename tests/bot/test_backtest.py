@@ -71,6 +71,7 @@ from core.rules import CondorRules, Defence, HedgeRules
 from core.surface import model_chain
 from core.types import CondorSignal, DataStamp, HedgeAlert, Risk, Track
 from tests.conftest import assert_same_chain
+from tests.readme import dollars, readme_words
 
 SNAPSHOT_DAY = date(2022, 3, 23)
 
@@ -1172,10 +1173,6 @@ def test_scaling_leaves_out_days_without_spx_history_or_session_bars(history):
     assert scaled[date(2024, 3, 1)].high[0] == pytest.approx(bar * 501 / 500)
 
 
-def _readme_words() -> str:
-    return " ".join((Path(__file__).parents[2] / "README.md").read_text(encoding="utf-8").split())
-
-
 def test_readme_spy_days_comparison_is_what_the_code_gives(history, spy_paths):
     # The README's 0DTE comparison of ALVH and the close on the SPY days' real paths
     # (`bench/backtest_paths.py` prints it with 1DTE and the bridge draws).
@@ -1205,14 +1202,10 @@ def test_readme_spy_days_comparison_is_what_the_code_gives(history, spy_paths):
     (n, *close), (m, *alvh) = figures[Defence.CLOSE], figures[Defence.CHEAPEST]
     assert n == m
     total, tail, worst = (
-        f"{_minus_dollars(c)} against {_minus_dollars(a)}" for c, a in zip(close, alvh, strict=True)
+        f"{dollars(c)} against {dollars(a)}" for c, a in zip(close, alvh, strict=True)
     )
     assert (
         f"closing the tested wing beat ALVH on 0DTE on every count: {total} over {n} trades, a "
         f"5 % CVaR of {tail}, a worst trade of {worst}."
-    ) in _readme_words()
+    ) in readme_words()
     assert all(c > a for c, a in zip(close, alvh, strict=True))  # "on every count"
-
-
-def _minus_dollars(value: float) -> str:
-    return f"\u2212${-value:,.0f}" if value < 0 else f"${value:,.0f}"

@@ -28,6 +28,7 @@ from bot.published import (
     write_report,
 )
 from tests.conftest import ROOT
+from tests.readme import dollars, readme_words
 
 REPORTS = ROOT / "docs" / "backtest" / "reports"
 #: The reports whose figures are the README's headline table.
@@ -270,13 +271,8 @@ def test_the_readme_defence_table_is_the_published_reports():
         assert [line for line in readme if line.startswith(row)], row
 
 
-def _readme_words() -> str:
-    # The README with every run of whitespace one space, so a sentence matches across lines.
-    return " ".join((ROOT / "README.md").read_text(encoding="utf-8").split())
-
-
 def test_the_readme_hedge_cost_and_payoff_are_the_published_reports():
-    readme = _readme_words()
+    readme = readme_words()
     parts = []
     for name in HEADLINE:
         hedge = load_report(_published(name))["hedge"]
@@ -286,15 +282,10 @@ def test_the_readme_hedge_cost_and_payoff_are_the_published_reports():
     assert "; ".join(parts).replace(" cost", " hedges cost", 1) in readme
 
 
-def _dollars(value: float) -> str:
-    # As the README's prose writes dollars: "-$4,634" with a minus sign, "$23,482".
-    return f"\u2212${-value:,.0f}" if value < 0 else f"${value:,.0f}"
-
-
 def test_the_readme_prose_on_series_and_regimes_is_the_published_reports():
     # The paragraph after the RSI trigger: what the hedge instruments added on top of the
     # managed series, what the exits cost, and the signs of each track's VIX regimes.
-    readme = _readme_words()
+    readme = readme_words()
     reports = {name: load_report(_published(name)) for name in HEADLINE}
 
     def figure(name: str, series: str, key: str) -> float:
@@ -306,22 +297,22 @@ def test_the_readme_prose_on_series_and_regimes_is_the_published_reports():
 
     def change(name: str, key: str) -> str:
         managed, hedged = figure(name, "managed", key), figure(name, "hedged", key)
-        return f"{_dollars(managed)} \u2192 {_dollars(hedged)}"
+        return f"{dollars(managed)} \u2192 {dollars(hedged)}"
 
     assert added("0dte") > 0
     assert added("1dte") > 0
     assert added("45dte") < 0
     assert (
-        f"on 0DTE they added {_dollars(added('0dte'))} (expectancy "
+        f"on 0DTE they added {dollars(added('0dte'))} (expectancy "
         f"{change('0dte', 'expectancy_usd')} a trade; CVaR {change('0dte', 'cvar5_usd')}), on "
-        f"1DTE {_dollars(added('1dte'))} (CVaR {change('1dte', 'cvar5_usd')}); on 45DTE they "
-        f"cost {_dollars(-added('45dte'))} (CVaR {change('45dte', 'cvar5_usd')})"
+        f"1DTE {dollars(added('1dte'))} (CVaR {change('1dte', 'cvar5_usd')}); on 45DTE they "
+        f"cost {dollars(-added('45dte'))} (CVaR {change('45dte', 'cvar5_usd')})"
     ) in readme
     assert (
-        f"on 0DTE the managed series ends at {_dollars(figure('0dte', 'managed', 'total_usd'))} "
-        f"against {_dollars(figure('0dte', 'held', 'total_usd'))} held, on 1DTE at "
-        f"{_dollars(figure('1dte', 'managed', 'total_usd'))} against "
-        f"{_dollars(figure('1dte', 'held', 'total_usd'))}."
+        f"on 0DTE the managed series ends at {dollars(figure('0dte', 'managed', 'total_usd'))} "
+        f"against {dollars(figure('0dte', 'held', 'total_usd'))} held, on 1DTE at "
+        f"{dollars(figure('1dte', 'managed', 'total_usd'))} against "
+        f"{dollars(figure('1dte', 'held', 'total_usd'))}."
     ) in readme
 
     def regimes(name: str, series: str) -> dict[str, dict[str, Any]]:
@@ -336,31 +327,31 @@ def test_the_readme_prose_on_series_and_regimes_is_the_published_reports():
     assert earning("1dte", "hedged") == []
     low_0, mid_1 = regimes("0dte", "held")["VIX < 15"], regimes("1dte", "held")["VIX 15-20"]
     assert (
-        f"held to settlement 0DTE makes money only below VIX 15 ({_dollars(low_0['total_usd'])} "
+        f"held to settlement 0DTE makes money only below VIX 15 ({dollars(low_0['total_usd'])} "
         f"over {low_0['trades']} trades) and 1DTE in every regime but VIX 15\u201320 "
-        f"({_dollars(mid_1['total_usd'])} over {mid_1['trades']} trades); with ALVH, 0DTE "
+        f"({dollars(mid_1['total_usd'])} over {mid_1['trades']} trades); with ALVH, 0DTE "
         f"makes money only below VIX 15 "
-        f"({_dollars(regimes('0dte', 'hedged')['VIX < 15']['total_usd'])}) and 1DTE loses in "
-        f"every regime ({_dollars(regimes('1dte', 'hedged')['VIX < 15']['total_usd'])} even "
+        f"({dollars(regimes('0dte', 'hedged')['VIX < 15']['total_usd'])}) and 1DTE loses in "
+        f"every regime ({dollars(regimes('1dte', 'hedged')['VIX < 15']['total_usd'])} even "
         "below VIX 15)"
     ) in readme
 
 
 def test_the_readme_45dte_draws_sentence_is_the_published_reports():
-    readme = _readme_words()
+    readme = readme_words()
     held = [report["overall"]["held"] for report in _draws("45dte")]
     totals = [s["total_usd"] for s in held]
     cvars = [s["cvar5_usd"] for s in held]
     assert (
-        f"across five draws of the paths it ranges {_dollars(min(totals))}\u2013"
-        f"{_dollars(max(totals))} while the held CVaR stays within {_dollars(max(cvars))} to "
-        f"{_dollars(min(cvars))}"
+        f"across five draws of the paths it ranges {dollars(min(totals))}\u2013"
+        f"{dollars(max(totals))} while the held CVaR stays within {dollars(max(cvars))} to "
+        f"{dollars(min(cvars))}"
     ) in readme
 
 
 def test_the_readme_schedules_sentence_is_the_published_reports():
     # The 45DTE track started on each of the first 20 trading days with VIX9D (2011).
-    readme = _readme_words()
+    readme = readme_words()
     schedules = [load_report(path) for path in sorted(REPORTS.glob("45dte_start_*.json.gz"))]
     assert len(schedules) == 20
     assert schedules[0]["from"] == "2011-01-04"
@@ -370,8 +361,8 @@ def test_the_readme_schedules_sentence_is_the_published_reports():
 
     held, hedged = values("held", "total_usd"), values("hedged", "total_usd")
     assert (
-        f"held totals range {_dollars(min(held))}\u2013{_dollars(max(held))} and hedged "
-        f"{_dollars(min(hedged))} to {_dollars(max(hedged))}"
+        f"held totals range {dollars(min(held))}\u2013{dollars(max(held))} and hedged "
+        f"{dollars(min(hedged))} to {dollars(max(hedged))}"
     ) in readme
     same = {
         (series, key): set(values(series, key))
@@ -381,8 +372,8 @@ def test_the_readme_schedules_sentence_is_the_published_reports():
     assert all(len(found) == 1 for found in same.values()), same
     held_cvar, hedged_cvar = same["held", "cvar5_usd"].pop(), same["hedged", "cvar5_usd"].pop()
     assert (
-        f"the CVaR and drawdowns are the same in all 20 (held {_dollars(held_cvar)}, hedged "
-        f"{_dollars(hedged_cvar)})"
+        f"the CVaR and drawdowns are the same in all 20 (held {dollars(held_cvar)}, hedged "
+        f"{dollars(hedged_cvar)})"
     ) in readme
 
 
@@ -398,13 +389,13 @@ def _cut(name: str, key: str) -> str:
 
 
 def test_the_readme_in_short_is_the_published_reports():
-    readme = _readme_words()
+    readme = readme_words()
     h45, a45 = _overall("45dte", "held"), _overall("45dte", "hedged")
     assert (
         f"**45DTE** (2011\u20132026, {h45['trades']} trades) held to settlement made "
-        f"{_dollars(h45['total_usd'])}, with a 5 % CVaR of {_dollars(h45['cvar5_usd'])} a trade. "
+        f"{dollars(h45['total_usd'])}, with a 5 % CVaR of {dollars(h45['cvar5_usd'])} a trade. "
         f"Following ALVH cut that tail by {_cut('45dte', 'cvar5_usd')} and turned the total into "
-        f"{_dollars(a45['total_usd'])}."
+        f"{dollars(a45['total_usd'])}."
     ) in readme
     trades = load_report(_published("45dte"))["trade_list"]
     assert (trades[0]["day"][:4], trades[-1]["day"][:4]) == ("2011", "2026")
@@ -413,8 +404,8 @@ def test_the_readme_in_short_is_the_published_reports():
         assert held["total_usd"] < 0
         assert held["expectancy_ci95_usd"][0] < 0 < held["expectancy_ci95_usd"][1]  # no edge
         lost = f"**{name.upper()}** (2014\u20132026, {held['trades']:,} trades) held lost "
-        assert lost + _dollars(-held["total_usd"]) in readme
-        assert f"ALVH{':' if name == '1dte' else ''} {_dollars(hedged['total_usd'])}." in readme
+        assert lost + dollars(-held["total_usd"]) in readme
+        assert f"ALVH{':' if name == '1dte' else ''} {dollars(hedged['total_usd'])}." in readme
     # By risk level: only 45DTE conservative's held interval is above zero; ALVH always loses,
     # from the least (the first run named) to the most.
     edges = []
@@ -430,21 +421,21 @@ def test_the_readme_in_short_is_the_published_reports():
     least, most = max(alvh, key=alvh.__getitem__), min(alvh, key=alvh.__getitem__)
     assert (
         f"Following ALVH in full loses money at every level of every track, from "
-        f"{_dollars(alvh[least])} ({least}) to {_dollars(alvh[most])} ({most})"
+        f"{dollars(alvh[least])} ({least}) to {dollars(alvh[most])} ({most})"
     ) in readme
     conservative = _overall("45dte_conservative", "held")
     assert (
-        f"({_dollars(conservative['total_usd'])} over {conservative['trades']} trades); ALVH "
+        f"({dollars(conservative['total_usd'])} over {conservative['trades']} trades); ALVH "
         "loses at every level of every track"
     ) in readme
 
 
 def test_the_readme_answer_on_tail_loss_and_cost_is_the_published_reports():
     # "Did ALVH reduce tail loss, and at what cost?"
-    readme = _readme_words()
+    readme = readme_words()
     zero, one, forty_five = (
-        f"{_dollars(_overall(name, 'held')['cvar5_usd'])} to "
-        f"{_dollars(_overall(name, 'hedged')['cvar5_usd'])} ({name.upper()}, "
+        f"{dollars(_overall(name, 'held')['cvar5_usd'])} to "
+        f"{dollars(_overall(name, 'hedged')['cvar5_usd'])} ({name.upper()}, "
         f"\u2212{_cut(name, 'cvar5_usd')})"
         for name in HEADLINE
     )
@@ -457,36 +448,36 @@ def test_the_readme_answer_on_tail_loss_and_cost_is_the_published_reports():
     dd = {name: (_overall(name, "held"), _overall(name, "hedged")) for name in HEADLINE}
     assert (
         f"fell by {_cut('45dte', 'max_drawdown_usd')} on 45DTE "
-        f"({_dollars(dd['45dte'][0]['max_drawdown_usd'])} \u2192 "
-        f"{_dollars(dd['45dte'][1]['max_drawdown_usd'])};"
+        f"({dollars(dd['45dte'][0]['max_drawdown_usd'])} \u2192 "
+        f"{dollars(dd['45dte'][1]['max_drawdown_usd'])};"
     ) in readme
     for name in ("1dte", "0dte"):
         held, hedged = dd[name]
         assert hedged["max_drawdown_usd"] > held["max_drawdown_usd"]  # "a deeper one"
         assert (
-            f"{name.upper()} ({_dollars(held['max_drawdown_usd'])} held, "
-            f"{_dollars(hedged['max_drawdown_usd'])} with ALVH)"
+            f"{name.upper()} ({dollars(held['max_drawdown_usd'])} held, "
+            f"{dollars(hedged['max_drawdown_usd'])} with ALVH)"
         ) in readme
         # "on the two break-even short tracks is a loss of $200,000-$300,000"
         assert 200_000 <= held["total_usd"] - hedged["total_usd"] <= 300_000
         low, high = held["expectancy_ci95_usd"]
         assert (
-            f"it loses {_dollars(-held['total_usd'])} over {held['trades']:,} trades (expectancy "
-            f"{_dollars(held['expectancy_usd'])}"
+            f"it loses {dollars(-held['total_usd'])} over {held['trades']:,} trades (expectancy "
+            f"{dollars(held['expectancy_usd'])}"
         ) in readme
-        assert f"95 % interval {_dollars(low)} to {_dollars(high)}" in readme
+        assert f"95 % interval {dollars(low)} to {dollars(high)}" in readme
         assert (
             f"(Sharpe {hedged['sharpe']:.2f} against {held['sharpe']:.2f})".replace("-", "\u2212")
             in readme
         )
     assert (
-        f"45DTE: {_dollars(dd['45dte'][0]['total_usd'])} held against "
-        f"{_dollars(dd['45dte'][1]['total_usd'])} with ALVH over {dd['45dte'][0]['trades']} trades"
+        f"45DTE: {dollars(dd['45dte'][0]['total_usd'])} held against "
+        f"{dollars(dd['45dte'][1]['total_usd'])} with ALVH over {dd['45dte'][0]['trades']} trades"
     ) in readme
 
 
 def test_the_readme_vix_hedges_on_real_settles_are_the_published_reports():
-    readme = _readme_words()
+    readme = readme_words()
     hedges = {name: load_report(_published(name))["hedge"] for name in HEADLINE}
     real = {name: h["vix_hedges_on_real_vx"] for name, h in hedges.items()}
     every = {name: h["vix_hedges"] for name, h in hedges.items()}
@@ -504,7 +495,7 @@ def test_the_readme_0dte_exits_are_the_published_report():
     closed = exits["1 wing(s) bought back"] + exits["2 wing(s) bought back"]
     assert (
         f"on 0DTE it bought back a wing on {closed} condors, and {exits['stop']} ran on to the stop"
-    ) in _readme_words()
+    ) in readme_words()
 
 
 def _years(report: dict[str, Any], series: str, years: range) -> float:
@@ -518,7 +509,7 @@ def _worst(report: dict[str, Any], series: str, before: str) -> float:
 
 
 def test_the_readme_2008_paragraph_is_the_published_reports():
-    readme = _readme_words()
+    readme = readme_words()
     crisis = range(2008, 2011)
     draws = [load_report(_published("45dte_from_2008"))] + [
         load_report(_published(f"45dte_from_2008_seed{seed}")) for seed in range(1, 5)
@@ -535,36 +526,36 @@ def test_the_readme_2008_paragraph_is_the_published_reports():
     assert held > 0
     assert hedged > 0
     assert (
-        f"Over 2008\u20132010 the condor held to settlement made +{_dollars(held)} and with ALVH "
-        f"+{_dollars(hedged)}; the worst trade was {_dollars(_worst(run, 'held', '2011'))} held "
-        f"and {_dollars(_worst(run, 'hedged', '2011'))} with ALVH. In 2008 alone: held "
-        f"{_dollars(_years(run, 'held', range(2008, 2009)))}, ALVH "
-        f"{_dollars(_years(run, 'hedged', range(2008, 2009)))} "
+        f"Over 2008\u20132010 the condor held to settlement made +{dollars(held)} and with ALVH "
+        f"+{dollars(hedged)}; the worst trade was {dollars(_worst(run, 'held', '2011'))} held "
+        f"and {dollars(_worst(run, 'hedged', '2011'))} with ALVH. In 2008 alone: held "
+        f"{dollars(_years(run, 'held', range(2008, 2009)))}, ALVH "
+        f"{dollars(_years(run, 'hedged', range(2008, 2009)))} "
         f"({run['by_year']['2008']['held']['trades']} trades)."
     ) in readme
     overall = run["overall"]
     cut = 1 - overall["hedged"]["cvar5_usd"] / overall["held"]["cvar5_usd"]
     assert (
         f"Over 2008\u20132026 the 5 % CVaR per trade fell from "
-        f"{_dollars(overall['held']['cvar5_usd'])} held to "
-        f"{_dollars(overall['hedged']['cvar5_usd'])} with ALVH (\u2212{cut:.0%}), for a total of "
-        f"{_dollars(overall['held']['total_usd'])} held against "
-        f"{_dollars(overall['hedged']['total_usd'])} with ALVH; closing when tested instead: "
-        f"+{_dollars(close['overall']['hedged']['total_usd'])}, CVaR "
-        f"{_dollars(close['overall']['hedged']['cvar5_usd'])}."
+        f"{dollars(overall['held']['cvar5_usd'])} held to "
+        f"{dollars(overall['hedged']['cvar5_usd'])} with ALVH (\u2212{cut:.0%}), for a total of "
+        f"{dollars(overall['held']['total_usd'])} held against "
+        f"{dollars(overall['hedged']['total_usd'])} with ALVH; closing when tested instead: "
+        f"+{dollars(close['overall']['hedged']['total_usd'])}, CVaR "
+        f"{dollars(close['overall']['hedged']['cvar5_usd'])}."
     ).replace("%)", " %)") in readme
 
     def span(values: list[float], sign: str = "") -> str:
-        return f"{sign}{_dollars(min(values))} to {sign}{_dollars(max(values))}"
+        return f"{sign}{dollars(min(values))} to {sign}{dollars(max(values))}"
 
     assert (
         f"Over five draws of the paths, 2008\u20132010 held ranges "
         f"{span([_years(d, 'held', crisis) for d in draws], '+')} and with ALVH "
         f"{span([_years(d, 'hedged', crisis) for d in draws], '+')}, the worst trade "
-        f"{_dollars(max(_worst(d, 'held', '2011') for d in draws))} to "
-        f"{_dollars(min(_worst(d, 'held', '2011') for d in draws))} held and "
-        f"{_dollars(max(_worst(d, 'hedged', '2011') for d in draws))} to "
-        f"{_dollars(min(_worst(d, 'hedged', '2011') for d in draws))} with ALVH."
+        f"{dollars(max(_worst(d, 'held', '2011') for d in draws))} to "
+        f"{dollars(min(_worst(d, 'held', '2011') for d in draws))} held and "
+        f"{dollars(max(_worst(d, 'hedged', '2011') for d in draws))} to "
+        f"{dollars(min(_worst(d, 'hedged', '2011') for d in draws))} with ALVH."
     ) in readme
 
 

@@ -30,6 +30,7 @@ from core.calendar import NEW_YORK
 from core.hedge import HeldHedge, OpenCondor, estimate_future
 from core.rules import HedgeRules
 from core.types import Instrument, Risk, Track
+from tests.readme import readme_words
 
 HEADER = ",DATE,VIX,VX1,VX2,VX3,VX4,VX5,VX6,VX7,VX8,SP500\n"
 ROW_0805 = "1157,2011-08-05,32.0,29.15,26.2,25.75,25.15,24.25,25.65,25.9,26.1,1199.38\n"
@@ -279,17 +280,13 @@ def test_a_bad_recent_file_names_line_field_and_value(
         load_vx_recent(path, _vix({date(2026, 3, 17): 22.0, date(2026, 3, 19): 25.0}))
 
 
-def _readme_words() -> str:
-    return " ".join((Path(__file__).parents[2] / "README.md").read_text(encoding="utf-8").split())
-
-
 def test_the_readme_gap_of_the_estimate_before_and_after_2021_is_what_the_data_gives(
     history: History,
 ) -> None:
     assert history.vx is not None
     recent = load_vx_recent(DATA_DIR / VX_RECENT_FILE, history.indices.vix)
     assert len(recent.curves) == 35  # 37 rows, two of them settlement days
-    words = _readme_words()
+    words = readme_words()
     found = {}
     for name, vx in (("settles", history.vx), ("recent", recent)):
         gaps = estimate_gaps(vx, history.indices)
