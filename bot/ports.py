@@ -298,6 +298,18 @@ class DayStore(Protocol):
         ...
 
 
+class TapeStore(Protocol):
+    """The index quotes polled from a live source, per trading day, kept across restarts."""
+
+    async def append(self, day: date, lines: Sequence[str]) -> None:
+        """Append the day's newly polled quotes (one JSON line each), in the order polled."""
+        ...
+
+    async def lines(self, day: date) -> Sequence[str]:
+        """Return every quote kept for `day`, in the order appended (empty when none)."""
+        ...
+
+
 class DayFeed(Protocol):
     """Market data for one trading day, as of any moment of it (never looking ahead).
 

@@ -109,7 +109,12 @@ def _listed_chain_files(chains_dir: Path, stamp: int) -> dict[date, tuple[Path, 
     return {day: tuple(paths) for day, paths in found.items()}
 
 
-def _ad_line(data_dir: Path, day: date) -> tuple[np.ndarray | None, str]:
+def ad_line_for(data_dir: Path, day: date) -> tuple[NDArray[np.float64] | None, str]:
+    """The daily NYSE A/D line known on `day` from the shipped breadth, and where it comes from.
+
+    None (and a note saying so) when the newest count is more than `MAX_BREADTH_AGE_DAYS`
+    trading days old: the A/D trigger is then unavailable.
+    """
     breadth = load_breadth(data_dir / "breadth", day=day)
     prior = breadth.before(day)
     latest = prior.last_date
@@ -331,7 +336,7 @@ class RecordedDayFeed:
         opening = session.until(session_open(day) + timedelta(minutes=1))
         if len(opening) == 0:
             raise ReplayError(f"no SPX bar in the first minute of the session on {day}")
-        ad_line, ad_note = _ad_line(data_dir, day)
+        ad_line, ad_note = ad_line_for(data_dir, day)
         return cls(
             day=day,
             data_dir=data_dir,

@@ -15,9 +15,13 @@ import socket
 import sys
 from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import replace
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
+from redis.asyncio import Redis
+
+from bot.adapters.market_data.cboe_json import CboeDelayedQuotes
+from bot.adapters.market_data.common import CBOE_QUOTE_DELAY
 from bot.commands import Commands
 from bot.delivery import DeliveryWorker, RetryPolicy, run_workers
 from bot.frontends.discord.bot import BotDeps, CondorBot, ensure_channel_subscribers
@@ -34,6 +38,7 @@ from bot.frontends.telegram.app import (
     webhook_secret,
 )
 from bot.frontends.telegram.publisher import TelegramApplication, TelegramPublisher
+from bot.live import CboePoller
 from bot.notify import Notifier, Rendering
 from bot.ports import Delivery, Outbox, Publisher, SendResult, Subscriber, SubscriberStatus
 from bot.publishers import ConsolePublisher, JsonLinesPublisher
@@ -44,6 +49,7 @@ from bot.render.telegram_html import (
     telegram_chart,
 )
 from bot.replay import RecordedDayFeed, replay_day
+from bot.scheduling.jobs import publish_times
 from bot.scheduling.market_calendar import MarketCalendar
 from bot.scheduling.runner import JobRunner
 from bot.services import Services, service_table
@@ -57,6 +63,7 @@ from bot.storage.redis_store import (
     RedisOutbox,
     RedisSubscriberStore,
 )
+from bot.storage.tape import RedisTapeStore
 from core.calendar import NEW_YORK
 from core.rules import CondorRules, HedgeRules
 from core.types import Event, Risk, Track
@@ -256,16 +263,88 @@ async def _start_telegram(
     return lambda stop: run_telegram(telegram, commands, stop, webhook=webhook)
 
 
+#: The stale-data watchdog's threshold for data that is current when served.
+STALE_AFTER = timedelta(minutes=5)
+
+
+def _live_poller(
+    settings: Settings,
+    rules: CondorRules,
+    hedge_rules: HedgeRules,
+    clock: SystemClock,
+    redis: Redis,
+    notifier: Notifier,
+) -> CboePoller | None:
+    """The Cboe poller when `MARKET_DATA__SOURCE=cboe` (None: the recorded files serve)."""
+    market = settings.market_data
+    if market.source is not MarketDataSource.CBOE:
+        return None
+    max_age = timedelta(seconds=market.max_age_seconds)
+    return CboePoller(
+        source=CboeDelayedQuotes(
+            base_url=market.cboe_url,
+            timeout_seconds=market.timeout_seconds,
+            retries=market.retries,
+            max_age=max_age,
+        ),
+        store=RedisTapeStore(redis),
+        clock=clock,
+        data_dir=settings.data_dir,
+        hedge_rules=hedge_rules,
+        chain_moments=lambda day: publish_times(day, rules),
+        max_age=max_age,
+        on_problem=notifier.notify_admins,
+    )
+
+
+async def _services(
+    settings: Settings,
+    rules: CondorRules,
+    hedge_rules: HedgeRules,
+    clock: SystemClock,
+    redis: Redis,
+    notifier: Notifier,
+    poller: CboePoller | None,
+) -> Services:
+    """The services over the live poller's feeds (today's tape read back), or the files'."""
+    if poller is not None:
+        await poller.restore(clock.now().astimezone(NEW_YORK).date())
+    return Services(
+        notifier=notifier,
+        subscribers=notifier.subscribers,
+        feed_for=(
+            poller.feed_for
+            if poller is not None
+            else lambda d: RecordedDayFeed.load(d, settings.data_dir, hedge_rules)
+        ),
+        rules=rules,
+        hedge_rules=hedge_rules,
+        clock=clock,
+        # Delayed quotes are always CBOE_QUOTE_DELAY old: stale means older than that.
+        stale_after=STALE_AFTER + (CBOE_QUOTE_DELAY if poller is not None else timedelta(0)),
+        days=RedisDayStore(redis),
+    )
+
+
+async def _poll(
+    poller: CboePoller | None, leading: Callable[[], bool], stop: asyncio.Event
+) -> None:
+    # The live poller until `stop`, polling while this process leads the scheduler (the jobs
+    # that read the tape run there).
+    if poller is None:
+        return
+    poller.leading = leading
+    try:
+        await poller.run(stop)
+    finally:
+        await poller.source.aclose()
+
+
 async def run_service(
     settings: Settings, rules: CondorRules, ready: asyncio.Event | None = None
 ) -> None:
     """Run until SIGTERM/SIGINT: scheduler, services, ledger, outbox and delivery workers."""
     quiet_http_logs()
-    if settings.market_data.source is not MarketDataSource.RECORDED:
-        raise ServiceConfigError(
-            f"MARKET_DATA__SOURCE={settings.market_data.source}: the live intraday feed for the "
-            "hedge engine is not built yet; use 'recorded'"
-        )
     clock = SystemClock()
     telegram = _telegram_application(settings)
     telegram_publisher = None if telegram is None else TelegramPublisher(telegram.bot)
@@ -293,15 +372,8 @@ async def run_service(
                 ),
             },
         )
-        services = Services(
-            notifier=notifier,
-            subscribers=subscribers,
-            feed_for=lambda d: RecordedDayFeed.load(d, settings.data_dir, hedge_rules),
-            rules=rules,
-            hedge_rules=hedge_rules,
-            clock=clock,
-            days=RedisDayStore(redis),
-        )
+        poller = _live_poller(settings, rules, hedge_rules, clock, redis, notifier)
+        services = await _services(settings, rules, hedge_rules, clock, redis, notifier, poller)
 
         run_telegram_until = await _start_telegram(
             telegram, telegram_publisher, settings, services, outbox, RedisKeyValue(redis)
@@ -357,6 +429,7 @@ async def run_service(
             scheduling = group.create_task(runner.run(), name="scheduler")
             group.create_task(run_workers(workers, stop), name="delivery")
             group.create_task(run_telegram_until(stop), name="telegram")
+            group.create_task(_poll(poller, lambda: runner.leading, stop), name="market-data")
             if discord_publisher is not None and settings.discord.token is not None:
                 await ensure_channel_subscribers(subscribers, settings.discord)
                 deps = BotDeps(

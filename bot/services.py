@@ -239,12 +239,17 @@ class Services:
         positions[key] = json.dumps(state, sort_keys=True)
         await self.days.put_day(replace(stored, open_positions=positions))
 
-    async def _restore(self, day: date) -> None:
-        """After a restart, reload the condors expiring `day` and their engine state."""
+    async def _restore(self, day: date, now: datetime) -> None:
+        """After a restart, reload the condors expiring `day` and their engine state.
+
+        Each position gets its entry chain back from the feed; a live feed keeps no chain
+        across a restart, and the newest one (at `now`) serves instead. A position whose chain
+        cannot be had is tried again at the next call.
+        """
         if self.days is None or day in self._restored:
             return
-        self._restored.add(day)
         stored = await self.days.get_day(day)
+        waiting = False
         for key, text in stored.open_positions.items():
             data = json.loads(text)
             position = from_jsonable(OpenCondor, data["position"])
@@ -252,7 +257,17 @@ class Services:
             opened = signal.asof.astimezone(NEW_YORK).date()
             if (opened, signal.track, signal.risk) in self._open or data.get("settled"):
                 continue
-            chain, _ = self._feed(day).chain_at(signal.asof, self._expiries(opened))
+            feed = self._feed(day)
+            try:
+                chain, _ = feed.chain_at(signal.asof, self._expiries(opened))
+            except (ValueError, KeyError):
+                try:
+                    chain, _ = feed.chain_at(now, self._expiries(opened))
+                except (ValueError, KeyError) as error:
+                    logger.warning("cannot restore %s expiring %s yet: %s", key, day, error)
+                    waiting = True
+                    continue
+                logger.info("restored %s with the chain of %s (entry chain gone)", key, now)
             track, risk = key.split(":")
             self._open[(opened, signal.track, signal.risk)] = _Open(
                 position=position,
@@ -261,15 +276,25 @@ class Services:
                 audience=Audience(track=track, risk=risk),
             )
             logger.info("restored %s %s expiring %s", track, risk, day)
+        if not waiting:
+            self._restored.add(day)
 
     async def check_hedges(self, scheduled_for: datetime) -> None:
         """Run the hedge engine on every condor expiring today."""
         day = scheduled_for.astimezone(NEW_YORK).date()
-        await self._restore(day)
+        try:
+            await self._restore(day, scheduled_for)
+        except (ValueError, KeyError) as error:
+            await self._no_data(day, scheduled_for, "hedge check", error)
+            return
         for held in list(self._open.values()):
             if held.position.signal.expiry != day or held.result is not None:
                 continue
-            market = self._feed(day).market_at(scheduled_for, held.chain)
+            try:
+                market = self._feed(day).market_at(scheduled_for, held.chain)
+            except (ValueError, KeyError) as error:
+                await self._no_data(day, scheduled_for, "hedge check", error)
+                return
             held.state, events = step(
                 held.position, held.state, market, self.hedge_rules, scheduled_for
             )
@@ -279,16 +304,28 @@ class Services:
                 await self._save(held)
 
     async def settle_day(self, scheduled_for: datetime) -> None:
-        """Score every condor that expired today against the settlement."""
+        """Score every condor that expired today against the settlement.
+
+        When the feed cannot settle yet (a live closing print not in), the admins are told and
+        the condors stay open: the recap tries again.
+        """
         day = scheduled_for.astimezone(NEW_YORK).date()
-        await self._restore(day)
+        try:
+            await self._restore(day, scheduled_for)
+        except (ValueError, KeyError) as error:
+            await self._no_data(day, scheduled_for, "settlement", error)
+            return
         for held in self._open.values():
             signal = held.position.signal
             if signal.expiry != day or held.result is not None:
                 continue
-            settlement, vol, note = self._feed(day).settlement()
-            if signal.settlement is Settlement.AM:
-                settlement, note = self._feed(day).opening_print()
+            try:
+                settlement, vol, note = self._feed(day).settlement()
+                if signal.settlement is Settlement.AM:
+                    settlement, note = self._feed(day).opening_print()
+            except (ValueError, KeyError) as error:
+                await self._no_data(day, scheduled_for, "settlement", error)
+                return
             self._report(day).notes.append(note)
             result = settle(
                 held.position,
@@ -308,8 +345,14 @@ class Services:
             await self._save(held)
 
     async def recap(self, scheduled_for: datetime) -> str:
-        """Send the admins the day's recap and return it."""
+        """Settle what is still open (a late settlement print), then send the admins the recap."""
         day = scheduled_for.astimezone(NEW_YORK).date()
+        await self.settle_day(scheduled_for)
+        unsettled = sum(
+            1
+            for held in self._open.values()
+            if held.position.signal.expiry == day and held.result is None
+        )
         report = self._report(day)
         kinds: dict[str, int] = {}
         for event in report.events:
@@ -321,9 +364,22 @@ class Services:
             + ", ".join(f"{n} {k}" for k, n in sorted(kinds.items()))
             + f"; {sum(r.queued for r in report.reports)} deliveries queued; "
             f"settled P&L (managed + hedged) ${pnl:,.2f}"
+            + (
+                f"; {unsettled} condors expiring today NOT settled (no settlement data)"
+                if unsettled
+                else ""
+            )
         )
         await self.notifier.notify_admins(f"recap-{day}", text)
         return text
+
+    async def _no_data(self, day: date, at: datetime, what: str, error: Exception) -> None:
+        # A job the market data cannot serve: the admins hear of it once an hour per job kind.
+        logger.warning("%s at %s: no market data: %s", what, at.isoformat(), error)
+        await self.notifier.notify_admins(
+            f"nodata-{day}-{what.replace(' ', '-')}-{at.astimezone(NEW_YORK):%H}",
+            f"{what} at {at.astimezone(NEW_YORK):%H:%M} ET skipped: {error}",
+        )
 
     async def trial_sweep(self, scheduled_for: datetime) -> None:
         """Remind trials two days before they end; expire them at their end."""

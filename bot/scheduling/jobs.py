@@ -32,11 +32,18 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from enum import StrEnum
 
 from bot.scheduling.market_calendar import SessionCalendar
-from core.calendar import EARLY_CLOSE, NEW_YORK, SESSION_CLOSE, SESSION_OPEN
+from core.calendar import (
+    EARLY_CLOSE,
+    NEW_YORK,
+    SESSION_CLOSE,
+    SESSION_OPEN,
+    session_close,
+    session_open,
+)
 from core.rules import CondorRules
 from core.types import Track
 
@@ -318,3 +325,13 @@ def job_named(table: Sequence[JobSpec], name: str) -> JobSpec:
         if spec.name == name:
             return spec
     raise KeyError(f"no job named {name!r}; jobs are {[spec.name for spec in table]}")
+
+
+def publish_times(day: date, rules: CondorRules | None = None) -> list[datetime]:
+    """When the publish jobs fire on `day` (a trading day), as the job table says, in order."""
+    opens, closes = session_open(day), session_close(day)
+    return sorted(
+        spec.when.time_in(opens, closes)
+        for spec in job_table(rules)
+        if spec.name.startswith("publish_") and isinstance(spec.when, AtSessionTime)
+    )

@@ -18,6 +18,7 @@ All keys share one prefix (default `condorbot`) so several deployments can share
 | `<p>:job:<name>:<utc iso time>` | string | one scheduled run of a job was claimed |
 | `<p>:leader` | string | the scheduler leader's owner id (with a TTL) |
 | `<p>:kv:<name>` | string | a small value by name (e.g. `tgcb:<8 hex>`, a settings button; TTL) |
+| `<p>:tape:<yyyy-mm-dd>` | list | the day's polled index quotes (live source), one JSON line each |
 """
 
 from __future__ import annotations
@@ -100,3 +101,7 @@ class Keys:
     def kv(self, name: str) -> str:
         """Return the key of one small named value (`KeyValueStore`)."""
         return f"{self.prefix}:kv:{name}"
+
+    def tape(self, day: date) -> str:
+        """Return the list key of one trading day's polled index quotes (`TapeStore`)."""
+        return f"{self.prefix}:tape:{day.isoformat()}"

@@ -97,6 +97,8 @@ class IndexQuote:
             time when the response has none).
         captured_at: The response's ``timestamp`` (aware New York).
         source: The resource, for people.
+        open: The session's opening print (``open``; None when the response has none: null,
+            or 0 before the day's first print).
     """
 
     symbol: str
@@ -104,6 +106,7 @@ class IndexQuote:
     at: datetime
     captured_at: datetime
     source: str
+    open: float | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True, eq=False)
@@ -206,12 +209,14 @@ def _index_quote(document: Mapping[str, Any], source: str) -> IndexQuote:
     symbol = _index_symbol(document, data, source)
     price = _number(data.get("current_price"), source, "'data.current_price'", positive=True)
     traded = _new_york_time(data.get("last_trade_time"), source, "'data.last_trade_time'")
+    opened = _number(data.get("open"), source, "'data.open'")
     return IndexQuote(
         symbol=symbol,
         price=price,
         at=traded if traded is not None else quote_time_at(captured_at),
         captured_at=captured_at,
         source=source,
+        open=opened if opened > 0 else None,
     )
 
 

@@ -18,6 +18,7 @@ from bot.scheduling.jobs import (
     JobSpec,
     job_named,
     job_table,
+    publish_times,
 )
 from bot.scheduling.market_calendar import MarketCalendar
 from bot.scheduling.runner import build_trigger, occurrences
@@ -66,6 +67,14 @@ def test_publish_times_come_from_the_track_entry_times():
         assert job_named(JOBS, name).when == AtSessionTime(
             anchor=Anchor.CLOSE, offset=timedelta(minutes=-15)
         )
+
+
+def test_publish_times_of_a_day_are_the_publish_firings(calendar: MarketCalendar):
+    # The live poller fetches a chain ahead of each: they must be where the jobs fire.
+    for day in ("2025-11-26", "2025-11-28"):  # a regular day, and a 13:00 half day
+        fired = sorted(at for at, name in day_of(calendar, day) if name.startswith("publish_"))
+        assert publish_times(date.fromisoformat(day)) == fired
+    assert [f"{t:%H:%M}" for t in publish_times(date(2025, 11, 28))] == ["10:00", "12:45", "12:45"]
 
 
 def test_a_regular_day_fires_each_job_at_its_time(calendar: MarketCalendar):
