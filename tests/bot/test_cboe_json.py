@@ -191,6 +191,16 @@ async def test_index_last_reads_the_recorded_vix_quote(make_source):
     assert quote.price == pytest.approx(15.1)
     assert quote.at == ny(2026, 10, 6, 13, 41, 31)
     assert quote.captured_at == ny(2026, 10, 6, 13, 56, 38)
+    assert quote.open == pytest.approx(15.4)  # the session's opening print, as recorded
+
+
+async def test_an_index_quote_without_a_usable_open_has_none(make_source):
+    doc = document(VIX)
+    for value in (None, 0.0):  # null, or 0 before the day's first print
+        doc["data"]["open"] = value
+        source, _ = make_source({VIX_QUOTE_PATH: [ok(as_bytes(doc))]})
+        quote = await source.index_last("VIX", ny(2026, 10, 6, 14, 0))
+        assert quote.open is None
 
 
 def test_parse_options_json_keeps_cboe_iv_and_delta_as_reported():

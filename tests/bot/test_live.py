@@ -568,3 +568,35 @@ async def test_after_a_restart_the_open_condors_come_back_on_a_fresh_chain(snaps
     views = second.services.open_positions(clock.now())
     assert sorted(str(v.signal.risk) for v in views) == ["aggressive", "balanced", "conservative"]
     await client.aclose()
+
+
+async def test_missing_live_data_is_told_to_the_admins_never_silent(snapshot_day):
+    clock, _, poller = snapshot_day
+    world = await make_world(clock, poller)
+    services = world.services
+    services.stale_after = timedelta(minutes=5) + DELAY  # as `condorbot run` sets it live
+    await poller.poll(clock.now())
+    await services.publish_signals(Track.ZERO_DTE, clock.advance(seconds=25))
+    # No poll since 10:11: the newest SPX print (09:56) is 24 min old at 10:20, 4 beyond the
+    # delay plus 5 minutes; the VIX prints lag 9 min beyond the delay.
+    await services.watch_stale_data(ny(CHAIN_DAY, 10, 20))
+    await services.check_hedges(ny(CHAIN_DAY, 10, 35))  # VIX lags 24 min: no market at all
+    # The close never comes in: the recap says so.
+    clock.set(ny(CHAIN_DAY, 16, 30))
+    recap = await services.recap(clock.now())
+    assert "3 condors expiring today NOT settled (no settlement data)" in recap
+    await world.worker.drain()
+    notices = [m.text for m in world.publisher.sent if m.target == "admin"]
+    assert any("market data stale: newest SPX bar ended 09:56 ET" in n for n in notices), notices
+    assert any("hedge check at 10:35 ET skipped" in n and "VIX print" in n for n in notices)
+    assert any("settlement at 16:30 ET skipped" in n for n in notices)
+
+
+async def test_a_fresh_delayed_feed_is_not_stale(snapshot_day):
+    clock, _, poller = snapshot_day
+    world = await make_world(clock, poller)
+    world.services.stale_after = timedelta(minutes=5) + DELAY
+    await poller.poll(clock.now())
+    await world.services.watch_stale_data(ny(CHAIN_DAY, 10, 12))  # 16 min: the delay, no more
+    await world.worker.drain()
+    assert [m.text for m in world.publisher.sent if m.target == "admin"] == []
