@@ -11,7 +11,7 @@ no intraday VIX), and the chain the real Cboe snapshot of 2022-03-23 10:11 ET tu
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -19,7 +19,6 @@ from pathlib import Path
 import httpx
 import numpy as np
 import pytest
-from redis.asyncio import Redis
 
 from bot.adapters.market_data.bars_csv import load_bars
 from bot.adapters.market_data.cboe_csv import read_cboe_csv
@@ -37,7 +36,6 @@ from bot.notify import Notifier
 from bot.ports import Subscriber
 from bot.replay import RecordedDayFeed
 from bot.services import Services
-from bot.storage.embedded import EmbeddedRedis
 from bot.storage.tape import RedisTapeStore
 from core.bars import Bars
 from core.calendar import NEW_YORK, session_close, session_open
@@ -147,22 +145,6 @@ def vol_opening(day: date) -> dict[str, float]:
     }
 
 
-@pytest.fixture(scope="module")
-def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedRedis]:
-    server = EmbeddedRedis(tmp_path_factory.mktemp("redis"))
-    server.start()
-    yield server
-    server.stop(force=True)
-
-
-@pytest.fixture
-async def redis(redis_server: EmbeddedRedis):
-    client: Redis = Redis.from_url(redis_server.url, decode_responses=True)
-    await client.flushdb()
-    yield client
-    await client.aclose()
-
-
 @dataclass
 class Live:
     clock: FixedClock
@@ -180,7 +162,7 @@ class Live:
 
 
 @pytest.fixture
-async def live(redis) -> AsyncIterator[Live]:
+async def live(redis_client) -> AsyncIterator[Live]:
     clocks = FixedClock(ny(BEFORE, 9, 25, 1))
     cboe = RecordedCboe(
         clock=clocks,
@@ -193,7 +175,7 @@ async def live(redis) -> AsyncIterator[Live]:
     async def told(event_id: str, text: str) -> None:
         problems.append((event_id, text))
 
-    poller = make_poller(client, RedisTapeStore(redis), clocks, told)
+    poller = make_poller(client, RedisTapeStore(redis_client), clocks, told)
     yield Live(clock=clocks, cboe=cboe, poller=poller, client=client, problems=problems)
     await client.aclose()
 
@@ -283,12 +265,12 @@ async def test_polls_that_stop_make_the_market_stale(live):
         feed.vol_at(ny(DAY, 11, 20, 1))
 
 
-async def test_a_restart_restores_the_tape_and_the_warm_up_from_redis(live, redis):
+async def test_a_restart_restores_the_tape_and_the_warm_up_from_redis(live, redis_client):
     await poll_two_days(live, ny(DAY, 11, 0, 1))
     moment = ny(DAY, 11, 0, 1)
     chain = make_chain_stub()
     before = live.poller.feed_for(DAY).market_at(moment, chain)
-    restarted = make_poller(live.client, RedisTapeStore(redis), live.clock)
+    restarted = make_poller(live.client, RedisTapeStore(redis_client), live.clock)
     feed = restarted.feed_for(DAY)  # asked before the restore: a live view, filled in place
     await restarted.restore(DAY)
     after = feed.market_at(moment, chain)
@@ -297,7 +279,7 @@ async def test_a_restart_restores_the_tape_and_the_warm_up_from_redis(live, redi
     assert restarted.tape(DAY).warmup.size == 78  # 2023-03-21's whole session, 5-minute closes
     # Polling on after the restart appends to the restored tape; nothing is polled twice.
     await restarted.poll(ny(DAY, 11, 1, 1))
-    lines = await RedisTapeStore(redis).lines(DAY)
+    lines = await RedisTapeStore(redis_client).lines(DAY)
     assert len(lines) == len(set(lines))
 
 
@@ -448,12 +430,12 @@ def snapshot_day_cboe(clock: FixedClock) -> SnapshotDayCboe:
 
 
 @pytest.fixture
-async def snapshot_day(redis):
+async def snapshot_day(redis_client):
     captured = read_cboe_csv(SNAPSHOT).captured_at
     clock = FixedClock(captured + timedelta(seconds=5))
     cboe = snapshot_day_cboe(clock)
     client = httpx.AsyncClient(transport=httpx.MockTransport(cboe))
-    poller = make_poller(client, RedisTapeStore(redis), clock)
+    poller = make_poller(client, RedisTapeStore(redis_client), clock)
     yield clock, cboe, poller
     await client.aclose()
 
@@ -549,7 +531,9 @@ async def test_services_publish_hedge_and_settle_on_the_live_feed(snapshot_day):
     assert world.publisher.received("trader") >= 2  # the balanced signal and its result
 
 
-async def test_after_a_restart_the_open_condors_come_back_on_a_fresh_chain(snapshot_day, redis):
+async def test_after_a_restart_the_open_condors_come_back_on_a_fresh_chain(
+    snapshot_day, redis_client
+):
     clock, cboe, poller = snapshot_day
     days = InMemoryDayStore()
     first = await make_world(clock, poller, days)
@@ -558,7 +542,7 @@ async def test_after_a_restart_the_open_condors_come_back_on_a_fresh_chain(snaps
     # Restart at 10:15: the tape's prints come back from Redis, its chains do not.
     clock.set(ny(CHAIN_DAY, 10, 15))
     client = httpx.AsyncClient(transport=httpx.MockTransport(cboe))
-    restarted = make_poller(client, RedisTapeStore(redis), clock)
+    restarted = make_poller(client, RedisTapeStore(redis_client), clock)
     await restarted.restore(CHAIN_DAY)
     second = await make_world(clock, restarted, days)
     await second.services.check_hedges(clock.now())  # no chain yet: nothing restored ...

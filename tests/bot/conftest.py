@@ -1,4 +1,4 @@
-"""Redis for the storage tests: one embedded server per session, flushed before each test.
+"""Redis for the bot tests: one embedded server per session, flushed before each test.
 
 Tests that kill or restart Redis start their own `EmbeddedRedis` instead.
 """
