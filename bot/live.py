@@ -437,8 +437,9 @@ class LiveDayFeed:
         """The newest VIX-family prints polled by `moment` (observed, 15 min delayed).
 
         Raises:
-            LiveFeedError: If VIX, VIX9D or VIX3M has no print by then, or the newest lags
-                beyond the delay by more than `RECENT_ISSUE` during the session.
+            LiveFeedError: If VIX, VIX9D or VIX3M has no print by then, or (once the session's
+                first delayed prints are due) the newest lags beyond the delay by more than
+                `RECENT_ISSUE`.
         """
         latest = {symbol: self.tape.latest(symbol, moment) for symbol in VOL_SYMBOLS}
         missing = [s for s in ("VIX", "VIX9D", "VIX3M") if latest[s] is None]
@@ -448,7 +449,7 @@ class LiveDayFeed:
                 f"on {self.day}"
             )
         required = {s: p for s, p in latest.items() if p is not None and s != "VVIX"}
-        if session_open(self.day) + self.delay <= moment <= session_close(self.day):
+        if first_print_due(self.day) <= moment <= session_close(self.day):
             for symbol, printed in required.items():
                 lag = moment - printed.at - self.delay
                 if lag > RECENT_ISSUE:
@@ -511,12 +512,16 @@ class LiveDayFeed:
         raise LiveFeedError(f"no SPX opening print polled on {self.day}")
 
     def last_data_at(self, moment: datetime) -> datetime | None:
-        """When the newest SPX print polled by `moment` was printed (None: none yet).
+        """When the newest SPX print of the session polled by `moment` was printed.
 
-        It is at least Cboe's 15-minute delay old: the watchdog allows for it.
+        It is at least Cboe's 15-minute delay old: the watchdog allows for it. None before the
+        session's first print (the last session's close, polled before the open, does not
+        count); a source that never gives one is reported by the poller.
         """
         newest = self.tape.latest("SPX", moment)
-        return newest.at if newest is not None else None
+        if newest is None or newest.at < session_open(self.day):
+            return None
+        return newest.at
 
 
 def first_print_due(day: date) -> datetime:

@@ -253,6 +253,21 @@ async def test_a_failed_poll_leaves_a_reported_gap_never_filled(live):
     assert "back" in told[1]
 
 
+async def test_the_last_sessions_close_polled_before_the_open_is_not_todays_data(live):
+    await poll_two_days(live, ny(DAY, 9, 44, 1))
+    feed = live.poller.feed_for(DAY)
+    assert live.poller.tape(DAY).prints["SPX"][0].at < session_open(DAY)  # polled at 09:25
+    assert feed.last_data_at(ny(DAY, 9, 44, 1)) is None  # the watchdog waits for today's
+    issues = feed.market_at(ny(DAY, 9, 44, 1), make_chain_stub()).data_issues
+    assert issues == (
+        "SPX: no print from today's session polled by 09:44 ET (Cboe's quotes are 15 min "
+        "delayed: the first is due at 09:45 ET)",
+    )
+    assert not [t for _, t in live.problems if "quotes/_" in t]  # stale at 09:30: no failure
+    await live.poll_until(ny(DAY, 9, 47, 1))
+    assert feed.last_data_at(ny(DAY, 9, 47, 1)) == ny(DAY, 9, 32) - timedelta(seconds=1)
+
+
 async def test_polls_that_stop_make_the_market_stale(live):
     await poll_two_days(live, ny(DAY, 11, 0, 1))
     feed = live.poller.feed_for(DAY)
