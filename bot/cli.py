@@ -8,6 +8,7 @@ Subcommands:
     ledger        verify the hash chain, or export it
     admin         list subscribers, add an admin, grant a trial
     health        exit 0 when Redis answers (the container healthcheck)
+    live-check    ask Cboe's delayed quotes for everything the live feed polls, once
     discord sync  register the Discord slash commands with the configured guilds
     run           the production service: scheduler, services and delivery workers
     replay        a real trading day through the condor selector and the ALVH hedge engine
@@ -29,7 +30,7 @@ import sys
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -37,8 +38,10 @@ from redis.asyncio import Redis
 
 from bot.adapters.event_calendar import EventCalendarError, load_event_days
 from bot.adapters.market_data import load_chain
+from bot.adapters.market_data.cboe_json import CboeDelayedQuotes
 from bot.adapters.market_data.common import DataFileError
 from bot.demo import DEFAULT_SPEED, DEMO_DAY, run_demo
+from bot.live import CheckLine, check_source
 from bot.ports import Subscriber, SubscriberStatus
 from bot.published import PublishedReportError, differences, load_report, write_report
 from bot.render.calendar_json import vix_settlements_json
@@ -455,6 +458,15 @@ def build_parser() -> argparse.ArgumentParser:
     health = sub.add_parser("health", help="exit 0 when Redis answers")
     health.set_defaults(run=_health)
 
+    live_check = sub.add_parser(
+        "live-check", help="ask Cboe's delayed quotes for what the live feed polls, once"
+    )
+    live_check.add_argument(
+        "--asof",
+        type=_aware_time,
+        help="judge the answers' ages as of this ISO time with offset (default: now)",
+    )
+    live_check.set_defaults(run=_live_check)
     replay = sub.add_parser("replay", help="a real day through the condor and the hedge engine")
     replay.add_argument("--date", required=True, help="trading day, YYYY-MM-DD")
     replay.add_argument("--track", default=Track.ZERO_DTE.value, choices=[Track.ZERO_DTE.value])
@@ -732,6 +744,38 @@ def _health(args: argparse.Namespace) -> int:
         return 0 if await redis.ping() else 1
 
     return asyncio.run(_with_redis(work))
+
+
+def _aware_time(text: str) -> datetime:
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected an ISO time like 2026-09-04T14:19:00-04:00, got {text!r}"
+        ) from None
+    if moment.tzinfo is None:
+        raise argparse.ArgumentTypeError(f"{text!r} has no UTC offset (e.g. -04:00)")
+    return moment
+
+
+def _live_check(args: argparse.Namespace) -> int:
+    market = _settings().market_data
+    asof = args.asof or datetime.now(UTC)
+
+    async def work() -> list[CheckLine]:
+        async with CboeDelayedQuotes(
+            base_url=market.cboe_url,
+            timeout_seconds=market.timeout_seconds,
+            retries=market.retries,
+            max_age=timedelta(seconds=market.max_age_seconds),
+        ) as source:
+            return await check_source(source, asof)
+
+    lines = asyncio.run(work())
+    print(f"{market.cboe_url} as of {asof.astimezone(NEW_YORK):%Y-%m-%d %H:%M:%S} ET:")
+    for line in lines:
+        print(f"  {'ok  ' if line.ok else 'FAIL'} {line.text}")
+    return 0 if all(line.ok for line in lines) else 1
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -734,3 +734,49 @@ class CboePoller:
                     logger.exception("live poll at %s failed", now.isoformat())
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), timeout=self.poll_seconds)
+
+
+@dataclass(frozen=True, slots=True)
+class CheckLine:
+    """One resource's answer to `check_source`: whether it serves, and what it said."""
+
+    ok: bool
+    text: str
+
+
+async def check_source(source: CboeDelayedQuotes, asof: datetime) -> list[CheckLine]:
+    """Ask every resource the live feed polls once, as of `asof` (the admin's `live-check`).
+
+    VVIX is optional (the rules fall back without it): its failure is shown, not counted.
+    """
+    lines: list[CheckLine] = []
+    for symbol in ("SPX", *VOL_SYMBOLS):
+        try:
+            quote = await source.index_last(symbol, asof)
+        except MarketDataError as error:
+            lines.append(CheckLine(symbol == "VVIX", f"{symbol}: FAILED: {error}"))
+            continue
+        behind = _minutes(quote.captured_at - quote.at)
+        lines.append(
+            CheckLine(
+                True,
+                f"{symbol}: {quote.price:g}, printed {quote.at:%Y-%m-%d %H:%M:%S} ET, shown "
+                f"{behind} min later (response {quote.captured_at:%H:%M:%S} ET)",
+            )
+        )
+    try:
+        chain = await source.chain(asof)
+    except MarketDataError as error:
+        lines.append(CheckLine(False, f"chain: FAILED: {error}"))
+    else:
+        expiries = sorted({term.expiry for term in chain.terms})
+        lines.append(
+            CheckLine(
+                True,
+                f"chain: {len(chain.strike)} options in {len(expiries)} expiries "
+                f"({expiries[0]} ... {expiries[-1]}), quotes of "
+                f"{chain.quote_time:%Y-%m-%d %H:%M} ET, spot {chain.spot:g}; "
+                f"{len(chain.issues)} quality notes",
+            )
+        )
+    return lines

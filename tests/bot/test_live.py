@@ -10,6 +10,7 @@ no intraday VIX), and the chain the real Cboe snapshot of 2022-03-23 10:11 ET tu
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -599,3 +600,46 @@ async def test_a_fresh_delayed_feed_is_not_stale(snapshot_day):
     await world.services.watch_stale_data(ny(CHAIN_DAY, 10, 12))  # 16 min: the delay, no more
     await world.worker.drain()
     assert [m.text for m in world.publisher.sent if m.target == "admin"] == []
+
+
+async def test_live_check_asks_every_resource_once_through_a_local_server(
+    tmp_path, monkeypatch, capsys
+):
+    from aiohttp import web
+
+    from bot.cli import main
+
+    clock = FixedClock(read_cboe_csv(SNAPSHOT).captured_at + timedelta(seconds=5))
+    cboe = snapshot_day_cboe(clock)
+    down: set[str] = set()
+
+    async def handle(request: web.Request) -> web.Response:
+        if request.path.rsplit("/", 1)[-1] in down:
+            return web.Response(status=503, text="unavailable")
+        reply = cboe(httpx.Request("GET", str(request.url)))
+        return web.Response(status=reply.status_code, body=reply.content)
+
+    app = web.Application()
+    app.router.add_get("/{tail:.*}", handle)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = runner.addresses[0][1]
+    monkeypatch.chdir(tmp_path)  # no .env here
+    monkeypatch.setenv("MARKET_DATA__CBOE_URL", f"http://127.0.0.1:{port}/api/delayed_quotes")
+    monkeypatch.setenv("MARKET_DATA__RETRIES", "0")
+    check = ["live-check", "--asof", clock.now().isoformat()]
+    try:
+        assert await asyncio.to_thread(main, check) == 0
+        out = capsys.readouterr().out
+        assert "ok   SPX: 4479.09, printed 2022-03-23 09:56:00 ET, shown 15 min later" in out
+        assert f"ok   VIX: {cboe.opening['VIX']:g}" in out
+        assert "ok   chain: 19002 options in 41 expiries (2022-03-23 ... 2026-12-18)" in out
+        down.add("_VIX3M.json")
+        assert await asyncio.to_thread(main, check) == 1
+        assert "FAIL VIX3M: FAILED: Cboe delayed quotes quotes/_VIX3M.json: HTTP 503" in (
+            capsys.readouterr().out
+        )
+    finally:
+        await runner.cleanup()
