@@ -142,6 +142,8 @@ class Services:
         try:
             feed = self._feed(day)
             chain, note = feed.chain_at(scheduled_for, self._expiries(day))
+            # A signal is only sent if the engine can manage it: its marks need the entry VIX.
+            entry_vix = feed.vol_at(scheduled_for).vix
         except (ValueError, KeyError) as error:
             await self._bad_data(track, scheduled_for, f"market data unavailable: {error}")
             return
@@ -152,7 +154,7 @@ class Services:
             audience = Audience(track=str(track), risk=str(risk))
             await self._publish(event, audience)
             if isinstance(event, CondorSignal):
-                self._remember(day, event, chain, audience, feed, scheduled_for)
+                self._remember(day, event, chain, audience, entry_vix)
                 await self._save(self._open[(day, event.track, event.risk)])
             elif any(
                 r.code in (NoTradeCode.BAD_DATA, NoTradeCode.STALE_DATA) for r in event.reasons
@@ -168,12 +170,9 @@ class Services:
         signal: CondorSignal,
         chain: OptionChain,
         audience: Audience,
-        feed: DayFeed,
-        at: datetime,
+        entry_vix: float,
     ) -> None:
-        position = OpenCondor.from_signal(
-            signal, self.hedge_rules.contracts, entry_vix=feed.vol_at(at).vix
-        )
+        position = OpenCondor.from_signal(signal, self.hedge_rules.contracts, entry_vix=entry_vix)
         self._open[(day, signal.track, signal.risk)] = _Open(
             position=position, chain=chain, state=EngineState(), audience=audience
         )

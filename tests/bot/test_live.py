@@ -42,7 +42,7 @@ from core.bars import Bars
 from core.calendar import NEW_YORK, session_close, session_open
 from core.chain import OptionChain
 from core.rules import CondorRules, HedgeRules
-from core.types import CondorSignal, DailyResult, Track
+from core.types import CondorSignal, DailyResult, NoTradeCode, NoTradeDay, Track
 from tests.conftest import ROOT, load_snapshot
 from tests.fakes import (
     FixedClock,
@@ -397,10 +397,13 @@ class SnapshotDayCboe:
     printed: datetime
     opening: dict[str, float]
     closing: dict[str, float]
+    down: set[str] = field(default_factory=set)  # indices that answer 503
 
     def __call__(self, request: httpx.Request) -> httpx.Response:
         name = request.url.path.rsplit("/", 1)[-1].removesuffix(".json").lstrip("_")
         now = self.clock.now()
+        if name in self.down and "quotes/" in request.url.path:
+            return httpx.Response(503, text="unavailable")
         if request.url.path.endswith("options/_SPX.json"):
             return httpx.Response(200, content=self.options)
         closed = now - DELAY >= session_close(CHAIN_DAY)
@@ -643,3 +646,17 @@ async def test_live_check_asks_every_resource_once_through_a_local_server(
         )
     finally:
         await runner.cleanup()
+
+
+async def test_no_signal_goes_out_that_the_engine_could_not_manage(snapshot_day):
+    clock, cboe, poller = snapshot_day
+    cboe.down.add("VIX")  # the chain and SPX answer; VIX does not
+    world = await make_world(clock, poller)
+    await poller.poll(clock.now())
+    await world.services.publish_signals(Track.ZERO_DTE, clock.advance(seconds=25))
+    events = world.services.day_reports[CHAIN_DAY].events
+    cards = [e for e in events if isinstance(e, NoTradeDay)]
+    assert len(cards) == len(events) == 3
+    assert all(c.reasons[0].code is NoTradeCode.BAD_DATA for c in cards)
+    assert all("no VIX print polled" in c.reasons[0].detail for c in cards)
+    assert world.services.open_positions(clock.now()) == []
