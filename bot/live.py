@@ -85,8 +85,6 @@ CLOSE_SETTLES_AFTER = timedelta(minutes=5)
 #: Market data lagging beyond Cboe's delay by more than this blocks a hedge decision.
 MAX_LAG = timedelta(minutes=5)
 
-VolSymbols = tuple[str, ...]
-
 
 class LiveFeedError(ValueError):
     """The live tape cannot answer (nothing polled yet, stale, a print not in yet)."""

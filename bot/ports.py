@@ -313,8 +313,8 @@ class TapeStore(Protocol):
 class DayFeed(Protocol):
     """Market data for one trading day, as of any moment of it (never looking ahead).
 
-    Implemented by `bot.replay.RecordedDayFeed` over the shipped files; a live feed fills the
-    same shape from Cboe's delayed quotes.
+    Implemented by `bot.replay.RecordedDayFeed` over the shipped files, and by
+    `bot.live.LiveDayFeed` over the quotes polled from Cboe's delayed-quotes API.
     """
 
     @property
