@@ -38,7 +38,6 @@ from redis.asyncio import Redis
 
 from bot.adapters.event_calendar import EventCalendarError, load_event_days
 from bot.adapters.market_data import load_chain
-from bot.adapters.market_data.cboe_json import CboeDelayedQuotes
 from bot.adapters.market_data.common import DataFileError
 from bot.demo import DEFAULT_SPEED, DEMO_DAY, run_demo
 from bot.live import CheckLine, check_source
@@ -49,7 +48,7 @@ from bot.render.chain_json import chain_greeks_rows
 from bot.render.json_card import event_to_json, event_to_json_rows
 from bot.render.text import render_text
 from bot.replay import ReplayError, replay_day, replay_days
-from bot.service_main import ServiceConfigError, run_service
+from bot.service_main import ServiceConfigError, cboe_quotes, run_service
 from bot.settings import Settings, SettingsError, load_settings
 from bot.storage.embedded import connect
 from bot.storage.ledger_tools import export_records
@@ -462,9 +461,7 @@ def build_parser() -> argparse.ArgumentParser:
         "live-check", help="ask Cboe's delayed quotes for what the live feed polls, once"
     )
     live_check.add_argument(
-        "--asof",
-        type=_aware_time,
-        help="judge the answers' ages as of this ISO time with offset (default: now)",
+        "--asof", help="judge the answers' ages as of this ISO time (New York if naive; now)"
     )
     live_check.set_defaults(run=_live_check)
     replay = sub.add_parser("replay", help="a real day through the condor and the hedge engine")
@@ -746,29 +743,14 @@ def _health(args: argparse.Namespace) -> int:
     return asyncio.run(_with_redis(work))
 
 
-def _aware_time(text: str) -> datetime:
-    try:
-        moment = datetime.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"expected an ISO time like 2026-09-04T14:19:00-04:00, got {text!r}"
-        ) from None
-    if moment.tzinfo is None:
-        raise argparse.ArgumentTypeError(f"{text!r} has no UTC offset (e.g. -04:00)")
-    return moment
-
-
 def _live_check(args: argparse.Namespace) -> int:
     market = _settings().market_data
-    asof = args.asof or datetime.now(UTC)
+    asof = _parse_asof(args.asof) if args.asof else datetime.now(UTC)
+    if not isinstance(asof, datetime):
+        raise CliError(f"--asof: live-check needs a time, not only a date, got {args.asof!r}")
 
     async def work() -> list[CheckLine]:
-        async with CboeDelayedQuotes(
-            base_url=market.cboe_url,
-            timeout_seconds=market.timeout_seconds,
-            retries=market.retries,
-            max_age=timedelta(seconds=market.max_age_seconds),
-        ) as source:
+        async with cboe_quotes(market) as source:
             return await check_source(source, asof)
 
     lines = asyncio.run(work())

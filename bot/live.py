@@ -54,7 +54,6 @@ from core.calendar import (
 )
 from core.chain import DEFAULT_MAX_QUOTE_AGE, OptionChain
 from core.hedge import MarketState, VolIndexLevels
-from core.rules import HedgeRules
 from core.types import DataStamp
 
 logger = logging.getLogger(__name__)
@@ -219,10 +218,10 @@ class LiveTape:
         if not times or captured_at > times[-1]:
             times.append(captured_at)
 
-    def last_heard(self, symbol: str, moment: datetime) -> datetime | None:
-        """When the newest response about `symbol` made by `moment` was made (None: none)."""
+    def last_heard(self, symbol: str, moment: datetime | None = None) -> datetime | None:
+        """When the newest response about `symbol` made by `moment` (None: ever) was made."""
         times = self.heard.get(symbol, [])
-        found = bisect_right(times, moment)
+        found = len(times) if moment is None else bisect_right(times, moment)
         return times[found - 1] if found else None
 
     def known(self, symbol: str, moment: datetime) -> list[Print]:
@@ -311,12 +310,11 @@ def completed_bars(prints: Sequence[Print], day: date, clock: datetime) -> Bars:
     return minute_bars(prints, day).until(clock)
 
 
-def five_minute_closes(prints: Sequence[Print], day: date, clock: datetime) -> NDArray[np.float64]:
-    """The 5-minute closes (09:30-anchored) of the minutes over by the data clock `clock`."""
-    bars = completed_bars(prints, day, clock)
-    if len(bars) == 0:
+def five_minute_closes(completed: Bars, clock: datetime) -> NDArray[np.float64]:
+    """The 5-minute closes (09:30-anchored) of `completed_bars` over by the data clock."""
+    if len(completed) == 0:
         return np.empty(0)
-    return np.asarray(bars.resample(5).until(clock).close, dtype=np.float64)
+    return np.asarray(completed.resample(5).until(clock).close, dtype=np.float64)
 
 
 @dataclass(slots=True, kw_only=True, eq=False)
@@ -324,7 +322,6 @@ class LiveDayFeed:
     """One live trading day's tape, served as of any moment of it (`bot.ports.DayFeed`)."""
 
     tape: LiveTape
-    hedge_rules: HedgeRules
     ad_line: NDArray[np.float64] | None
     ad_note: str
     #: The age limit of a chain's quotes.
@@ -373,7 +370,8 @@ class LiveDayFeed:
         newest = prints[-1] if prints else None
         vol = self.vol_at(moment)
         clock = self._data_clock(moment)
-        closes = np.concatenate([self.tape.warmup, five_minute_closes(prints, self.day, clock)])
+        completed = completed_bars(prints, self.day, clock)
+        closes = np.concatenate([self.tape.warmup, five_minute_closes(completed, clock)])
         return MarketState(
             asof=moment,
             spot=newest.price if newest is not None else math.nan,
@@ -382,7 +380,7 @@ class LiveDayFeed:
             ad_note=self.ad_note,
             vol=vol,
             chain=self._parity_chain(moment),
-            data_issues=self._issues(prints, moment, clock),
+            data_issues=self._issues(prints, completed, moment, clock),
             data=DataStamp(
                 quote_time=newest.at if newest is not None else moment,
                 source=(
@@ -395,10 +393,10 @@ class LiveDayFeed:
         )
 
     def _parity_chain(self, moment: datetime) -> OptionChain | None:
-        held = self.tape.chain_known(moment)
-        if held is None or moment - held[1].quote_time > self.max_age:
-            return None
-        return held[1]
+        try:
+            return self.chain_at(moment)[0]
+        except LiveFeedError:
+            return None  # none fetched, or too old: no scan
 
     def _data_clock(self, moment: datetime) -> datetime:
         # What time the newest SPX response heard by `moment` showed the market at.
@@ -406,7 +404,7 @@ class LiveDayFeed:
         return (heard if heard is not None else moment) - self.delay
 
     def _issues(
-        self, prints: Sequence[Print], moment: datetime, clock: datetime
+        self, prints: Sequence[Print], completed: Bars, moment: datetime, clock: datetime
     ) -> tuple[str, ...]:
         day = self.day
         if not prints:
@@ -416,7 +414,6 @@ class LiveDayFeed:
                 f"are {_minutes(self.delay)} min delayed: the first is due at {_hm(first)} ET)",
             )
         newest = prints[-1]
-        completed = completed_bars(prints, day, clock)
         issues = (
             recent_bar_issues(completed, day, min(clock, session_close(day)))
             if clock > session_open(day)
@@ -473,7 +470,7 @@ class LiveDayFeed:
         close = session_close(self.day)
         due = close + self.delay + CLOSE_SETTLES_AFTER
         rows = self.tape.prints.get("SPX", [])
-        heard = self.tape.last_heard("SPX", datetime.max.replace(tzinfo=NEW_YORK))
+        heard = self.tape.last_heard("SPX")
         if not rows or heard is None or heard < due:
             newest = (
                 f"SPX last polled at {_hm(heard)} ET" if heard is not None else "SPX not polled yet"
@@ -547,7 +544,6 @@ class CboePoller:
         store: Where the tapes are kept across restarts.
         clock: The time.
         data_dir: The shipped data (the NYSE breadth behind the A/D line).
-        hedge_rules: The engine's rules.
         chain_moments: When chains are needed on a day (the publish times): each gets a chain
             fetched within `CHAIN_LEAD` before it.
         poll_seconds: Seconds between polls.
@@ -565,7 +561,6 @@ class CboePoller:
         store: TapeStore,
         clock: Clock,
         data_dir: Path,
-        hedge_rules: HedgeRules,
         chain_moments: Callable[[date], Sequence[datetime]] = lambda day: (),
         poll_seconds: float = POLL_SECONDS,
         max_age: timedelta = DEFAULT_MAX_QUOTE_AGE,
@@ -578,7 +573,6 @@ class CboePoller:
         self.store = store
         self.clock = clock
         self.data_dir = data_dir
-        self.hedge_rules = hedge_rules
         self.chain_moments = chain_moments
         self.poll_seconds = poll_seconds
         self.max_age = max_age
@@ -605,7 +599,6 @@ class CboePoller:
             ad_line, ad_note = ad_line_for(self.data_dir, day)
             feed = LiveDayFeed(
                 tape=self.tape(day),
-                hedge_rules=self.hedge_rules,
                 ad_line=ad_line,
                 ad_note=ad_note,
                 max_age=self.max_age,
@@ -627,8 +620,9 @@ class CboePoller:
         before = previous_trading_day(day)
         prior = LiveTape(day=before)
         prior.restore(await self.store.lines(before))
+        closed = session_close(before)
         spx = prior.prints.get("SPX", [])
-        tape.warmup = five_minute_closes(spx, before, session_close(before))
+        tape.warmup = five_minute_closes(completed_bars(spx, before, closed), closed)
         logger.info(
             "live tape %s: %d prints restored; warm-up %d 5-minute closes from %s",
             day,

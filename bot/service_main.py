@@ -53,7 +53,7 @@ from bot.scheduling.jobs import publish_times
 from bot.scheduling.market_calendar import MarketCalendar
 from bot.scheduling.runner import JobRunner
 from bot.services import Services, service_table
-from bot.settings import MarketDataSource, Settings, quiet_http_logs
+from bot.settings import MarketDataSettings, MarketDataSource, Settings, quiet_http_logs
 from bot.storage.embedded import connect
 from bot.storage.kv import RedisKeyValue
 from bot.storage.redis_store import (
@@ -267,32 +267,30 @@ async def _start_telegram(
 STALE_AFTER = timedelta(minutes=5)
 
 
+def cboe_quotes(market: MarketDataSettings) -> CboeDelayedQuotes:
+    """The delayed-quotes client the `MARKET_DATA__*` settings describe (close it after use)."""
+    return CboeDelayedQuotes(
+        base_url=market.cboe_url,
+        timeout_seconds=market.timeout_seconds,
+        retries=market.retries,
+        max_age=timedelta(seconds=market.max_age_seconds),
+    )
+
+
 def _live_poller(
-    settings: Settings,
-    rules: CondorRules,
-    hedge_rules: HedgeRules,
-    clock: SystemClock,
-    redis: Redis,
-    notifier: Notifier,
+    settings: Settings, rules: CondorRules, clock: SystemClock, redis: Redis, notifier: Notifier
 ) -> CboePoller | None:
     """The Cboe poller when `MARKET_DATA__SOURCE=cboe` (None: the recorded files serve)."""
     market = settings.market_data
     if market.source is not MarketDataSource.CBOE:
         return None
-    max_age = timedelta(seconds=market.max_age_seconds)
     return CboePoller(
-        source=CboeDelayedQuotes(
-            base_url=market.cboe_url,
-            timeout_seconds=market.timeout_seconds,
-            retries=market.retries,
-            max_age=max_age,
-        ),
+        source=cboe_quotes(market),
         store=RedisTapeStore(redis),
         clock=clock,
         data_dir=settings.data_dir,
-        hedge_rules=hedge_rules,
         chain_moments=lambda day: publish_times(day, rules),
-        max_age=max_age,
+        max_age=timedelta(seconds=market.max_age_seconds),
         on_problem=notifier.notify_admins,
     )
 
@@ -372,7 +370,7 @@ async def run_service(
                 ),
             },
         )
-        poller = _live_poller(settings, rules, hedge_rules, clock, redis, notifier)
+        poller = _live_poller(settings, rules, clock, redis, notifier)
         services = await _services(settings, rules, hedge_rules, clock, redis, notifier, poller)
 
         run_telegram_until = await _start_telegram(

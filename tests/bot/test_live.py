@@ -188,7 +188,6 @@ def make_poller(client, store, clock, told=None) -> CboePoller:
         store=store,
         clock=clock,
         data_dir=DATA,
-        hedge_rules=HedgeRules(),
         on_problem=told,
     )
 
@@ -643,6 +642,10 @@ async def test_live_check_asks_every_resource_once_through_a_local_server(
         assert await asyncio.to_thread(main, check) == 1
         assert "FAIL VIX3M: FAILED: Cboe delayed quotes quotes/_VIX3M.json: HTTP 503" in (
             capsys.readouterr().out
+        )
+        assert await asyncio.to_thread(main, ["live-check", "--asof", "2022-03-23"]) == 2
+        assert "live-check needs a time, not only a date, got '2022-03-23'" in (
+            capsys.readouterr().err
         )
     finally:
         await runner.cleanup()
